@@ -1,0 +1,723 @@
+#include "proxy/api.h"
+
+#include <chrono>
+#include <optional>
+
+#include "common/address.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/metrics.h"
+
+namespace faultline::proxy {
+
+namespace od = simdjson::ondemand;
+
+namespace {
+
+constexpr const char* kPopulateGoType =
+    "[]struct { toxiproxy.Proxy; Enabled *bool \"json:\\\"enabled\\\"\" }";
+constexpr const char* kPopulateItemGoType =
+    "struct { toxiproxy.Proxy; Enabled *bool \"json:\\\"enabled\\\"\" }";
+constexpr const char* kToxicUpdateGoType =
+    "struct { Attributes interface {} \"json:\\\"attributes\\\"\"; Toxicity float32 "
+    "\"json:\\\"toxicity\\\"\" }";
+
+}  // namespace
+
+// A handler's outcome before the middleware turns it into a response.
+struct Api::Result {
+  int status = 200;
+  std::string body;
+  bool is_error = false;  // text/plain JSON error with trailing newline
+  bool populate = false;  // populate keeps application/json even for errors
+
+  static Result json(int status, std::string body) { return {status, std::move(body), false}; }
+  static Result error(int status, std::string_view message) {
+    json::Writer w;
+    w.begin_object().key("error").string(message).key("status").integer(status).end_object();
+    return {status, w.take() + "\n", true};
+  }
+  static Result empty(int status) { return {status, "", false}; }
+};
+
+namespace {
+
+struct ProxyInput {
+  std::string name;
+  std::string listen;
+  std::string upstream;
+  bool enabled = true;
+  std::optional<bool> enabled_opt;  // populate: absent or null means true
+};
+
+// Reads the keys of a Proxy object. `struct_name` is "Proxy", or "" inside /populate.
+void decode_proxy_fields(od::object obj, std::string_view struct_name, ProxyInput& in,
+                         json::TypeErrors& errors) {
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) continue;
+    od::value v;
+    if (field.value().get(v) != simdjson::SUCCESS) continue;
+    if (json::key_is(key, "name")) {
+      json::read_string(v, {errors, struct_name, "name"}, in.name);
+    } else if (json::key_is(key, "listen")) {
+      json::read_string(v, {errors, struct_name, "listen"}, in.listen);
+    } else if (json::key_is(key, "upstream")) {
+      json::read_string(v, {errors, struct_name, "upstream"}, in.upstream);
+    } else if (json::key_is(key, "enabled")) {
+      bool b = false;
+      if (json::read_bool(v, {errors, struct_name, "enabled"}, b)) {
+        in.enabled = b;
+        in.enabled_opt = b;
+      }
+    } else if (json::key_is(key, "Logger")) {
+      // Toxiproxy's accidental exported field: objects are accepted and ignored.
+      auto kind = json::kind_name(v);
+      if (kind != "object" && kind != "null") {
+        errors.field(kind, struct_name, "Logger", "zerolog.Logger");
+      }
+    }
+  }
+}
+
+// Reads a toxic's attribute object into `values`, which keeps the entries not present.
+void decode_attributes(od::object obj, const toxics::ToxicType& type, std::vector<int64_t>& values,
+                       json::TypeErrors& errors) {
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) continue;
+    for (size_t i = 0; i < type.attributes.size(); ++i) {
+      if (!json::key_is(key, type.attributes[i].name)) continue;
+      od::value v;
+      if (field.value().get(v) != simdjson::SUCCESS) break;
+      std::string path = "attributes.";
+      path += type.attributes[i].name;
+      json::read_int64(v, {errors, type.go_struct, path}, type.attributes[i].go_type, values[i]);
+      break;
+    }
+  }
+}
+
+bool stream_from(std::string_view s, toxics::Stream& out) {
+  if (json::key_is(s, "upstream")) {
+    out = toxics::Stream::kUpstream;
+  } else if (json::key_is(s, "downstream")) {
+    out = toxics::Stream::kDownstream;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// The update/populate comparison: does the new listen (resolved) or upstream differ?
+bool differs(const Proxy& p, const std::string& listen, const std::string& upstream, bool& failed,
+             std::string& err) {
+  failed = false;
+  auto resolved = resolve_listen(listen, err);
+  if (!resolved) {
+    failed = true;
+    return true;
+  }
+  return resolved->resolved != p.listen || upstream != p.upstream;
+}
+
+std::string proxy_json(const Proxy& p) {
+  json::Writer w;
+  write_proxy(w, p);
+  return w.take();
+}
+
+}  // namespace
+
+Api::Api(DataPlane& plane, ApiOptions options) : plane_(plane), options_(std::move(options)) {}
+
+bool Api::start(Proxy& p, std::string& err) {
+  if (p.running) return true;
+  if (!plane_.start(p, err)) return false;
+  p.enabled = true;
+  log::info().str("name", p.name).str("listen", p.listen).str("upstream", p.upstream)
+      .msg("Started proxy");
+  return true;
+}
+
+void Api::stop(Proxy& p) {
+  if (p.running) {
+    plane_.stop(p);
+    log::info().str("name", p.name).str("listen", p.listen).str("upstream", p.upstream)
+        .msg("Terminated proxy");
+  }
+  p.enabled = false;
+}
+
+// ---------------------------------------------------------------------------------------
+// Routing and middleware
+
+http::Response Api::handle(const http::Request& req, const std::string& peer) {
+  auto started = std::chrono::steady_clock::now();
+  http::Response resp;
+
+  std::string path;
+  if (!http::percent_decode(req.raw_path(), path)) {
+    resp.status = 400;
+    resp.headers = {{"Content-Type", "text/plain; charset=utf-8"}};
+    resp.body = "400 Bad Request";
+    resp.close = true;
+    return resp;
+  }
+  if (path.empty() || path[0] != '/') path = "/" + path;
+  std::string cleaned = http::clean_path(path);
+  if (cleaned != path) {
+    std::string location = cleaned;
+    auto q = req.target.find('?');
+    if (q != std::string::npos) location += req.target.substr(q);
+    resp.status = 301;
+    resp.headers = {{"Location", location}};
+    return resp;
+  }
+
+  // Split into segments; a variable matches one non-empty segment.
+  std::vector<std::string> seg;
+  {
+    size_t i = 1;
+    while (i <= path.size()) {
+      size_t j = path.find('/', i);
+      if (j == std::string::npos) j = path.size();
+      seg.push_back(path.substr(i, j - i));
+      i = j + 1;
+    }
+  }
+  auto empty_var = [&](size_t i) { return i < seg.size() && seg[i].empty(); };
+  const std::string& m = req.method;
+
+  enum class Route {
+    kNone,
+    kReset,
+    kProxyIndex,
+    kProxyCreate,
+    kPopulate,
+    kProxyShow,
+    kProxyUpdate,
+    kProxyDelete,
+    kToxicIndex,
+    kToxicCreate,
+    kToxicShow,
+    kToxicUpdate,
+    kToxicDelete,
+    kVersion,
+    kMetrics
+  };
+  Route route = Route::kNone;
+  bool path_known = false;
+  const char* handler_name = "";
+  auto pick = [&](bool method_ok, Route r, const char* name) {
+    path_known = true;
+    if (method_ok && route == Route::kNone) {
+      route = r;
+      handler_name = name;
+    }
+  };
+  size_t n = seg.size();
+  if (n == 1 && seg[0] == "reset") pick(m == "POST", Route::kReset, "ResetState");
+  if (n == 1 && seg[0] == "proxies") {
+    pick(m == "GET", Route::kProxyIndex, "ProxyIndex");
+    pick(m == "POST", Route::kProxyCreate, "ProxyCreate");
+  }
+  if (n == 1 && seg[0] == "populate") pick(m == "POST", Route::kPopulate, "Populate");
+  if (n == 2 && seg[0] == "proxies" && !empty_var(1)) {
+    pick(m == "GET", Route::kProxyShow, "ProxyShow");
+    pick(m == "POST" || m == "PATCH", Route::kProxyUpdate, "ProxyUpdate");
+    pick(m == "DELETE", Route::kProxyDelete, "ProxyDelete");
+  }
+  if (n == 3 && seg[0] == "proxies" && !empty_var(1) && seg[2] == "toxics") {
+    pick(m == "GET", Route::kToxicIndex, "ToxicIndex");
+    pick(m == "POST", Route::kToxicCreate, "ToxicCreate");
+  }
+  if (n == 4 && seg[0] == "proxies" && !empty_var(1) && seg[2] == "toxics" && !empty_var(3)) {
+    pick(m == "GET", Route::kToxicShow, "ToxicShow");
+    pick(m == "POST" || m == "PATCH", Route::kToxicUpdate, "ToxicUpdate");
+    pick(m == "DELETE", Route::kToxicDelete, "ToxicDelete");
+  }
+  if (n == 1 && seg[0] == "version") pick(m == "GET", Route::kVersion, "Version");
+  if (n == 1 && seg[0] == "metrics" && options_.metrics_route) pick(true, Route::kMetrics, "Metrics");
+
+  if (route == Route::kNone) {
+    // Unmatched requests skip the middleware: no request id, no browser block.
+    if (path_known) {
+      resp.status = 405;
+    } else {
+      resp.status = 404;
+      resp.headers = {{"Content-Type", "text/plain; charset=utf-8"},
+                      {"X-Content-Type-Options", "nosniff"}};
+      resp.body = "404 page not found\n";
+    }
+    return resp;
+  }
+
+  std::string request_id = new_request_id();
+  std::string_view ua = req.header("User-Agent");
+  if (ua.substr(0, 8) == "Mozilla/") {
+    resp.status = 403;
+    resp.headers = {{"Content-Type", "text/plain; charset=utf-8"},
+                    {"X-Content-Type-Options", "nosniff"}};
+    resp.body = "User agent not allowed\n";
+  } else {
+    Result r;
+    const std::string empty;
+    const std::string& p1 = n > 1 ? seg[1] : empty;
+    const std::string& p3 = n > 3 ? seg[3] : empty;
+    if ((route == Route::kProxyUpdate || route == Route::kToxicUpdate) && m == "POST") {
+      log::warn().str("request_id", request_id)
+          .msg(std::string(handler_name) + ": HTTP method POST is deprecated. Use HTTP PATCH instead.");
+    }
+    switch (route) {
+      case Route::kReset: r = reset(); break;
+      case Route::kProxyIndex: r = proxy_index(); break;
+      case Route::kProxyCreate: r = proxy_create(req); break;
+      case Route::kPopulate: r = populate(req); break;
+      case Route::kProxyShow: r = proxy_show(p1); break;
+      case Route::kProxyUpdate: r = proxy_update(p1, req); break;
+      case Route::kProxyDelete: r = proxy_delete(p1); break;
+      case Route::kToxicIndex: r = toxic_index(p1); break;
+      case Route::kToxicCreate: r = toxic_create(p1, req); break;
+      case Route::kToxicShow: r = toxic_show(p1, p3); break;
+      case Route::kToxicUpdate: r = toxic_update(p1, p3, req); break;
+      case Route::kToxicDelete: r = toxic_delete(p1, p3); break;
+      case Route::kVersion:
+        r = Result::json(200, std::string("{\"version\": \"") + kToxiproxyApiVersion + "\"}\n");
+        break;
+      case Route::kMetrics: r = Result::json(200, options_.render_metrics()); break;
+      case Route::kNone: break;
+    }
+    resp.status = r.status;
+    resp.body = std::move(r.body);
+    if (r.status == 204) {
+      resp.body.clear();
+    } else if (r.is_error) {
+      resp.headers = {{"Content-Type", "text/plain; charset=utf-8"},
+                      {"X-Content-Type-Options", "nosniff"}};
+    } else if (route == Route::kVersion) {
+      resp.headers = {{"Content-Type", "application/json;charset=utf-8"}};
+    } else if (route == Route::kMetrics) {
+      resp.headers = {{"Content-Type", metrics::kContentType}};
+    } else {
+      resp.headers = {{"Content-Type", "application/json"}};
+    }
+  }
+  resp.headers.emplace_back("X-Toxiproxy-Request-Id", request_id);
+
+  if (log::enabled(log::Level::kDebug)) {
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                    .count();
+    log::debug()
+        .str("request_id", request_id)
+        .str("client", peer)
+        .str("method", req.method)
+        .str("url", req.target)
+        .str("user_agent", ua)
+        .num("status", resp.status)
+        .num("size", static_cast<int64_t>(resp.body.size()))
+        .dbl("duration", ms)
+        .str("handler", handler_name)
+        .msg("");
+  }
+  return resp;
+}
+
+// ---------------------------------------------------------------------------------------
+// Proxies
+
+Api::Result Api::proxy_index() {
+  json::Writer w;
+  w.begin_object();
+  for (const auto& [name, p] : proxies_) {
+    w.key(name);
+    write_proxy(w, *p);
+  }
+  w.end_object();
+  return Result::json(200, w.take());
+}
+
+Api::Result Api::proxy_create(const http::Request& req) {
+  json::Document doc;
+  std::string err;
+  if (!doc.parse(req.body, err)) return Result::error(400, "bad request body: " + err);
+  ProxyInput in;
+  json::TypeErrors errors;
+  od::value root = doc.root();
+  auto kind = json::kind_name(root);
+  if (kind == "object") {
+    od::object obj;
+    if (root.get_object().get(obj) == simdjson::SUCCESS) {
+      decode_proxy_fields(obj, "Proxy", in, errors);
+    }
+  } else if (kind != "null") {
+    errors.value(kind, "toxiproxy.Proxy");
+  }
+  if (errors.any()) return Result::error(400, "bad request body: " + errors.message());
+  if (in.name.empty()) return Result::error(400, "missing required field: name");
+  if (in.upstream.empty()) return Result::error(400, "missing required field: upstream");
+  if (proxies_.count(in.name) != 0) return Result::error(409, "proxy already exists");
+
+  auto p = std::make_unique<Proxy>();
+  p->name = in.name;
+  p->listen = in.listen;
+  p->upstream = in.upstream;
+  if (in.enabled && !start(*p, err)) return Result::error(500, err);
+  Proxy& ref = *p;
+  proxies_[in.name] = std::move(p);
+  return Result::json(201, proxy_json(ref));
+}
+
+Api::Result Api::proxy_show(const std::string& name) {
+  auto it = proxies_.find(name);
+  if (it == proxies_.end()) return Result::error(404, "proxy not found");
+  return Result::json(200, proxy_json(*it->second));
+}
+
+Api::Result Api::proxy_update(const std::string& name, const http::Request& req) {
+  auto it = proxies_.find(name);
+  if (it == proxies_.end()) return Result::error(404, "proxy not found");
+  Proxy& p = *it->second;
+  json::Document doc;
+  std::string err;
+  if (!doc.parse(req.body, err)) return Result::error(400, "bad request body: " + err);
+  ProxyInput in;
+  in.name = p.name;
+  in.listen = p.listen;
+  in.upstream = p.upstream;
+  in.enabled = p.enabled;
+  json::TypeErrors errors;
+  od::value root = doc.root();
+  auto kind = json::kind_name(root);
+  if (kind == "object") {
+    od::object obj;
+    if (root.get_object().get(obj) == simdjson::SUCCESS) {
+      decode_proxy_fields(obj, "Proxy", in, errors);
+    }
+  } else if (kind != "null") {
+    errors.value(kind, "toxiproxy.Proxy");
+  }
+  if (errors.any()) return Result::error(400, "bad request body: " + errors.message());
+
+  bool failed = false;
+  if (differs(p, in.listen, in.upstream, failed, err)) {
+    if (failed) return Result::error(500, err);
+    stop(p);
+    p.listen = in.listen;
+    p.upstream = in.upstream;
+  }
+  if (in.enabled != p.enabled) {
+    if (in.enabled) {
+      if (!start(p, err)) return Result::error(500, err);
+    } else {
+      stop(p);
+    }
+  }
+  return Result::json(200, proxy_json(p));
+}
+
+Api::Result Api::proxy_delete(const std::string& name) {
+  auto it = proxies_.find(name);
+  if (it == proxies_.end()) return Result::error(404, "proxy not found");
+  stop(*it->second);
+  proxies_.erase(it);
+  return Result::empty(204);
+}
+
+Api::PopulateOutcome Api::run_populate(std::string_view body) {
+  PopulateOutcome out;
+  json::Document doc;
+  std::string err;
+  auto fail = [&](int status, std::string msg) {
+    out.status = status;
+    out.error = std::move(msg);
+    return out;
+  };
+  if (!doc.parse(body, err)) return fail(400, "bad request body: " + err);
+  std::vector<ProxyInput> inputs;
+  json::TypeErrors errors;
+  od::value root = doc.root();
+  auto kind = json::kind_name(root);
+  if (kind == "array") {
+    od::array arr;
+    if (root.get_array().get(arr) == simdjson::SUCCESS) {
+      for (auto item : arr) {
+        od::value v;
+        if (item.get(v) != simdjson::SUCCESS) continue;
+        ProxyInput in;
+        auto ik = json::kind_name(v);
+        if (ik == "object") {
+          od::object obj;
+          if (v.get_object().get(obj) == simdjson::SUCCESS) {
+            decode_proxy_fields(obj, "", in, errors);
+          }
+        } else if (ik != "null") {
+          errors.value(ik, kPopulateItemGoType);
+        }
+        inputs.push_back(std::move(in));
+      }
+    }
+  } else if (kind != "null") {
+    errors.value(kind, kPopulateGoType);
+  }
+  if (errors.any()) return fail(400, "bad request body: " + errors.message());
+
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].name.empty()) {
+      return fail(400, "missing required field: name at proxy " + std::to_string(i + 1));
+    }
+    if (inputs[i].upstream.empty()) {
+      return fail(400, "missing required field: upstream at proxy " + std::to_string(i + 1));
+    }
+  }
+
+  for (auto& in : inputs) {
+    bool enabled = in.enabled_opt.value_or(true);
+    auto it = proxies_.find(in.name);
+    if (it != proxies_.end()) {
+      bool failed = false;
+      if (!differs(*it->second, in.listen, in.upstream, failed, err)) {
+        out.proxies.push_back(it->second.get());
+        continue;
+      }
+      if (failed) return fail(500, "listen tcp: " + err);
+      stop(*it->second);
+    }
+    auto p = std::make_unique<Proxy>();
+    p->name = in.name;
+    p->listen = in.listen;
+    p->upstream = in.upstream;
+    if (enabled && !start(*p, err)) return fail(500, err);
+    Proxy* raw = p.get();
+    proxies_[in.name] = std::move(p);
+    out.proxies.push_back(raw);
+  }
+  return out;
+}
+
+Api::Result Api::populate(const http::Request& req) {
+  PopulateOutcome outcome = run_populate(req.body);
+  json::Writer w;
+  w.begin_object();
+  if (!outcome.error.empty()) {
+    w.key("error").string(outcome.error).key("status").integer(outcome.status);
+  }
+  w.key("proxies");
+  if (outcome.proxies.empty()) {
+    w.null();
+  } else {
+    w.begin_array();
+    for (Proxy* p : outcome.proxies) write_proxy(w, *p);
+    w.end_array();
+  }
+  w.end_object();
+  if (!outcome.error.empty()) {
+    log::warn().str("error", outcome.error).msg("Populate errors");
+  }
+  Result r = Result::json(outcome.status, w.take());
+  r.populate = true;
+  return r;
+}
+
+int Api::populate_from(std::string_view body, std::string& err) {
+  PopulateOutcome outcome = run_populate(body);
+  if (!outcome.error.empty()) {
+    err = outcome.error;
+    return -1;
+  }
+  return static_cast<int>(outcome.proxies.size());
+}
+
+Api::Result Api::reset() {
+  for (auto& [name, p] : proxies_) {
+    std::string err;
+    if (!p->enabled && !start(*p, err)) return Result::error(500, err);
+    bool had = !p->toxics[0].empty() || !p->toxics[1].empty();
+    p->toxics[0].clear();
+    p->toxics[1].clear();
+    if (had) plane_.toxics_changed(*p);
+  }
+  return Result::empty(204);
+}
+
+// ---------------------------------------------------------------------------------------
+// Toxics
+
+Api::Result Api::toxic_index(const std::string& name) {
+  auto it = proxies_.find(name);
+  if (it == proxies_.end()) return Result::error(404, "proxy not found");
+  json::Writer w;
+  w.begin_array();
+  for (const auto& chain : it->second->toxics) {
+    for (const auto& t : chain) write_toxic(w, t);
+  }
+  w.end_array();
+  return Result::json(200, w.take());
+}
+
+Api::Result Api::toxic_create(const std::string& name, const http::Request& req) {
+  auto it = proxies_.find(name);
+  if (it == proxies_.end()) return Result::error(404, "proxy not found");
+  Proxy& p = *it->second;
+
+  json::Document doc;
+  std::string err;
+  if (!doc.parse(req.body, err)) return Result::error(400, "bad request body: " + err);
+
+  // First pass: the envelope (ToxicWrapper), attributes only checked for being an object.
+  Toxic t;
+  std::string type_name;
+  t.stream = "downstream";
+  json::TypeErrors errors;
+  {
+    od::value root = doc.root();
+    auto kind = json::kind_name(root);
+    if (kind == "object") {
+      od::object obj;
+      if (root.get_object().get(obj) == simdjson::SUCCESS) {
+        for (auto field : obj) {
+          std::string_view key;
+          if (field.unescaped_key().get(key) != simdjson::SUCCESS) continue;
+          od::value v;
+          if (field.value().get(v) != simdjson::SUCCESS) continue;
+          if (json::key_is(key, "name")) {
+            json::read_string(v, {errors, "ToxicWrapper", "name"}, t.name);
+          } else if (json::key_is(key, "type")) {
+            json::read_string(v, {errors, "ToxicWrapper", "type"}, type_name);
+          } else if (json::key_is(key, "stream")) {
+            json::read_string(v, {errors, "ToxicWrapper", "stream"}, t.stream);
+          } else if (json::key_is(key, "toxicity")) {
+            json::read_float32(v, {errors, "ToxicWrapper", "toxicity"}, t.toxicity);
+          } else if (json::key_is(key, "attributes")) {
+            auto ak = json::kind_name(v);
+            if (ak != "object" && ak != "null") {
+              errors.field(ak, "ToxicWrapper", "attributes", "toxics.NoopToxic");
+            }
+          }
+        }
+      }
+    } else if (kind != "null") {
+      errors.value(kind, "toxics.ToxicWrapper");
+    }
+  }
+  if (errors.any()) return Result::error(400, "bad request body: " + errors.message());
+  if (!stream_from(t.stream, t.direction)) {
+    return Result::error(400, "stream was invalid, can be either upstream or downstream");
+  }
+  if (t.name.empty()) t.name = type_name + "_" + t.stream;
+  t.type = toxics::find_type(type_name);
+  if (t.type == nullptr) return Result::error(400, "invalid toxic type");
+  if (p.find_toxic(t.name) != nullptr) return Result::error(409, "toxic already exists");
+
+  // Second pass: the typed attributes.
+  t.attributes.assign(t.type->attributes.size(), 0);
+  {
+    json::Document again;
+    again.parse(req.body, err);
+    od::value root = again.root();
+    od::object obj;
+    if (json::kind_name(root) == "object" && root.get_object().get(obj) == simdjson::SUCCESS) {
+      for (auto field : obj) {
+        std::string_view key;
+        if (field.unescaped_key().get(key) != simdjson::SUCCESS) continue;
+        if (!json::key_is(key, "attributes")) continue;
+        od::value v;
+        od::object attrs;
+        if (field.value().get(v) == simdjson::SUCCESS && json::kind_name(v) == "object" &&
+            v.get_object().get(attrs) == simdjson::SUCCESS) {
+          decode_attributes(attrs, *t.type, t.attributes, errors);
+        }
+      }
+    }
+  }
+  if (errors.any()) return Result::error(400, "bad request body: " + errors.message());
+
+  json::Writer w;
+  write_toxic(w, t);
+  p.chain(t.direction).push_back(std::move(t));
+  plane_.toxics_changed(p);
+  return Result::json(200, w.take());
+}
+
+Api::Result Api::toxic_show(const std::string& name, const std::string& toxic) {
+  auto it = proxies_.find(name);
+  if (it == proxies_.end()) return Result::error(404, "proxy not found");
+  Toxic* t = it->second->find_toxic(toxic);
+  if (t == nullptr) return Result::error(404, "toxic not found");
+  json::Writer w;
+  write_toxic(w, *t);
+  return Result::json(200, w.take());
+}
+
+Api::Result Api::toxic_update(const std::string& name, const std::string& toxic,
+                              const http::Request& req) {
+  auto it = proxies_.find(name);
+  if (it == proxies_.end()) return Result::error(404, "proxy not found");
+  Proxy& p = *it->second;
+  Toxic* t = p.find_toxic(toxic);
+  if (t == nullptr) return Result::error(404, "toxic not found");
+
+  json::Document doc;
+  std::string err;
+  if (!doc.parse(req.body, err)) return Result::error(400, "bad request body: " + err);
+  json::TypeErrors errors;
+  float toxicity = t->toxicity;
+  std::vector<int64_t> attrs = t->attributes;
+  od::value root = doc.root();
+  auto kind = json::kind_name(root);
+  if (kind == "object") {
+    od::object obj;
+    if (root.get_object().get(obj) == simdjson::SUCCESS) {
+      for (auto field : obj) {
+        std::string_view key;
+        if (field.unescaped_key().get(key) != simdjson::SUCCESS) continue;
+        od::value v;
+        if (field.value().get(v) != simdjson::SUCCESS) continue;
+        if (json::key_is(key, "toxicity")) {
+          json::read_float32(v, {errors, "", "toxicity"}, toxicity);
+        } else if (json::key_is(key, "attributes")) {
+          auto ak = json::kind_name(v);
+          od::object a;
+          if (ak == "object" && v.get_object().get(a) == simdjson::SUCCESS) {
+            decode_attributes(a, *t->type, attrs, errors);
+          } else if (ak != "null") {
+            errors.field(ak, "", "attributes", std::string("toxics.") + std::string(t->type->go_struct));
+          }
+        }
+      }
+    }
+  } else if (kind != "null") {
+    errors.value(kind, kToxicUpdateGoType);
+  }
+  // Like Toxiproxy, attribute values decoded around a type error still take effect;
+  // toxicity does not.
+  bool attrs_changed = attrs != t->attributes;
+  t->attributes = attrs;
+  if (errors.any()) {
+    if (attrs_changed) plane_.toxics_changed(p);
+    return Result::error(400, "bad request body: " + errors.message());
+  }
+  t->toxicity = toxicity;
+  plane_.toxics_changed(p);
+  json::Writer w;
+  write_toxic(w, *t);
+  return Result::json(200, w.take());
+}
+
+Api::Result Api::toxic_delete(const std::string& name, const std::string& toxic) {
+  auto it = proxies_.find(name);
+  if (it == proxies_.end()) return Result::error(404, "proxy not found");
+  Proxy& p = *it->second;
+  for (auto& chain : p.toxics) {
+    for (auto t = chain.begin(); t != chain.end(); ++t) {
+      if (t->name == toxic) {
+        chain.erase(t);
+        plane_.toxics_changed(p);
+        return Result::empty(204);
+      }
+    }
+  }
+  return Result::error(404, "toxic not found");
+}
+
+}  // namespace faultline::proxy

@@ -1,0 +1,65 @@
+// The admin REST API, wire-compatible with Toxiproxy 2.12: routing (gorilla/mux rules),
+// middleware (request id, browser block, access log) and every route's handler.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <prometheus/collectable.h>
+
+#include "common/http.h"
+#include "proxy/model.h"
+
+namespace faultline::proxy {
+
+struct ApiOptions {
+  bool metrics_route = false;  // -proxy-metrics or -runtime-metrics
+  // Produces the /metrics text.
+  std::function<std::string()> render_metrics;
+};
+
+class Api {
+ public:
+  Api(DataPlane& plane, ApiOptions options);
+
+  http::Response handle(const http::Request& req, const std::string& peer);
+
+  // Loads proxies from a config file body (same format as /populate). Returns the number
+  // of proxies on success; on failure returns -1 and sets err.
+  int populate_from(std::string_view body, std::string& err);
+
+  ProxyMap& proxies() { return proxies_; }
+
+ private:
+  struct Result;
+  Result proxy_index();
+  Result proxy_create(const http::Request& req);
+  Result populate(const http::Request& req);
+  Result proxy_show(const std::string& name);
+  Result proxy_update(const std::string& name, const http::Request& req);
+  Result proxy_delete(const std::string& name);
+  Result toxic_index(const std::string& name);
+  Result toxic_create(const std::string& name, const http::Request& req);
+  Result toxic_show(const std::string& name, const std::string& toxic);
+  Result toxic_update(const std::string& name, const std::string& toxic, const http::Request& req);
+  Result toxic_delete(const std::string& name, const std::string& toxic);
+  Result reset();
+
+  bool start(Proxy& p, std::string& err);
+  void stop(Proxy& p);
+
+  struct PopulateOutcome {
+    int status = 201;
+    std::string error;
+    std::vector<Proxy*> proxies;
+  };
+  PopulateOutcome run_populate(std::string_view body);
+
+  DataPlane& plane_;
+  ApiOptions options_;
+  ProxyMap proxies_;
+};
+
+}  // namespace faultline::proxy

@@ -1,0 +1,40 @@
+// The data plane: listeners and links on the worker threads. Compiled once per backend.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "common/event_loop.h"
+#include "proxy/model.h"
+
+namespace faultline::FAULTLINE_BACKEND_NS {
+
+// Metric families of the data path. Registered once; links add series as they start.
+struct ProxyMetrics {
+  explicit ProxyMetrics(prometheus::Registry& registry);
+  prometheus::Family<prometheus::Counter>& received;  // toxiproxy_proxy_received_bytes_total
+  prometheus::Family<prometheus::Counter>& sent;      // toxiproxy_proxy_sent_bytes_total
+  prometheus::Family<prometheus::Gauge>& open;        // faultline_proxy_connections_open
+  prometheus::Family<prometheus::Counter>& accepted;  // faultline_proxy_connections_accepted_total
+  prometheus::Family<prometheus::Counter>& dial_failures;  // faultline_proxy_upstream_connect_failures_total
+};
+
+class TcpDataPlane : public proxy::DataPlane {
+ public:
+  TcpDataPlane(WorkerPool& pool, ProxyMetrics& metrics);
+
+  bool start(proxy::Proxy& proxy, std::string& err) override;
+  void stop(proxy::Proxy& proxy) override;
+  void toxics_changed(proxy::Proxy& proxy) override;
+
+ private:
+  WorkerPool& pool_;
+  ProxyMetrics& metrics_;
+};
+
+}  // namespace faultline::FAULTLINE_BACKEND_NS
