@@ -25,7 +25,8 @@ target_compile_options(llhttp PRIVATE -w)
 
 # Asio picks its reactor at compile time. Code that touches Asio is compiled twice: once
 # with the io_uring backend and once with epoll. Each copy renames Asio's namespace and
-# ours (FAULTLINE_BACKEND_NS), so both live in one binary without clashing, and main()
+# ours (FAULTLINE_BACKEND_NS) and its two extern "C" functions, so both live in one binary
+# without clashing, and main()
 # picks one at run time.
 function(faultline_backend_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
@@ -34,9 +35,13 @@ function(faultline_backend_library name)
     add_library(${target} STATIC ${ARG_SOURCES})
     target_link_libraries(${target} PUBLIC faultline_asio ${ARG_LIBS} PRIVATE faultline_warnings)
     target_compile_definitions(${target} PRIVATE asio=faultline_asio_${backend}
+                                                 asio_signal_handler=faultline_asio_signal_handler_${backend}
+                                                 asio_detail_posix_thread_function=faultline_asio_thread_function_${backend}
                                                 FAULTLINE_BACKEND_NS=${backend})
     if(backend STREQUAL "uring")
       target_compile_definitions(${target} PRIVATE ASIO_HAS_IO_URING ASIO_DISABLE_EPOLL)
+      target_compile_options(${target} PRIVATE
+                             -include ${PROJECT_SOURCE_DIR}/common/asio_uring_fixes.h)
       target_link_libraries(${target} PUBLIC PkgConfig::URING)
     endif()
   endforeach()

@@ -14,6 +14,7 @@ namespace faultline {
 namespace {
 
 std::string addr_error(std::string_view addr, std::string_view what) {
+  if (addr.empty()) return std::string(what);
   std::string s = "address ";
   s += addr;
   s += ": ";
@@ -85,11 +86,18 @@ std::optional<ListenAddress> resolve_listen(std::string_view addr, std::string& 
   // Port: decimal 0..65535, or a service name from /etc/services.
   int port = 0;
   if (!port_text.empty()) {
-    bool numeric = port_text.find_first_not_of("0123456789") == std::string::npos;
+    // Go's parsePort: an optional sign, then decimal digits.
+    std::string_view digits = port_text;
+    bool negative = false;
+    if (!digits.empty() && (digits[0] == '+' || digits[0] == '-')) {
+      negative = digits[0] == '-';
+      digits.remove_prefix(1);
+    }
+    bool numeric = !digits.empty() && digits.find_first_not_of("0123456789") == std::string::npos;
     if (numeric) {
       long long p = 0;
-      auto res = std::from_chars(port_text.data(), port_text.data() + port_text.size(), p);
-      if (res.ec != std::errc() || p > 65535) {
+      auto res = std::from_chars(digits.data(), digits.data() + digits.size(), p);
+      if (res.ec != std::errc() || p > 65535 || (negative && p != 0)) {
         err = addr_error(port_text, "invalid port");
         return std::nullopt;
       }
@@ -133,6 +141,17 @@ std::optional<ListenAddress> resolve_listen(std::string_view addr, std::string& 
     out.wildcard = v4.s_addr == htonl(INADDR_ANY);
     if (out.wildcard) set_v6(in6addr_any, 0);
     out.resolved = host + ":" + std::to_string(port);
+    return out;
+  }
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_V4MAPPED(&v6)) {
+    // Go treats an IPv4-mapped address as the IPv4 address itself.
+    std::memcpy(&v4, &v6.s6_addr[12], 4);
+    set_v4(v4);
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &v4, text, sizeof text);
+    out.wildcard = v4.s_addr == htonl(INADDR_ANY);
+    if (out.wildcard) set_v6(in6addr_any, 0);
+    out.resolved = std::string(text) + ":" + std::to_string(port);
     return out;
   }
   if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {

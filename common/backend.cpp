@@ -23,9 +23,12 @@ bool parse_backend(std::string_view text, Backend& out) {
 
 std::string_view backend_name(Backend b) {
   switch (b) {
-    case Backend::kAuto: return "auto";
-    case Backend::kIoUring: return "io_uring";
-    case Backend::kEpoll: return "epoll";
+    case Backend::kAuto:
+      return "auto";
+    case Backend::kIoUring:
+      return "io_uring";
+    case Backend::kEpoll:
+      return "epoll";
   }
   return "auto";
 }

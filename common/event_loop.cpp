@@ -16,7 +16,9 @@ WorkerPool::WorkerPool(size_t threads) {
   }
 }
 
-WorkerPool::~WorkerPool() { stop(); }
+WorkerPool::~WorkerPool() {
+  stop();
+}
 
 void WorkerPool::run_on_all(const std::function<void(size_t)>& fn) {
   std::vector<std::future<void>> done;

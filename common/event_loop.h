@@ -15,6 +15,18 @@ namespace faultline::FAULTLINE_BACKEND_NS {
 // Awaitable completion token that returns errors as values instead of throwing.
 inline constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 
+// Ends a socket's traffic and wakes its pending operations without closing it. The socket
+// must only be closed (or destroyed) once no operation is pending on it: Asio 1.22's
+// io_uring backend frees its per-socket state on close() while the kernel still holds
+// requests that point to it, and a later completion then corrupts another socket's
+// operations. So connections stop with abort() and close when their coroutines end.
+template <typename Socket>
+void abort_io(Socket& s) {
+  asio::error_code ignored;
+  s.shutdown(Socket::shutdown_both, ignored);
+  s.cancel(ignored);
+}
+
 class WorkerPool {
  public:
   explicit WorkerPool(size_t threads);

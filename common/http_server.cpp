@@ -32,6 +32,8 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
       }
       asio::co_spawn(ctx, serve(std::move(sock)), asio::detached);
     }
+    asio::error_code ignored;
+    acceptor->close(ignored);
   }
 
   asio::awaitable<void> serve(tcp::socket sock) {
@@ -100,8 +102,7 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
     for (;;) {
       if (*deadline == std::chrono::steady_clock::time_point::min() || !sock->is_open()) break;
       if (std::chrono::steady_clock::now() >= *deadline) {
-        asio::error_code ignored;
-        sock->close(ignored);
+        abort_io(*sock);  // serve() closes it once its read has returned
         break;
       }
       timer->expires_at(*deadline);
@@ -113,7 +114,9 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
 HttpServer::HttpServer(asio::io_context& ctx, Handler handler, http::Limits limits)
     : state_(std::make_shared<State>(ctx, std::move(handler), limits)) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 void HttpServer::start(int listen_fd) {
   sockaddr_storage ss{};
@@ -130,7 +133,7 @@ void HttpServer::stop() {
   state_->stopped = true;
   if (state_->acceptor) {
     asio::error_code ignored;
-    state_->acceptor->close(ignored);
+    state_->acceptor->cancel(ignored);  // accept_loop closes it when the accept returns
   }
 }
 

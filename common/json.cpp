@@ -1,15 +1,21 @@
 #include "common/json.h"
 
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
 namespace faultline::json {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 bool is_hex(char c) {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -20,14 +26,30 @@ std::string quote_char(unsigned char c) {
   if (c == '"') return "'\"'";
   std::string s = "'";
   switch (c) {
-    case '\a': s += "\\a"; break;
-    case '\b': s += "\\b"; break;
-    case '\f': s += "\\f"; break;
-    case '\n': s += "\\n"; break;
-    case '\r': s += "\\r"; break;
-    case '\t': s += "\\t"; break;
-    case '\v': s += "\\v"; break;
-    case '\\': s += "\\\\"; break;
+    case '\a':
+      s += "\\a";
+      break;
+    case '\b':
+      s += "\\b";
+      break;
+    case '\f':
+      s += "\\f";
+      break;
+    case '\n':
+      s += "\\n";
+      break;
+    case '\r':
+      s += "\\r";
+      break;
+    case '\t':
+      s += "\\t";
+      break;
+    case '\v':
+      s += "\\v";
+      break;
+    case '\\':
+      s += "\\\\";
+      break;
     default:
       if (c < 0x20 || c == 0x7f) {
         static const char* hex = "0123456789abcdef";
@@ -61,12 +83,18 @@ class Scanner {
     if (eof()) return unexpected_eof(err);
     char c = in_[pos_];
     switch (c) {
-      case '{': return object(err);
-      case '[': return array(err);
-      case '"': return string(err);
-      case 't': return literal("true", err);
-      case 'f': return literal("false", err);
-      case 'n': return literal("null", err);
+      case '{':
+        return object(err);
+      case '[':
+        return array(err);
+      case '"':
+        return string(err);
+      case 't':
+        return literal("true", err);
+      case 'f':
+        return literal("false", err);
+      case 'n':
+        return literal("null", err);
       default:
         if (c == '-' || is_digit(c)) return number(err);
         return invalid(c, "looking for beginning of value", err);
@@ -90,16 +118,27 @@ class Scanner {
     return false;
   }
 
+  // Go's scanner refuses deeper nesting; the limit also bounds our recursion.
+  static constexpr int kMaxDepth = 10000;
+
+  bool enter(std::string& err) {
+    if (++depth_ > kMaxDepth) return invalid(in_[pos_], "exceeded max depth", err);
+    return true;
+  }
+
   bool object(std::string& err) {
+    if (!enter(err)) return false;
     ++pos_;  // '{'
     skip_space();
     if (eof()) return unexpected_eof(err);
     if (in_[pos_] == '}') {
       ++pos_;
+      --depth_;
       return true;
     }
     for (;;) {
-      if (in_[pos_] != '"') return invalid(in_[pos_], "looking for beginning of object key string", err);
+      if (in_[pos_] != '"')
+        return invalid(in_[pos_], "looking for beginning of object key string", err);
       if (!string(err)) return false;
       skip_space();
       if (eof()) return unexpected_eof(err);
@@ -110,6 +149,7 @@ class Scanner {
       if (eof()) return unexpected_eof(err);
       if (in_[pos_] == '}') {
         ++pos_;
+        --depth_;
         return true;
       }
       if (in_[pos_] != ',') return invalid(in_[pos_], "after object key:value pair", err);
@@ -120,11 +160,13 @@ class Scanner {
   }
 
   bool array(std::string& err) {
+    if (!enter(err)) return false;
     ++pos_;  // '['
     skip_space();
     if (eof()) return unexpected_eof(err);
     if (in_[pos_] == ']') {
       ++pos_;
+      --depth_;
       return true;
     }
     for (;;) {
@@ -133,6 +175,7 @@ class Scanner {
       if (eof()) return unexpected_eof(err);
       if (in_[pos_] == ']') {
         ++pos_;
+        --depth_;
         return true;
       }
       if (in_[pos_] != ',') return invalid(in_[pos_], "after array element", err);
@@ -203,7 +246,8 @@ class Scanner {
     if (!eof() && in_[pos_] == '.') {
       ++pos_;
       if (eof()) return unexpected_eof(err);
-      if (!is_digit(in_[pos_])) return invalid(in_[pos_], "after decimal point in numeric literal", err);
+      if (!is_digit(in_[pos_]))
+        return invalid(in_[pos_], "after decimal point in numeric literal", err);
       while (!eof() && is_digit(in_[pos_])) ++pos_;
     }
     if (!eof() && (in_[pos_] == 'e' || in_[pos_] == 'E')) {
@@ -218,6 +262,7 @@ class Scanner {
 
   std::string_view in_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 // Decodes one UTF-8 sequence at s[i]; returns its length or 0 when invalid.
@@ -231,10 +276,10 @@ size_t utf8_sequence(std::string_view s, size_t i) {
     if ((b(i + k) & 0xc0) != 0x80) return 0;
   }
   unsigned char c1 = b(i + 1);
-  if (c == 0xe0 && c1 < 0xa0) return 0;                // overlong
-  if (c == 0xed && c1 > 0x9f) return 0;                // surrogate
-  if (c == 0xf0 && c1 < 0x90) return 0;                // overlong
-  if (c == 0xf4 && c1 > 0x8f) return 0;                // above U+10FFFF
+  if (c == 0xe0 && c1 < 0xa0) return 0;  // overlong
+  if (c == 0xed && c1 > 0x9f) return 0;  // surrogate
+  if (c == 0xf0 && c1 < 0x90) return 0;  // overlong
+  if (c == 0xf4 && c1 > 0x8f) return 0;  // above U+10FFFF
   return n;
 }
 
@@ -271,17 +316,23 @@ std::string sanitize_utf8(std::string_view text) {
 bool Document::parse(std::string_view body, std::string& error) {
   auto value = first_value(body, error);
   if (!value) return false;
-  text_ = simdjson::padded_string(*value);
-  if (parser_.iterate(text_).get(doc_) != simdjson::SUCCESS ||
-      doc_.get_value().get(root_) != simdjson::SUCCESS) {
-    // The scanner accepted the syntax, so the only thing simdjson can object to is
-    // invalid UTF-8 inside strings, which Go replaces by U+FFFD.
-    text_ = simdjson::padded_string(sanitize_utf8(*value));
-    if (parser_.iterate(text_).get(doc_) != simdjson::SUCCESS ||
-        doc_.get_value().get(root_) != simdjson::SUCCESS) {
-      error = "invalid JSON";
-      return false;
-    }
+  // The value is wrapped in an array so that scalar bodies (such as `null`) can be read
+  // through the same on-demand value interface as objects.
+  auto load = [&](std::string_view text) {
+    std::string wrapped;
+    wrapped.reserve(text.size() + 2);
+    wrapped += '[';
+    wrapped += text;
+    wrapped += ']';
+    text_ = simdjson::padded_string(wrapped);
+    return parser_.iterate(text_).get(doc_) == simdjson::SUCCESS &&
+           doc_.at_pointer("/0").get(root_) == simdjson::SUCCESS;
+  };
+  // The scanner accepted the syntax, so the only thing simdjson can object to is invalid
+  // UTF-8 inside strings, which Go replaces by U+FFFD.
+  if (!load(*value) && !load(sanitize_utf8(*value))) {
+    error = "invalid JSON";
+    return false;
   }
   return true;
 }
@@ -290,25 +341,42 @@ std::string_view kind_name(simdjson::ondemand::value& v) {
   simdjson::ondemand::json_type t;
   if (v.type().get(t) != simdjson::SUCCESS) return "value";
   switch (t) {
-    case simdjson::ondemand::json_type::array: return "array";
-    case simdjson::ondemand::json_type::object: return "object";
-    case simdjson::ondemand::json_type::number: return "number";
-    case simdjson::ondemand::json_type::string: return "string";
-    case simdjson::ondemand::json_type::boolean: return "bool";
-    case simdjson::ondemand::json_type::null: return "null";
+    case simdjson::ondemand::json_type::array:
+      return "array";
+    case simdjson::ondemand::json_type::object:
+      return "object";
+    case simdjson::ondemand::json_type::number:
+      return "number";
+    case simdjson::ondemand::json_type::string:
+      return "string";
+    case simdjson::ondemand::json_type::boolean:
+      return "bool";
+    case simdjson::ondemand::json_type::null:
+      return "null";
   }
   return "value";
 }
 
 bool key_is(std::string_view key, std::string_view field) {
-  if (key.size() != field.size()) return false;
-  for (size_t i = 0; i < key.size(); ++i) {
-    char a = key[i], b = field[i];
-    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
-    if (a != b) return false;
+  // ASCII case folding, plus the two non-ASCII runes that Go's key matching folds onto
+  // ASCII letters: U+017F (long s) and U+212A (Kelvin sign).
+  size_t i = 0;
+  for (char want : field) {
+    if (want >= 'A' && want <= 'Z') want = static_cast<char>(want - 'A' + 'a');
+    if (i >= key.size()) return false;
+    if (want == 's' && key.substr(i, 2) == "\xc5\xbf") {
+      i += 2;
+      continue;
+    }
+    if (want == 'k' && key.substr(i, 3) == "\xe2\x84\xaa") {
+      i += 3;
+      continue;
+    }
+    char c = key[i++];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != want) return false;
   }
-  return true;
+  return i == key.size();
 }
 
 void TypeErrors::field(std::string_view kind, std::string_view struct_name, std::string_view path,
@@ -393,20 +461,16 @@ bool read_float32(simdjson::ondemand::value v, const FieldContext& f, float& out
     return false;
   }
   std::string_view lit = number_literal(v);
-  double d = 0;
-  auto [ptr, ec] = std::from_chars(lit.data(), lit.data() + lit.size(), d);
-  bool overflow = ec == std::errc::result_out_of_range
-                      ? true
-                      : std::fabs(d) > static_cast<double>(std::numeric_limits<float>::max());
-  if ((ec != std::errc() && ec != std::errc::result_out_of_range) || overflow) {
-    // Go reports overflow; an underflow to zero is accepted.
-    if (!(ec == std::errc::result_out_of_range && std::fabs(d) < 1)) {
-      std::string k = "number ";
-      k += lit;
-      f.errors.field(k, f.struct_name, f.path, "float32");
-      return false;
-    }
-    d = 0;
+  // strtod reports overflow as HUGE_VAL and underflow as a tiny value or zero; Go rejects
+  // only the former (anything beyond float32's range).
+  std::string text(lit);
+  errno = 0;
+  double d = std::strtod(text.c_str(), nullptr);
+  if (std::isinf(d) || std::fabs(d) > static_cast<double>(std::numeric_limits<float>::max())) {
+    std::string k = "number ";
+    k += lit;
+    f.errors.field(k, f.struct_name, f.path, "float32");
+    return false;
   }
   out = static_cast<float>(d);
   return true;
@@ -419,11 +483,21 @@ void append_quoted(std::string& out, std::string_view s) {
     auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
         case '<':
         case '>':
         case '&':
@@ -458,18 +532,47 @@ void append_quoted(std::string& out, std::string_view s) {
 }
 
 std::string format_float32(float f) {
+  // Shortest round-trip digits first (scientific form), then laid out the way Go's
+  // strconv.FormatFloat(f, 'f' or 'e', -1, 32) does: large values are padded with zeros
+  // rather than printed with the binary value's exact digits.
   char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, f, std::chars_format::scientific);
+  std::string sci(buf, res.ptr);
   float a = std::fabs(f);
-  bool exp = a != 0 && (a < 1e-6f || a >= 1e21f);
-  auto res = std::to_chars(buf, buf + sizeof buf, f,
-                           exp ? std::chars_format::scientific : std::chars_format::fixed);
-  std::string s(buf, res.ptr);
-  if (exp) {
-    // Go trims a leading zero from two-digit negative exponents: 1e-07 -> 1e-7.
-    size_t n = s.size();
-    if (n >= 4 && s[n - 4] == 'e' && s[n - 3] == '-' && s[n - 2] == '0') s.erase(n - 2, 1);
+  if (a != 0 && (a < 1e-6f || a >= 1e21f)) {
+    // Go trims a leading zero from two-digit exponents: 1e-07 -> 1e-7.
+    size_t n = sci.size();
+    if (n >= 4 && sci[n - 4] == 'e' && sci[n - 2] == '0') sci.erase(n - 2, 1);
+    return sci;
   }
-  return s;
+  std::string out;
+  size_t pos = 0;
+  if (sci[0] == '-') {
+    out = "-";
+    pos = 1;
+  }
+  size_t e = sci.find('e');
+  std::string digits;
+  for (size_t i = pos; i < e; ++i) {
+    if (sci[i] != '.') digits += sci[i];
+  }
+  int exp = std::stoi(sci.substr(e + 1));
+  // The value is 0.d1d2d3... * 10^(exp+1).
+  int point = exp + 1;
+  if (digits == "0") return out + "0";
+  if (point <= 0) {
+    out += "0.";
+    out.append(static_cast<size_t>(-point), '0');
+    out += digits;
+  } else if (static_cast<size_t>(point) >= digits.size()) {
+    out += digits;
+    out.append(static_cast<size_t>(point) - digits.size(), '0');
+  } else {
+    out += digits.substr(0, static_cast<size_t>(point));
+    out += '.';
+    out += digits.substr(static_cast<size_t>(point));
+  }
+  return out;
 }
 
 void Writer::separator() {

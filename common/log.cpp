@@ -15,20 +15,30 @@ std::mutex g_mutex;
 
 const char* level_name(Level l) {
   switch (l) {
-    case Level::kTrace: return "trace";
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
-    case Level::kFatal: return "fatal";
-    case Level::kPanic: return "panic";
-    case Level::kDisabled: return "disabled";
+    case Level::kTrace:
+      return "trace";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+    case Level::kFatal:
+      return "fatal";
+    case Level::kPanic:
+      return "panic";
+    case Level::kDisabled:
+      return "disabled";
   }
   return "info";
 }
 }  // namespace
 
-void set_level(Level l) { g_level.store(static_cast<int>(l)); }
+void set_level(Level l) {
+  g_level.store(static_cast<int>(l));
+}
 
 bool enabled(Level l) {
   int cur = g_level.load(std::memory_order_relaxed);

@@ -31,10 +31,20 @@ class Entry {
   std::string line_;
 };
 
-inline Entry trace() { return Entry(Level::kTrace); }
-inline Entry debug() { return Entry(Level::kDebug); }
-inline Entry info() { return Entry(Level::kInfo); }
-inline Entry warn() { return Entry(Level::kWarn); }
-inline Entry error() { return Entry(Level::kError); }
+inline Entry trace() {
+  return Entry(Level::kTrace);
+}
+inline Entry debug() {
+  return Entry(Level::kDebug);
+}
+inline Entry info() {
+  return Entry(Level::kInfo);
+}
+inline Entry warn() {
+  return Entry(Level::kWarn);
+}
+inline Entry error() {
+  return Entry(Level::kError);
+}
 
 }  // namespace faultline::log

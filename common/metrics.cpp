@@ -68,8 +68,9 @@ class ProcessCollector : public prometheus::Collectable {
         out.push_back(gauge_family("process_cpu_seconds_total",
                                    "Total user and system CPU time spent in seconds.",
                                    MetricType::Counter, (utime + stime) / ticks));
-        out.push_back(gauge_family("process_resident_memory_bytes", "Resident memory size in bytes.",
-                                   MetricType::Gauge, std::stod(f[21]) * page));
+        out.push_back(gauge_family("process_resident_memory_bytes",
+                                   "Resident memory size in bytes.", MetricType::Gauge,
+                                   std::stod(f[21]) * page));
         out.push_back(gauge_family("process_virtual_memory_bytes", "Virtual memory size in bytes.",
                                    MetricType::Gauge, std::stod(f[20])));
         out.push_back(gauge_family("process_start_time_seconds",

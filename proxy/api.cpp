@@ -1,6 +1,9 @@
 #include "proxy/api.h"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <cstring>
 #include <optional>
 
 #include "common/address.h"
@@ -135,7 +138,10 @@ bool Api::start(Proxy& p, std::string& err) {
   if (p.running) return true;
   if (!plane_.start(p, err)) return false;
   p.enabled = true;
-  log::info().str("name", p.name).str("listen", p.listen).str("upstream", p.upstream)
+  log::info()
+      .str("name", p.name)
+      .str("listen", p.listen)
+      .str("upstream", p.upstream)
       .msg("Started proxy");
   return true;
 }
@@ -143,7 +149,10 @@ bool Api::start(Proxy& p, std::string& err) {
 void Api::stop(Proxy& p) {
   if (p.running) {
     plane_.stop(p);
-    log::info().str("name", p.name).str("listen", p.listen).str("upstream", p.upstream)
+    log::info()
+        .str("name", p.name)
+        .str("listen", p.listen)
+        .str("upstream", p.upstream)
         .msg("Terminated proxy");
   }
   p.enabled = false;
@@ -167,7 +176,18 @@ http::Response Api::handle(const http::Request& req, const std::string& peer) {
   if (path.empty() || path[0] != '/') path = "/" + path;
   std::string cleaned = http::clean_path(path);
   if (cleaned != path) {
-    std::string location = cleaned;
+    // Like Go's url.URL.String(): the cleaned path is escaped again.
+    std::string location;
+    static const char* hex = "0123456789ABCDEF";
+    for (unsigned char c : cleaned) {
+      if (std::isalnum(c) || std::strchr("-._~/!$&'()*+,;=:@", c) != nullptr) {
+        location += static_cast<char>(c);
+      } else {
+        location += '%';
+        location += hex[c >> 4];
+        location += hex[c & 15];
+      }
+    }
     auto q = req.target.find('?');
     if (q != std::string::npos) location += req.target.substr(q);
     resp.status = 301;
@@ -238,7 +258,8 @@ http::Response Api::handle(const http::Request& req, const std::string& peer) {
     pick(m == "DELETE", Route::kToxicDelete, "ToxicDelete");
   }
   if (n == 1 && seg[0] == "version") pick(m == "GET", Route::kVersion, "Version");
-  if (n == 1 && seg[0] == "metrics" && options_.metrics_route) pick(true, Route::kMetrics, "Metrics");
+  if (n == 1 && seg[0] == "metrics" && options_.metrics_route)
+    pick(true, Route::kMetrics, "Metrics");
 
   if (route == Route::kNone) {
     // Unmatched requests skip the middleware: no request id, no browser block.
@@ -266,27 +287,56 @@ http::Response Api::handle(const http::Request& req, const std::string& peer) {
     const std::string& p1 = n > 1 ? seg[1] : empty;
     const std::string& p3 = n > 3 ? seg[3] : empty;
     if ((route == Route::kProxyUpdate || route == Route::kToxicUpdate) && m == "POST") {
-      log::warn().str("request_id", request_id)
-          .msg(std::string(handler_name) + ": HTTP method POST is deprecated. Use HTTP PATCH instead.");
+      log::warn()
+          .str("request_id", request_id)
+          .msg(std::string(handler_name) +
+               ": HTTP method POST is deprecated. Use HTTP PATCH instead.");
     }
     switch (route) {
-      case Route::kReset: r = reset(); break;
-      case Route::kProxyIndex: r = proxy_index(); break;
-      case Route::kProxyCreate: r = proxy_create(req); break;
-      case Route::kPopulate: r = populate(req); break;
-      case Route::kProxyShow: r = proxy_show(p1); break;
-      case Route::kProxyUpdate: r = proxy_update(p1, req); break;
-      case Route::kProxyDelete: r = proxy_delete(p1); break;
-      case Route::kToxicIndex: r = toxic_index(p1); break;
-      case Route::kToxicCreate: r = toxic_create(p1, req); break;
-      case Route::kToxicShow: r = toxic_show(p1, p3); break;
-      case Route::kToxicUpdate: r = toxic_update(p1, p3, req); break;
-      case Route::kToxicDelete: r = toxic_delete(p1, p3); break;
+      case Route::kReset:
+        r = reset();
+        break;
+      case Route::kProxyIndex:
+        r = proxy_index();
+        break;
+      case Route::kProxyCreate:
+        r = proxy_create(req);
+        break;
+      case Route::kPopulate:
+        r = populate(req);
+        break;
+      case Route::kProxyShow:
+        r = proxy_show(p1);
+        break;
+      case Route::kProxyUpdate:
+        r = proxy_update(p1, req);
+        break;
+      case Route::kProxyDelete:
+        r = proxy_delete(p1);
+        break;
+      case Route::kToxicIndex:
+        r = toxic_index(p1);
+        break;
+      case Route::kToxicCreate:
+        r = toxic_create(p1, req);
+        break;
+      case Route::kToxicShow:
+        r = toxic_show(p1, p3);
+        break;
+      case Route::kToxicUpdate:
+        r = toxic_update(p1, p3, req);
+        break;
+      case Route::kToxicDelete:
+        r = toxic_delete(p1, p3);
+        break;
       case Route::kVersion:
         r = Result::json(200, std::string("{\"version\": \"") + kToxiproxyApiVersion + "\"}\n");
         break;
-      case Route::kMetrics: r = Result::json(200, options_.render_metrics()); break;
-      case Route::kNone: break;
+      case Route::kMetrics:
+        r = Result::json(200, options_.render_metrics());
+        break;
+      case Route::kNone:
+        break;
     }
     resp.status = r.status;
     resp.body = std::move(r.body);
@@ -306,8 +356,9 @@ http::Response Api::handle(const http::Request& req, const std::string& peer) {
   resp.headers.emplace_back("X-Toxiproxy-Request-Id", request_id);
 
   if (log::enabled(log::Level::kDebug)) {
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-                    .count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
     log::debug()
         .str("request_id", request_id)
         .str("client", peer)
@@ -359,6 +410,7 @@ Api::Result Api::proxy_create(const http::Request& req) {
   if (proxies_.count(in.name) != 0) return Result::error(409, "proxy already exists");
 
   auto p = std::make_unique<Proxy>();
+  p->created = next_created_++;
   p->name = in.name;
   p->listen = in.listen;
   p->upstream = in.upstream;
@@ -484,6 +536,7 @@ Api::PopulateOutcome Api::run_populate(std::string_view body) {
       stop(*it->second);
     }
     auto p = std::make_unique<Proxy>();
+    p->created = next_created_++;
     p->name = in.name;
     p->listen = in.listen;
     p->upstream = in.upstream;
@@ -529,7 +582,12 @@ int Api::populate_from(std::string_view body, std::string& err) {
 }
 
 Api::Result Api::reset() {
-  for (auto& [name, p] : proxies_) {
+  // Toxiproxy's order is a Go map's (unspecified); creation order is deterministic.
+  std::vector<Proxy*> order;
+  for (auto& [name, p] : proxies_) order.push_back(p.get());
+  std::sort(order.begin(), order.end(),
+            [](const Proxy* a, const Proxy* b) { return a->created < b->created; });
+  for (Proxy* p : order) {
     std::string err;
     if (!p->enabled && !start(*p, err)) return Result::error(500, err);
     bool had = !p->toxics[0].empty() || !p->toxics[1].empty();
@@ -681,7 +739,8 @@ Api::Result Api::toxic_update(const std::string& name, const std::string& toxic,
           if (ak == "object" && v.get_object().get(a) == simdjson::SUCCESS) {
             decode_attributes(a, *t->type, attrs, errors);
           } else if (ak != "null") {
-            errors.field(ak, "", "attributes", std::string("toxics.") + std::string(t->type->go_struct));
+            errors.field(ak, "", "attributes",
+                         std::string("toxics.") + std::string(t->type->go_struct));
           }
         }
       }

@@ -60,6 +60,7 @@ class Api {
   DataPlane& plane_;
   ApiOptions options_;
   ProxyMap proxies_;
+  uint64_t next_created_ = 0;
 };
 
 }  // namespace faultline::proxy

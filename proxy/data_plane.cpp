@@ -85,14 +85,14 @@ struct Link : std::enable_shared_from_this<Link> {
   asio::awaitable<void> pipe(tcp::socket& from, tcp::socket& to, Direction& dir);
   asio::awaitable<bool> dial();
 
-  // Both sockets are closed fully (not half-closed), which is Toxiproxy's behaviour: the
-  // end of either direction ends the connection.
+  // Ends both directions: both sockets are shut down completely (not half-closed), which
+  // is Toxiproxy's behaviour. The descriptors are closed when the Link is destroyed, after
+  // its coroutines (and so their pending operations) have finished.
   void close() {
     if (closed) return;
     closed = true;
-    asio::error_code ignored;
-    client.close(ignored);
-    server.close(ignored);
+    abort_io(client);
+    abort_io(server);
   }
 };
 
@@ -108,8 +108,11 @@ asio::awaitable<bool> Link::dial() {
       endpoints.emplace_back(ip, static_cast<unsigned short>(std::stoul(hp->port)));
     } else {
       tcp::resolver resolver(owner->ctx);
-      auto [rec, results] = co_await resolver.async_resolve(
-          hp->host.empty() ? std::string("localhost") : hp->host, hp->port, use_nothrow);
+      // Keep the arguments in named locals: GCC 12 mishandles temporaries inside co_await
+      // expressions (they can be destroyed twice).
+      std::string host = hp->host.empty() ? std::string("localhost") : hp->host;
+      std::string port = hp->port;
+      auto [rec, results] = co_await resolver.async_resolve(host, port, use_nothrow);
       if (rec) {
         err = "dial tcp: lookup " + hp->host + ": " + rec.message();
       } else {
@@ -128,8 +131,9 @@ asio::awaitable<bool> Link::dial() {
   for (const auto& ep : endpoints) {
     if (closed) co_return false;
     asio::error_code ignored;
-    server.close(ignored);
+    server.close(ignored);  // nothing is pending on it here
     auto [ec] = co_await server.async_connect(ep, use_nothrow);
+    if (closed) co_return false;
     if (!ec) {
       server.set_option(tcp::no_delay(true), ignored);
       co_return true;
@@ -187,7 +191,7 @@ asio::awaitable<void> Link::pipe(tcp::socket& from, tcp::socket& to, Direction& 
 
 asio::awaitable<void> WorkerProxy::accept_loop() {
   auto self = shared_from_this();
-  while (!closed) {
+  for (;;) {
     auto [ec, sock] = co_await acceptor.async_accept(use_nothrow);
     if (closed) break;
     if (ec) {
@@ -203,12 +207,15 @@ asio::awaitable<void> WorkerProxy::accept_loop() {
     auto link = std::make_shared<Link>(self, std::move(sock));
     asio::co_spawn(ctx, link->run(), asio::detached);
   }
+  // No accept is pending any more, so the descriptor can be closed safely.
+  asio::error_code ignored;
+  acceptor.close(ignored);
 }
 
 void WorkerProxy::close_all() {
   closed = true;
   asio::error_code ignored;
-  acceptor.close(ignored);
+  acceptor.cancel(ignored);
   // Closing a link removes it from the set only when its coroutines finish, so iterate
   // over a copy.
   std::vector<Link*> open(links.begin(), links.end());
@@ -240,10 +247,11 @@ ProxyMetrics::ProxyMetrics(prometheus::Registry& registry)
                    .Name("faultline_proxy_connections_accepted_total")
                    .Help("Client connections accepted by the proxy.")
                    .Register(registry)),
-      dial_failures(prometheus::BuildCounter()
-                        .Name("faultline_proxy_upstream_connect_failures_total")
-                        .Help("Client connections closed because the upstream could not be reached.")
-                        .Register(registry)) {}
+      dial_failures(
+          prometheus::BuildCounter()
+              .Name("faultline_proxy_upstream_connect_failures_total")
+              .Help("Client connections closed because the upstream could not be reached.")
+              .Register(registry)) {}
 
 TcpDataPlane::TcpDataPlane(WorkerPool& pool, ProxyMetrics& metrics)
     : pool_(pool), metrics_(metrics) {}

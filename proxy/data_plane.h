@@ -21,7 +21,8 @@ struct ProxyMetrics {
   prometheus::Family<prometheus::Counter>& sent;      // toxiproxy_proxy_sent_bytes_total
   prometheus::Family<prometheus::Gauge>& open;        // faultline_proxy_connections_open
   prometheus::Family<prometheus::Counter>& accepted;  // faultline_proxy_connections_accepted_total
-  prometheus::Family<prometheus::Counter>& dial_failures;  // faultline_proxy_upstream_connect_failures_total
+  prometheus::Family<prometheus::Counter>&
+      dial_failures;  // faultline_proxy_upstream_connect_failures_total
 };
 
 class TcpDataPlane : public proxy::DataPlane {

@@ -5,7 +5,8 @@
 namespace faultline::proxy {
 
 std::string usage_text(const std::string& program) {
-  return "Usage of " + program + ":\n"
+  return "Usage of " + program +
+         ":\n"
          "  -backend string\n"
          "    \tI/O backend: auto, io_uring or epoll (default \"auto\")\n"
          "  -config string\n"
@@ -57,8 +58,7 @@ FlagResult parse_flags(const std::vector<std::string>& args, ServerOptions& out)
                    value == "FALSE" || value == "False") {
           v = false;
         } else {
-          return fail("invalid boolean value \"" + value + "\" for -" + name +
-                      ": parse error");
+          return fail("invalid boolean value \"" + value + "\" for -" + name + ": parse error");
         }
       }
       if (name == "proxy-metrics") out.proxy_metrics = v;
@@ -80,12 +80,45 @@ FlagResult parse_flags(const std::vector<std::string>& args, ServerOptions& out)
     } else if (name == "config") {
       out.config = value;
     } else if (name == "seed") {
-      int64_t s = 0;
-      auto r = std::from_chars(value.data(), value.data() + value.size(), s);
-      if (r.ec != std::errc() || r.ptr != value.data() + value.size()) {
+      // Go's int flags accept base prefixes (0x, 0o, 0b, leading 0) and underscores.
+      std::string digits;
+      for (char c : value) {
+        if (c != '_') digits += c;
+      }
+      int base = 10;
+      std::string_view body = digits;
+      bool negative = false;
+      if (!body.empty() && (body[0] == '+' || body[0] == '-')) {
+        negative = body[0] == '-';
+        body.remove_prefix(1);
+      }
+      if (body.size() > 1 && body[0] == '0') {
+        char p = static_cast<char>(body[1] | 0x20);
+        if (p == 'x') {
+          base = 16;
+          body.remove_prefix(2);
+        } else if (p == 'o') {
+          base = 8;
+          body.remove_prefix(2);
+        } else if (p == 'b') {
+          base = 2;
+          body.remove_prefix(2);
+        } else {
+          base = 8;
+          body.remove_prefix(1);
+        }
+      }
+      uint64_t magnitude = 0;
+      auto r = std::from_chars(body.data(), body.data() + body.size(), magnitude, base);
+      if (body.empty() || r.ptr != body.data() + body.size() ||
+          (r.ec != std::errc() && r.ec != std::errc::result_out_of_range)) {
         return fail("invalid value \"" + value + "\" for flag -seed: parse error");
       }
-      out.seed = s;
+      uint64_t limit = negative ? (uint64_t{1} << 63) : (uint64_t{1} << 63) - 1;
+      if (r.ec == std::errc::result_out_of_range || magnitude > limit) {
+        return fail("invalid value \"" + value + "\" for flag -seed: value out of range");
+      }
+      out.seed = negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
     } else if (name == "threads") {
       unsigned t = 0;
       auto r = std::from_chars(value.data(), value.data() + value.size(), t);
@@ -95,7 +128,8 @@ FlagResult parse_flags(const std::vector<std::string>& args, ServerOptions& out)
       out.threads = t;
     } else if (name == "backend") {
       if (!parse_backend(value, out.backend)) {
-        return fail("invalid value \"" + value + "\" for flag -backend: use auto, io_uring or epoll");
+        return fail("invalid value \"" + value +
+                    "\" for flag -backend: use auto, io_uring or epoll");
       }
     }
   }

@@ -24,7 +24,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   log::init_from_env();
-  log::info().str("version", proxy::kToxiproxyApiVersion).str("faultline", FAULTLINE_VERSION)
+  log::info()
+      .str("version", proxy::kToxiproxyApiVersion)
+      .str("faultline", FAULTLINE_VERSION)
       .msg("Starting Toxiproxy");
   Backend backend = resolve_backend(options.backend);
   log::debug().str("backend", backend_name(backend)).msg("I/O backend selected");

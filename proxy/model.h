@@ -35,6 +35,7 @@ struct Proxy {
   std::string listen;
   std::string upstream;
   bool enabled = false;
+  uint64_t created = 0;          // creation order, used to visit proxies in /reset
   std::vector<Toxic> toxics[2];  // indexed by toxics::Stream
   std::unique_ptr<RunningProxy> running;
 

@@ -40,8 +40,10 @@ int run_proxy_server(const proxy::ServerOptions& options) {
   if (!options.config.empty()) {
     std::ifstream in(options.config, std::ios::binary);
     if (!in) {
-      log::error().str("error", "open " + options.config + ": no such file or directory")
-          .str("config", options.config).msg("Error reading config file");
+      log::error()
+          .str("error", "open " + options.config + ": no such file or directory")
+          .str("config", options.config)
+          .msg("Error reading config file");
     } else {
       std::stringstream ss;
       ss << in.rdbuf();

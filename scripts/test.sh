@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds (release and ASan+UBSan) and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+# The concurrency tests open thousands of sockets.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+# The compatibility suite drives the server with the real toxiproxy-node-client from npm.
+if [ ! -d tests/compat/node_modules/toxiproxy-node-client ]; then
+  (cd tests/compat && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+echo "== release build"
+./scripts/build.sh release >/dev/null
+(cd build && ctest --output-on-failure --timeout 600)
+
+echo "== sanitizer build (ASan + UBSan)"
+./scripts/build.sh asan >/dev/null
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build-asan && ctest --output-on-failure --timeout 900)

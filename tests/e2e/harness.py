@@ -1,0 +1,148 @@
+"""Shared helpers for the end-to-end tests: start the real faultline-proxy binary, talk
+HTTP to its admin API, and run small TCP servers on 127.0.0.1."""
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+
+
+class Proxy:
+    """A running faultline-proxy process."""
+
+    def __init__(self, binary, backend, port, args=(), env=None, log_path=None):
+        self.port = port
+        full_env = dict(os.environ)
+        full_env.setdefault("LOG_LEVEL", "warn")
+        if env:
+            full_env.update(env)
+        log_path = log_path or os.environ.get("FAULTLINE_TEST_LOG")
+        self.log = open(log_path or os.devnull, "ab")
+        cmd = [binary, "-host", "127.0.0.1", "-port", str(port), "-backend", backend, *args]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=full_env)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"faultline-proxy exited early with {self.proc.returncode}")
+            try:
+                status, _, _ = self.request("GET", "/version")
+                if status == 200:
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("faultline-proxy did not start")
+
+    def request(self, method, path, body=None, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        hdrs = {"User-Agent": "curl/7.88.1"}
+        if headers:
+            hdrs.update(headers)
+        hdrs = {k: v for k, v in hdrs.items() if v is not None}
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        conn.putrequest(method, path, skip_host=False, skip_accept_encoding=True)
+        for k, v in hdrs.items():
+            conn.putheader(k, v)
+        data = body.encode() if isinstance(body, str) else body
+        if data is not None:
+            conn.putheader("Content-Length", str(len(data)))
+        conn.endheaders(data)
+        resp = conn.getresponse()
+        payload = resp.read()
+        headers_out = resp.getheaders()
+        conn.close()
+        return resp.status, headers_out, payload
+
+    def json(self, method, path, body=None):
+        status, _, payload = self.request(method, path, body)
+        return status, (json.loads(payload) if payload.strip() else None)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                if os.environ.get("FAULTLINE_TEST_GDB"):
+                    os.system(f"gdb -p {self.proc.pid} -batch -ex 'thread apply all bt 12' "
+                              f"2>/dev/null | grep -E '^#|^Thread' >&2")
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+class EchoServer:
+    """A TCP echo server on 127.0.0.1 (port 0 picks a free one)."""
+
+    def __init__(self, port=0):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(4096)
+        self.port = self.sock.getsockname()[1]
+        self.stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.stopped:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _serve(conn):
+        try:
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                conn.sendall(data)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.stopped = True
+        self.sock.close()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Checker:
+    """Counts checks and failures; prints a closing 'N passed, N failed' line."""
+
+    def __init__(self, name):
+        self.name = name
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok, what):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL [{self.name}] {what}", flush=True)
+        return ok
+
+    def equal(self, actual, expected, what):
+        return self.check(actual == expected, f"{what}: expected {expected!r}, got {actual!r}")
+
+    def finish(self):
+        print(f"{self.name}: {self.passed} passed, {self.failed} failed", flush=True)
+        return 0 if self.failed == 0 and self.passed > 0 else 1
