@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# A short demonstration: nginx as the target, faultline-proxy in front of it, load through
+# the proxy, then a fault ("down": the proxy is disabled through the Toxiproxy API) and
+# its effect on the same load, then recovery.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+echo "== building"
+./scripts/build.sh release >/dev/null
+source scripts/lib.sh
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+api_port=18474 target_port=18080 proxy_port=18081
+mkdir -p "$work/www"
+head -c 1024 /dev/urandom | base64 >"$work/www/index.html"
+pids+=("$(start_nginx $target_port "$work/www" "$work/nginx")")
+
+LOG_LEVEL=warn ./build/proxy/faultline-proxy -host 127.0.0.1 -port $api_port -proxy-metrics \
+  >"$work/proxy.log" 2>&1 &
+pids+=($!)
+wait_port $api_port
+api="http://127.0.0.1:$api_port"
+
+echo "== faultline-proxy $(curl -s $api/version | tr -d '\n')"
+echo "== creating proxy 'web' 127.0.0.1:$proxy_port -> nginx 127.0.0.1:$target_port"
+curl -s -X POST "$api/proxies" \
+  -d "{\"name\":\"web\",\"listen\":\"127.0.0.1:$proxy_port\",\"upstream\":\"127.0.0.1:$target_port\"}"
+echo
+
+load() {  # load LABEL: 2 s of HTTP load through the proxy with wrk
+  local out
+  out=$(wrk -t1 -c8 -d2s --latency "http://127.0.0.1:$proxy_port/index.html" 2>&1 || true)
+  local rps errors p50
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  errors=$(grep -Eo 'Socket errors.*|unable to connect.*' <<<"$out" | head -1 || true)
+  printf '   %-22s %10s req/s   p50 %-8s %s\n' "$1" "${rps:-0}" "${p50:--}" "${errors:-no socket errors}"
+}
+
+echo "== load through the proxy (wrk, 8 connections, 2 s)"
+load "healthy"
+echo "== fault: proxy 'web' down (POST /proxies/web {\"enabled\":false})"
+curl -s -X POST "$api/proxies/web" -d '{"enabled":false}'
+echo
+load "while down"
+echo "== recovery (POST /proxies/web {\"enabled\":true})"
+curl -s -X POST "$api/proxies/web" -d '{"enabled":true}' >/dev/null
+load "after recovery"
+echo "== bytes through the proxy (GET /metrics)"
+curl -s "$api/metrics" | grep '^toxiproxy_proxy_sent_bytes_total' | sed 's/^/   /'

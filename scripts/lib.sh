@@ -1,0 +1,44 @@
+# Shell helpers shared by demo.sh, the benchmarks and the chaos scripts. Source it.
+
+# wait_port PORT [SECONDS]: waits until something listens on 127.0.0.1:PORT.
+wait_port() {
+  local port=$1 deadline=$((SECONDS + ${2:-10}))
+  while ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "nothing listens on port $port" >&2
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+
+# start_nginx PORT ROOT WORKDIR: serves ROOT on 127.0.0.1:PORT (keep-alive, no access log);
+# prints the pid of the master process.
+start_nginx() {
+  local port=$1 root=$2 dir=$3
+  mkdir -p "$dir"
+  cat >"$dir/nginx.conf" <<CONF
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    root $root;
+  }
+}
+CONF
+  nginx -c "$dir/nginx.conf" -p "$dir" >/dev/null 2>&1 &
+  echo $!
+  wait_port "$port"
+}
