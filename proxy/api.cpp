@@ -692,6 +692,7 @@ Api::Result Api::toxic_create(const std::string& name, const http::Request& req)
 
   json::Writer w;
   write_toxic(w, t);
+  t.id = next_toxic_id_++;
   p.chain(t.direction).push_back(std::move(t));
   plane_.toxics_changed(p);
   return Result::json(200, w.take());
@@ -753,10 +754,14 @@ Api::Result Api::toxic_update(const std::string& name, const std::string& toxic,
   bool attrs_changed = attrs != t->attributes;
   t->attributes = attrs;
   if (errors.any()) {
-    if (attrs_changed) plane_.toxics_changed(p);
+    if (attrs_changed) {
+      ++t->version;
+      plane_.toxics_changed(p);
+    }
     return Result::error(400, "bad request body: " + errors.message());
   }
   t->toxicity = toxicity;
+  ++t->version;
   plane_.toxics_changed(p);
   json::Writer w;
   write_toxic(w, *t);

@@ -61,6 +61,7 @@ class Api {
   ApiOptions options_;
   ProxyMap proxies_;
   uint64_t next_created_ = 0;
+  uint64_t next_toxic_id_ = 1;
 };
 
 }  // namespace faultline::proxy

@@ -5,19 +5,41 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
+#include <deque>
 #include <unordered_set>
 
 #include "common/address.h"
 #include "common/log.h"
+#include "toxics/chain.h"
 
 namespace faultline::FAULTLINE_BACKEND_NS {
 
 using asio::ip::tcp;
+using toxics::Item;
+using toxics::ItemKind;
+using toxics::ToxicSpec;
 
 namespace {
 
 // Bytes taken from a socket by one read, as in Toxiproxy.
 constexpr size_t kChunkSize = 32 * 1024;
+// A direction stops reading from its source while this much is held by its toxics and
+// its write queue (a 10 s latency on a saturating stream must not grow memory).
+constexpr size_t kMaxQueuedBytes = 4 << 20;
+
+// The toxics of a proxy, per direction (0 upstream, 1 downstream), as the workers see them.
+struct ToxicSet {
+  std::vector<ToxicSpec> chain[2];
+  bool has_reset_peer() const {
+    for (const auto& c : chain) {
+      for (const auto& t : c) {
+        if (t.type->name == toxics::reset_peer_type().name) return true;
+      }
+    }
+    return false;
+  }
+};
 
 // What a worker needs to know about a proxy to serve its connections.
 struct LinkSpec {
@@ -26,34 +48,83 @@ struct LinkSpec {
   std::string upstream;
 };
 
+std::atomic<uint64_t> g_link_counter{0};
+
 struct Link;
 
 // One proxy's presence on one worker: an acceptor sharing the listening socket, and the
 // links accepted there. Only touched on that worker's thread.
 struct WorkerProxy : std::enable_shared_from_this<WorkerProxy> {
-  WorkerProxy(asio::io_context& c, std::shared_ptr<const LinkSpec> s, ProxyMetrics& m)
-      : ctx(c), acceptor(c), spec(std::move(s)), metrics(m) {}
+  WorkerProxy(asio::io_context& c, std::shared_ptr<const LinkSpec> s, ProxyMetrics& m,
+              std::shared_ptr<const ToxicSet> t, uint64_t seed)
+      : ctx(c), acceptor(c), spec(std::move(s)), metrics(m), toxics(std::move(t)), seed(seed) {}
 
   asio::io_context& ctx;
   tcp::acceptor acceptor;
   std::shared_ptr<const LinkSpec> spec;
   ProxyMetrics& metrics;
+  std::shared_ptr<const ToxicSet> toxics;
+  uint64_t seed;
   std::unordered_set<Link*> links;
   bool closed = false;
 
   asio::awaitable<void> accept_loop();
   void close_all();
+  void apply_toxics(std::shared_ptr<const ToxicSet> set);
 };
 
-struct Direction {
+// A condition variable for coroutines on one thread: wait() suspends until notify().
+class Signal {
+ public:
+  explicit Signal(asio::io_context& ctx) : timer_(ctx) {}
+  asio::awaitable<void> wait() {
+    timer_.expires_at(asio::steady_timer::time_point::max());
+    co_await timer_.async_wait(use_nothrow);
+  }
+  void notify() { timer_.cancel(); }
+
+ private:
+  asio::steady_timer timer_;
+};
+
+// One direction of a link: reader -> toxic chain -> write queue -> writer. With no toxic
+// and nothing queued, the reader writes each chunk itself (the fast path, no copy).
+struct Flow : toxics::Sink {
+  Flow(asio::io_context& ctx, tcp::socket& f, tcp::socket& t, toxics::Random& rng)
+      : from(f), to(t), chain(*this, rng), writer_wake(ctx), reader_wake(ctx), stage_timer(ctx) {}
+
+  tcp::socket& from;
+  tcp::socket& to;
   prometheus::Counter* received = nullptr;
   prometheus::Counter* sent = nullptr;
+  toxics::ToxicChain chain;
+  std::deque<Item> queue;  // the chain's output, waiting for the writer
+  size_t queued_bytes = 0;
+  bool writing = false;
+  Signal writer_wake;
+  Signal reader_wake;
+  asio::steady_timer stage_timer;
+
+  void push(Item item, toxics::Time) override {
+    queued_bytes += item.data.size();
+    queue.push_back(std::move(item));
+    writer_wake.notify();
+  }
+  size_t held() const { return queued_bytes + chain.held_bytes(); }
+  bool fast_path() const { return chain.empty() && queue.empty() && !writing; }
+  // The chain's next deadline may have changed: re-arm the stage timer.
+  void chain_changed() { stage_timer.cancel(); }
 };
 
-// One client connection and its upstream connection: two one-way pipes.
+// One client connection and its upstream connection: two one-way flows.
 struct Link : std::enable_shared_from_this<Link> {
   Link(std::shared_ptr<WorkerProxy> o, tcp::socket c)
-      : owner(std::move(o)), client(std::move(c)), server(owner->ctx) {
+      : owner(std::move(o)),
+        client(std::move(c)),
+        server(owner->ctx),
+        rng(owner->seed ^ (0x9e3779b97f4a7c15ULL * ++g_link_counter)),
+        up(owner->ctx, client, server, rng),
+        down(owner->ctx, server, client, rng) {
     owner->links.insert(this);
     const auto& s = *owner->spec;
     auto labels = [&](const char* dir) {
@@ -69,6 +140,12 @@ struct Link : std::enable_shared_from_this<Link> {
     owner->metrics.accepted.Add({{"proxy", s.name}}).Increment();
   }
   ~Link() {
+    // Every coroutine has finished, so nothing is pending on the sockets. An explicit
+    // close() keeps SO_LINGER 0 in force (Asio's destructor would turn it off, making the
+    // RST a FIN).
+    asio::error_code ignored;
+    client.close(ignored);
+    server.close(ignored);
     owner->links.erase(this);
     open_gauge->Decrement();
   }
@@ -76,23 +153,47 @@ struct Link : std::enable_shared_from_this<Link> {
   std::shared_ptr<WorkerProxy> owner;
   tcp::socket client;
   tcp::socket server;
-  Direction up, down;
+  toxics::Random rng;
+  Flow up;    // client -> server
+  Flow down;  // server -> client
   prometheus::Gauge* open_gauge = nullptr;
   bool closed = false;
+  bool linger_reset = false;  // SO_LINGER 0 set at connect: closes are RSTs
   std::string peer;
 
   asio::awaitable<void> run();
-  asio::awaitable<void> pipe(tcp::socket& from, tcp::socket& to, Direction& dir);
   asio::awaitable<bool> dial();
+  asio::awaitable<void> read_loop(Flow& f);
+  asio::awaitable<void> write_loop(Flow& f);
+  asio::awaitable<void> timer_loop(Flow& f);
+
+  void apply(const ToxicSet& set) {
+    auto now = toxics::Clock::now();
+    up.chain.apply(set.chain[0], now);
+    down.chain.apply(set.chain[1], now);
+    up.chain_changed();
+    down.chain_changed();
+    up.reader_wake.notify();
+    down.reader_wake.notify();
+  }
 
   // Ends both directions: both sockets are shut down completely (not half-closed), which
   // is Toxiproxy's behaviour. The descriptors are closed when the Link is destroyed, after
-  // its coroutines (and so their pending operations) have finished.
+  // its coroutines (and so their pending operations) have finished. With SO_LINGER 0 the
+  // sockets are not shut down (that would send a FIN); the close sends the RST.
   void close() {
     if (closed) return;
     closed = true;
-    abort_io(client);
-    abort_io(server);
+    for (auto* s : {&client, &server}) {
+      asio::error_code ignored;
+      if (!linger_reset) s->shutdown(tcp::socket::shutdown_both, ignored);
+      s->cancel(ignored);
+    }
+    for (Flow* f : {&up, &down}) {
+      f->writer_wake.notify();
+      f->reader_wake.notify();
+      f->stage_timer.cancel();
+    }
   }
 };
 
@@ -171,22 +272,92 @@ asio::awaitable<void> Link::run() {
     co_return;
   }
   if (closed) co_return;
-  asio::co_spawn(owner->ctx, pipe(client, server, up), asio::detached);
-  asio::co_spawn(owner->ctx, pipe(server, client, down), asio::detached);
+  if (owner->toxics->has_reset_peer()) {
+    // A reset_peer toxic present at connect time makes every close of this connection
+    // an RST, as in Toxiproxy.
+    linger_reset = true;
+    client.set_option(asio::socket_base::linger(true, 0), ec);
+    server.set_option(asio::socket_base::linger(true, 0), ec);
+  }
+  apply(*owner->toxics);
+  for (Flow* f : {&up, &down}) {
+    asio::co_spawn(owner->ctx, read_loop(*f), asio::detached);
+    asio::co_spawn(owner->ctx, write_loop(*f), asio::detached);
+    asio::co_spawn(owner->ctx, timer_loop(*f), asio::detached);
+  }
 }
 
-asio::awaitable<void> Link::pipe(tcp::socket& from, tcp::socket& to, Direction& dir) {
+asio::awaitable<void> Link::read_loop(Flow& f) {
   auto self = shared_from_this();
   std::array<char, kChunkSize> buf;
   while (!closed) {
-    auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), use_nothrow);
-    if (ec) break;
-    dir.received->Increment(static_cast<double>(n));
-    auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf.data(), n), use_nothrow);
-    if (wec) break;
-    dir.sent->Increment(static_cast<double>(wn));
+    if (f.held() >= kMaxQueuedBytes) {
+      co_await f.reader_wake.wait();  // backpressure: the writer or a toxic frees space
+      continue;
+    }
+    auto [ec, n] = co_await f.from.async_read_some(asio::buffer(buf), use_nothrow);
+    if (closed) break;
+    auto now = toxics::Clock::now();
+    if (ec) {
+      // End of stream (or a read error): it flows through the toxics like data.
+      f.chain.push(Item{ItemKind::kEnd, {}}, now);
+      f.chain_changed();
+      break;
+    }
+    f.received->Increment(static_cast<double>(n));
+    if (f.fast_path()) {
+      f.writing = true;
+      auto [wec, wn] = co_await asio::async_write(f.to, asio::buffer(buf.data(), n), use_nothrow);
+      f.writing = false;
+      if (wec) {
+        close();
+        break;
+      }
+      f.sent->Increment(static_cast<double>(wn));
+      if (!f.queue.empty()) f.writer_wake.notify();
+    } else {
+      f.chain.push(Item{ItemKind::kData, std::string(buf.data(), n)}, now);
+      f.chain_changed();
+    }
   }
-  close();
+}
+
+asio::awaitable<void> Link::write_loop(Flow& f) {
+  auto self = shared_from_this();
+  while (!closed) {
+    if (f.queue.empty() || f.writing) {
+      co_await f.writer_wake.wait();
+      continue;
+    }
+    Item item = std::move(f.queue.front());
+    f.queue.pop_front();
+    f.queued_bytes -= item.data.size();
+    if (item.kind != ItemKind::kData) {
+      close();  // the end of the stream, or a toxic closing the connection
+      break;
+    }
+    f.writing = true;
+    auto [ec, n] = co_await asio::async_write(f.to, asio::buffer(item.data), use_nothrow);
+    f.writing = false;
+    if (ec) {
+      close();
+      break;
+    }
+    f.sent->Increment(static_cast<double>(n));
+    f.reader_wake.notify();
+  }
+}
+
+asio::awaitable<void> Link::timer_loop(Flow& f) {
+  auto self = shared_from_this();
+  while (!closed) {
+    auto deadline = f.chain.deadline();
+    f.stage_timer.expires_at(deadline ? *deadline : asio::steady_timer::time_point::max());
+    co_await f.stage_timer.async_wait(use_nothrow);
+    if (closed) break;
+    f.chain.on_timer(toxics::Clock::now());
+    f.reader_wake.notify();
+  }
 }
 
 asio::awaitable<void> WorkerProxy::accept_loop() {
@@ -222,11 +393,30 @@ void WorkerProxy::close_all() {
   for (Link* l : open) l->close();
 }
 
+void WorkerProxy::apply_toxics(std::shared_ptr<const ToxicSet> set) {
+  toxics = std::move(set);
+  std::vector<Link*> open(links.begin(), links.end());
+  for (Link* l : open) {
+    // A link still dialling picks the set up when it starts.
+    if (!l->closed && l->server.is_open()) l->apply(*toxics);
+  }
+}
+
 // The running state of one proxy, held by the API's Proxy object.
 struct Running : proxy::RunningProxy {
   int fd = -1;
   std::vector<std::shared_ptr<WorkerProxy>> workers;
 };
+
+std::shared_ptr<const ToxicSet> toxic_set(const proxy::Proxy& p) {
+  auto set = std::make_shared<ToxicSet>();
+  for (int d = 0; d < 2; ++d) {
+    for (const auto& t : p.toxics[d]) {
+      set->chain[d].push_back(ToxicSpec{t.id, t.version, t.type, t.toxicity, t.attributes});
+    }
+  }
+  return set;
+}
 
 }  // namespace
 
@@ -253,8 +443,8 @@ ProxyMetrics::ProxyMetrics(prometheus::Registry& registry)
               .Help("Client connections closed because the upstream could not be reached.")
               .Register(registry)) {}
 
-TcpDataPlane::TcpDataPlane(WorkerPool& pool, ProxyMetrics& metrics)
-    : pool_(pool), metrics_(metrics) {}
+TcpDataPlane::TcpDataPlane(WorkerPool& pool, ProxyMetrics& metrics, uint64_t seed)
+    : pool_(pool), metrics_(metrics), seed_(seed) {}
 
 bool TcpDataPlane::start(proxy::Proxy& proxy, std::string& err) {
   auto addr = resolve_listen(proxy.listen, err);
@@ -266,6 +456,7 @@ bool TcpDataPlane::start(proxy::Proxy& proxy, std::string& err) {
   if (fd < 0) return false;
   proxy.listen = local_address(fd);
   auto spec = std::make_shared<LinkSpec>(LinkSpec{proxy.name, proxy.listen, proxy.upstream});
+  auto set = toxic_set(proxy);
   auto running = std::make_unique<Running>();
   running->fd = fd;
   running->workers.resize(pool_.size());
@@ -276,7 +467,8 @@ bool TcpDataPlane::start(proxy::Proxy& proxy, std::string& err) {
   // Every worker accepts from the same listening socket (its own descriptor of it), so
   // connections spread over the workers while bind semantics stay exactly Go's.
   pool_.run_on_all([&](size_t i) {
-    auto wp = std::make_shared<WorkerProxy>(pool_.context(i), spec, metrics_);
+    auto wp = std::make_shared<WorkerProxy>(pool_.context(i), spec, metrics_, set,
+                                            seed_ + 0x51ed27ULL * (i + 1));
     int dup_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
     asio::error_code ec;
     wp->acceptor.assign(proto, dup_fd, ec);
@@ -308,9 +500,14 @@ void TcpDataPlane::stop(proxy::Proxy& proxy) {
   proxy.running.reset();
 }
 
-void TcpDataPlane::toxics_changed(proxy::Proxy& /*proxy*/) {
-  // Toxics are stored and validated by the API; their effect on the data path is applied
-  // by the toxic stages (not yet wired in).
+void TcpDataPlane::toxics_changed(proxy::Proxy& proxy) {
+  auto* running = dynamic_cast<Running*>(proxy.running.get());
+  if (running == nullptr) return;  // a stopped proxy picks its toxics up when it starts
+  auto set = toxic_set(proxy);
+  // Post-and-acknowledge: the API call returns once every live link has the new chain.
+  pool_.run_on_all([&](size_t i) {
+    if (running->workers[i]) running->workers[i]->apply_toxics(set);
+  });
 }
 
 }  // namespace faultline::FAULTLINE_BACKEND_NS

@@ -27,7 +27,7 @@ struct ProxyMetrics {
 
 class TcpDataPlane : public proxy::DataPlane {
  public:
-  TcpDataPlane(WorkerPool& pool, ProxyMetrics& metrics);
+  TcpDataPlane(WorkerPool& pool, ProxyMetrics& metrics, uint64_t seed);
 
   bool start(proxy::Proxy& proxy, std::string& err) override;
   void stop(proxy::Proxy& proxy) override;
@@ -36,6 +36,7 @@ class TcpDataPlane : public proxy::DataPlane {
  private:
   WorkerPool& pool_;
   ProxyMetrics& metrics_;
+  uint64_t seed_;
 };
 
 }  // namespace faultline::FAULTLINE_BACKEND_NS

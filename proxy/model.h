@@ -17,6 +17,8 @@ namespace faultline::proxy {
 inline constexpr const char* kToxiproxyApiVersion = "2.12.0";
 
 struct Toxic {
+  uint64_t id = 0;       // unique for the server's life
+  uint64_t version = 0;  // bumped on every update
   std::string name;
   const toxics::ToxicType* type = nullptr;
   std::string stream;  // as submitted ("UpStream" stays "UpStream")

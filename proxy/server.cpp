@@ -1,5 +1,6 @@
 // faultline-proxy's process: workers, data plane, admin API, config file, signals.
 // Compiled once per backend; main() picks which copy runs.
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <sstream>
@@ -24,7 +25,13 @@ int run_proxy_server(const proxy::ServerOptions& options) {
   auto process = metrics::make_process_collector();
 
   WorkerPool pool(threads);
-  TcpDataPlane plane(pool, proxy_metrics);
+  // -seed makes toxicity draws, jitter and slicer sizes reproducible (per connection, in
+  // the order connections arrive on each worker).
+  uint64_t seed =
+      options.seed
+          ? static_cast<uint64_t>(*options.seed)
+          : static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  TcpDataPlane plane(pool, proxy_metrics, seed);
 
   proxy::ApiOptions api_options;
   api_options.metrics_route = options.proxy_metrics || options.runtime_metrics;

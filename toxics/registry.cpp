@@ -1,20 +1,14 @@
 #include "toxics/registry.h"
 
+#include "toxics/stage.h"
+
 namespace faultline::toxics {
 
 const std::vector<ToxicType>& all_types() {
-  // Units: latency/jitter/delay/timeout in ms, rate in KB/s (1000 bytes), slicer delay in µs.
+  // Adding a toxic: one file with its stage and type, and one line here.
   static const std::vector<ToxicType> types = {
-      {"noop", "NoopToxic", {}},
-      {"latency", "LatencyToxic", {{"latency", "int64"}, {"jitter", "int64"}}},
-      {"bandwidth", "BandwidthToxic", {{"rate", "int64"}}},
-      {"slow_close", "SlowCloseToxic", {{"delay", "int64"}}},
-      {"timeout", "TimeoutToxic", {{"timeout", "int64"}}},
-      {"reset_peer", "ResetToxic", {{"timeout", "int64"}}},
-      {"slicer",
-       "SlicerToxic",
-       {{"average_size", "int"}, {"size_variation", "int"}, {"delay", "int"}}},
-      {"limit_data", "LimitDataToxic", {{"bytes", "int64"}}},
+      noop_type(),    latency_type(),    bandwidth_type(), slow_close_type(),
+      timeout_type(), reset_peer_type(), slicer_type(),    limit_data_type(),
   };
   return types;
 }
@@ -24,6 +18,23 @@ const ToxicType* find_type(std::string_view name) {
     if (t.name == name) return &t;
   }
   return nullptr;
+}
+
+std::unique_ptr<Stage> make_stage(std::string_view type) {
+  const ToxicType* t = find_type(type);
+  return t != nullptr ? t->create() : nullptr;
+}
+
+double uniform01(Random& rng) {
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+Micros millis(int64_t ms) {
+  // Clamp far beyond any useful value so that the conversion cannot overflow.
+  constexpr int64_t kLimit = int64_t{1} << 40;  // about 35 years
+  if (ms > kLimit) ms = kLimit;
+  if (ms < -kLimit) ms = -kLimit;
+  return Micros(ms * 1000);
 }
 
 }  // namespace faultline::toxics

@@ -4,10 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
 
 namespace faultline::toxics {
+
+class Stage;
 
 struct AttributeSpec {
   std::string_view name;     // JSON key, e.g. "latency"
@@ -18,7 +21,18 @@ struct ToxicType {
   std::string_view name;       // registered type name, e.g. "latency" (case-sensitive)
   std::string_view go_struct;  // e.g. "LatencyToxic"
   std::vector<AttributeSpec> attributes;
+  std::unique_ptr<Stage> (*create)() = nullptr;  // a fresh stage for one link direction
 };
+
+// One function per toxic file (toxics/<name>.cpp).
+const ToxicType& noop_type();
+const ToxicType& latency_type();
+const ToxicType& bandwidth_type();
+const ToxicType& slow_close_type();
+const ToxicType& timeout_type();
+const ToxicType& reset_peer_type();
+const ToxicType& slicer_type();
+const ToxicType& limit_data_type();
 
 // Looks a type up by its exact name; nullptr when unknown.
 const ToxicType* find_type(std::string_view name);

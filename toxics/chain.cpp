@@ -1,0 +1,126 @@
+#include "toxics/chain.h"
+
+#include <algorithm>
+
+namespace faultline::toxics {
+
+// A stage in the chain; also the sink through which the stage feeds the next one.
+struct ToxicChain::Slot : Sink {
+  ToxicChain* chain = nullptr;
+  size_t index = 0;
+  ToxicSpec spec;
+  bool active = false;
+  std::unique_ptr<Stage> stage;
+
+  void push(Item item, Time now) override { chain->deliver(index + 1, std::move(item), now); }
+
+  void draw(Random& rng) { active = uniform01(rng) < static_cast<double>(spec.toxicity); }
+
+  // Restarting a stage draws its toxicity again; one that turns inactive hands over what
+  // it holds.
+  void redraw(Random& rng, Time now) {
+    bool was_active = active;
+    draw(rng);
+    if (was_active && !active) stage->flush(now);
+  }
+};
+
+ToxicChain::ToxicChain(Sink& out, Random& rng) : out_(out), rng_(rng) {}
+ToxicChain::~ToxicChain() = default;
+
+void ToxicChain::deliver(size_t index, Item item, Time now) {
+  while (index < slots_.size() && !slots_[index]->active) ++index;
+  if (index >= slots_.size()) {
+    out_.push(std::move(item), now);
+    return;
+  }
+  slots_[index]->stage->on_item(std::move(item), now);
+}
+
+void ToxicChain::on_timer(Time now) {
+  // A stage's output can give a later stage something due now; a few passes settle it.
+  for (int pass = 0; pass < 64; ++pass) {
+    bool ran = false;
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (!slots_[i]->active) continue;
+      auto d = slots_[i]->stage->deadline();
+      if (d && *d <= now) {
+        slots_[i]->stage->on_timer(now);
+        ran = true;
+      }
+    }
+    if (!ran) break;
+  }
+}
+
+std::optional<Time> ToxicChain::deadline() const {
+  std::optional<Time> best;
+  for (const auto& s : slots_) {
+    if (!s->active) continue;
+    auto d = s->stage->deadline();
+    if (d && (!best || *d < *best)) best = d;
+  }
+  return best;
+}
+
+size_t ToxicChain::held_bytes() const {
+  size_t n = 0;
+  for (const auto& s : slots_) n += s->stage->held_bytes();
+  return n;
+}
+
+size_t ToxicChain::active_count() const {
+  return static_cast<size_t>(
+      std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->active; }));
+}
+
+void ToxicChain::renumber() {
+  for (size_t i = 0; i < slots_.size(); ++i) slots_[i]->index = i;
+}
+
+void ToxicChain::apply(const std::vector<ToxicSpec>& specs, Time now) {
+  // 1. Removed toxics: hand over what they hold, then drop them. Removing a timeout toxic
+  //    closes the connection, whether or not it was active (Toxiproxy's behaviour).
+  for (size_t i = 0; i < slots_.size();) {
+    Slot& slot = *slots_[i];
+    bool kept = std::any_of(specs.begin(), specs.end(),
+                            [&](const ToxicSpec& s) { return s.id == slot.spec.id; });
+    if (kept) {
+      ++i;
+      continue;
+    }
+    if (slot.active) slot.stage->flush(now);
+    bool closes = slot.spec.type->name == timeout_type().name;
+    slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(i));
+    renumber();
+    if (i > 0) slots_[i - 1]->redraw(rng_, now);  // the stage before it restarts
+    if (closes) deliver(i, Item{ItemKind::kClose, {}}, now);
+  }
+  // 2. Updated toxics restart with the new values and draw their toxicity again.
+  for (auto& slot : slots_) {
+    for (const auto& s : specs) {
+      if (s.id != slot->spec.id || s.version == slot->spec.version) continue;
+      slot->spec = s;
+      slot->stage->configure(s.attributes, now);
+      slot->redraw(rng_, now);
+    }
+  }
+  // 3. New toxics go on the end of the chain; the previous last stage restarts.
+  for (const auto& s : specs) {
+    bool present = std::any_of(slots_.begin(), slots_.end(),
+                               [&](const auto& slot) { return slot->spec.id == s.id; });
+    if (present) continue;
+    auto slot = std::make_unique<Slot>();
+    slot->chain = this;
+    slot->spec = s;
+    slot->stage = s.type->create();
+    slot->stage->attach(slot.get(), &rng_);
+    slot->stage->configure(s.attributes, now);
+    if (!slots_.empty()) slots_.back()->redraw(rng_, now);
+    slot->draw(rng_);
+    slots_.push_back(std::move(slot));
+    renumber();
+  }
+}
+
+}  // namespace faultline::toxics

@@ -1,0 +1,54 @@
+// The toxics of one direction of one connection, in the order they were added. Items pass
+// through the active stages; a stage whose toxicity draw failed passes items on untouched.
+// The chain follows the proxy's toxic list as it changes (apply), never losing, duplicating
+// or reordering bytes: removed stages hand over what they hold first.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "toxics/stage.h"
+
+namespace faultline::toxics {
+
+// One toxic as configured through the API; `id` identifies it for its whole life and
+// `version` changes with every update.
+struct ToxicSpec {
+  uint64_t id = 0;
+  uint64_t version = 0;
+  const ToxicType* type = nullptr;
+  float toxicity = 1.0f;
+  std::vector<int64_t> attributes;
+};
+
+class ToxicChain {
+ public:
+  ToxicChain(Sink& out, Random& rng);
+  ~ToxicChain();
+  ToxicChain(const ToxicChain&) = delete;
+  ToxicChain& operator=(const ToxicChain&) = delete;
+
+  bool empty() const { return slots_.empty(); }
+  void push(Item item, Time now) { deliver(0, std::move(item), now); }
+  // Runs the stages whose time has come.
+  void on_timer(Time now);
+  std::optional<Time> deadline() const;
+  size_t held_bytes() const;
+  // Brings the chain in line with `specs` (the direction's toxics, in order).
+  void apply(const std::vector<ToxicSpec>& specs, Time now);
+  // How many stages are active (their toxicity draw succeeded).
+  size_t active_count() const;
+
+ private:
+  struct Slot;
+  void deliver(size_t index, Item item, Time now);
+  void renumber();
+
+  Sink& out_;
+  Random& rng_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+};
+
+}  // namespace faultline::toxics

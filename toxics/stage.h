@@ -1,0 +1,82 @@
+// Toxics as stages on one direction of a connection. A stage receives items (data chunks
+// and the end of the stream), and passes items on to the next stage, possibly later,
+// sliced, truncated or not at all, or asks for the connection to be closed. Stages never
+// touch sockets: time is given to them (so tests drive them with a fake clock) and
+// randomness comes from an injected generator.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "toxics/registry.h"
+
+namespace faultline::toxics {
+
+using Clock = std::chrono::steady_clock;
+using Time = Clock::time_point;
+using Micros = std::chrono::microseconds;
+
+enum class ItemKind {
+  kData,   // bytes
+  kEnd,    // the source ended: deliver what precedes, then close the connection
+  kClose,  // a toxic closes the connection (an RST when it was set up for reset_peer)
+};
+
+struct Item {
+  ItemKind kind = ItemKind::kData;
+  std::string data;
+};
+
+using Random = std::mt19937_64;
+
+// Where a stage sends its output.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void push(Item item, Time now) = 0;
+};
+
+class Stage {
+ public:
+  virtual ~Stage() = default;
+  // An item arrives at `now`.
+  virtual void on_item(Item item, Time now) = 0;
+  // The time the stage asked for (deadline()) has come.
+  virtual void on_timer(Time /*now*/) {}
+  virtual std::optional<Time> deadline() const { return std::nullopt; }
+  // The toxic is being removed: hand everything held to the next stage at once.
+  virtual void flush(Time /*now*/) {}
+  // New attribute values (in registry order); timers restart, per-link state is kept.
+  virtual void configure(const std::vector<int64_t>& attributes, Time now) = 0;
+  // Bytes held inside the stage (for backpressure).
+  virtual size_t held_bytes() const { return 0; }
+
+  void attach(Sink* next, Random* rng) {
+    next_ = next;
+    rng_ = rng;
+  }
+
+ protected:
+  void emit(Item item, Time now) { next_->push(std::move(item), now); }
+  Random& rng() { return *rng_; }
+
+ private:
+  Sink* next_ = nullptr;
+  Random* rng_ = nullptr;
+};
+
+// Creates the stage for a registered type (nullptr for an unknown type).
+std::unique_ptr<Stage> make_stage(std::string_view type);
+
+// A random number in [0, 1) from the generator.
+double uniform01(Random& rng);
+
+// Milliseconds from an API attribute, clamped so that huge values cannot overflow.
+Micros millis(int64_t ms);
+
+}  // namespace faultline::toxics
