@@ -305,6 +305,37 @@ def test_toxicity(env, check):
     env.remove("half")
 
 
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_memory_bounded(env, check):
+    """A 10 s latency on a saturating stream: the proxy stops reading once a few MiB are
+    held, so its memory stays flat while the client's writes block."""
+    env.add({"name": "slow", "type": "latency", "stream": "upstream", "attributes": {"latency": 10000}})
+    before = rss_mb(env.proxy.proc.pid)
+    s = connect(env.port)
+    s.setblocking(False)
+    sent = 0
+    block = b"z" * 65536
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        try:
+            sent += s.send(block)
+        except BlockingIOError:
+            time.sleep(0.01)
+    after = rss_mb(env.proxy.proc.pid)
+    check.check(sent < 64 << 20, f"client pushback: only {sent >> 20} MiB accepted in 3 s")
+    check.check(after - before < 40, f"proxy RSS grew {after - before:.1f} MB under a 10 s latency")
+    s.close()
+    took = env.remove("slow")
+    check.check(took < 1000, f"removing the toxic stays fast ({took:.0f} ms)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -315,7 +346,7 @@ def main():
     try:
         for test in (test_latency, test_latency_stack_and_live_add, test_timeout, test_reset_peer,
                      test_limit_data, test_slow_close, test_bandwidth, test_slicer,
-                     test_integrity_through_chain, test_toxicity):
+                     test_integrity_through_chain, test_toxicity, test_memory_bounded):
             test(env, check)
         check.check(env.proxy.alive(), "server alive at the end")
     finally:
