@@ -135,6 +135,11 @@ struct Link : std::enable_shared_from_this<Link> {
     up.sent = &owner->metrics.sent.Add(labels("upstream"));
     down.received = &owner->metrics.received.Add(labels("downstream"));
     down.sent = &owner->metrics.sent.Add(labels("downstream"));
+    for (Flow* f : {&up, &down}) {
+      f->chain.on_activate([m = &owner->metrics, name = s.name](const ToxicSpec& t) {
+        m->toxic_links.Add({{"proxy", name}, {"type", std::string(t.type->name)}}).Increment();
+      });
+    }
     open_gauge = &owner->metrics.open.Add({{"proxy", s.name}});
     open_gauge->Increment();
     owner->metrics.accepted.Add({{"proxy", s.name}}).Increment();
@@ -441,7 +446,33 @@ ProxyMetrics::ProxyMetrics(prometheus::Registry& registry)
           prometheus::BuildCounter()
               .Name("faultline_proxy_upstream_connect_failures_total")
               .Help("Client connections closed because the upstream could not be reached.")
-              .Register(registry)) {}
+              .Register(registry)),
+      toxics(prometheus::BuildGauge()
+                 .Name("faultline_proxy_toxics")
+                 .Help("Toxics in effect on a running proxy, by type and stream.")
+                 .Register(registry)),
+      toxic_links(prometheus::BuildCounter()
+                      .Name("faultline_proxy_toxic_connections_total")
+                      .Help("Connection directions on which a toxic became active (its "
+                            "toxicity draw succeeded).")
+                      .Register(registry)) {}
+
+void TcpDataPlane::publish_toxics(const proxy::Proxy& proxy, bool running) {
+  for (const auto& type : toxics::all_types()) {
+    for (int d = 0; d < 2; ++d) {
+      size_t n = 0;
+      if (running) {
+        for (const auto& t : proxy.toxics[d]) n += t.type->name == type.name;
+      }
+      prometheus::Labels labels{{"proxy", proxy.name},
+                                {"type", std::string(type.name)},
+                                {"stream", d == 0 ? "upstream" : "downstream"}};
+      // Only series that ever had a toxic are created.
+      if (n > 0 || metrics_.toxics.Has(labels))
+        metrics_.toxics.Add(labels).Set(static_cast<double>(n));
+    }
+  }
+}
 
 TcpDataPlane::TcpDataPlane(WorkerPool& pool, ProxyMetrics& metrics, uint64_t seed)
     : pool_(pool), metrics_(metrics), seed_(seed) {}
@@ -480,6 +511,7 @@ bool TcpDataPlane::start(proxy::Proxy& proxy, std::string& err) {
     running->workers[i] = std::move(wp);
   });
   proxy.running = std::move(running);
+  publish_toxics(proxy, true);
   return true;
 }
 
@@ -498,11 +530,13 @@ void TcpDataPlane::stop(proxy::Proxy& proxy) {
     if (workers[i]) asio::post(pool_.context(i), [w = std::move(workers[i])] {});
   }
   proxy.running.reset();
+  publish_toxics(proxy, false);
 }
 
 void TcpDataPlane::toxics_changed(proxy::Proxy& proxy) {
   auto* running = dynamic_cast<Running*>(proxy.running.get());
   if (running == nullptr) return;  // a stopped proxy picks its toxics up when it starts
+  publish_toxics(proxy, true);
   auto set = toxic_set(proxy);
   // Post-and-acknowledge: the API call returns once every live link has the new chain.
   pool_.run_on_all([&](size_t i) {

@@ -22,7 +22,9 @@ struct ProxyMetrics {
   prometheus::Family<prometheus::Gauge>& open;        // faultline_proxy_connections_open
   prometheus::Family<prometheus::Counter>& accepted;  // faultline_proxy_connections_accepted_total
   prometheus::Family<prometheus::Counter>&
-      dial_failures;  // faultline_proxy_upstream_connect_failures_total
+      dial_failures;                              // faultline_proxy_upstream_connect_failures_total
+  prometheus::Family<prometheus::Gauge>& toxics;  // faultline_proxy_toxics
+  prometheus::Family<prometheus::Counter>& toxic_links;  // faultline_proxy_toxic_connections_total
 };
 
 class TcpDataPlane : public proxy::DataPlane {
@@ -34,6 +36,8 @@ class TcpDataPlane : public proxy::DataPlane {
   void toxics_changed(proxy::Proxy& proxy) override;
 
  private:
+  void publish_toxics(const proxy::Proxy& proxy, bool running);
+
   WorkerPool& pool_;
   ProxyMetrics& metrics_;
   uint64_t seed_;

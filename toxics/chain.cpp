@@ -14,7 +14,11 @@ struct ToxicChain::Slot : Sink {
 
   void push(Item item, Time now) override { chain->deliver(index + 1, std::move(item), now); }
 
-  void draw(Random& rng) { active = uniform01(rng) < static_cast<double>(spec.toxicity); }
+  void draw(Random& rng) {
+    bool was_active = active;
+    active = uniform01(rng) < static_cast<double>(spec.toxicity);
+    if (active && !was_active && chain->activated_) chain->activated_(spec);
+  }
 
   // Restarting a stage draws its toxicity again; one that turns inactive hands over what
   // it holds.

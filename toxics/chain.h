@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -40,6 +41,10 @@ class ToxicChain {
   void apply(const std::vector<ToxicSpec>& specs, Time now);
   // How many stages are active (their toxicity draw succeeded).
   size_t active_count() const;
+  // Called whenever a stage turns active (for metrics).
+  void on_activate(std::function<void(const ToxicSpec&)> listener) {
+    activated_ = std::move(listener);
+  }
 
  private:
   struct Slot;
@@ -48,6 +53,7 @@ class ToxicChain {
 
   Sink& out_;
   Random& rng_;
+  std::function<void(const ToxicSpec&)> activated_;
   std::vector<std::unique_ptr<Slot>> slots_;
 };
 

@@ -14,6 +14,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Checker, EchoServer, Proxy, free_port  # noqa: E402
+from test_proxy import metric  # noqa: E402
 
 
 def ms_since(t0):
@@ -295,6 +296,10 @@ def test_integrity_through_chain(env, check):
 
 def test_toxicity(env, check):
     env.add({"name": "half", "type": "latency", "toxicity": 0.5, "attributes": {"latency": 100}})
+    counter = r'faultline_proxy_toxic_connections_total\{proxy="dp",type="latency"\}'
+    before = metric(env.proxy, counter) or 0
+    check.equal(metric(env.proxy, r'faultline_proxy_toxics\{proxy="dp",stream="downstream",type="latency"\}'),
+                1.0, "toxics gauge while the toxic is present")
     delayed = 0
     for _ in range(40):
         s = connect(env.port)
@@ -302,7 +307,12 @@ def test_toxicity(env, check):
         delayed += t >= 80
         s.close()
     check.check(8 <= delayed <= 32, f"toxicity 0.5: {delayed} of 40 connections delayed")
+    activations = (metric(env.proxy, counter) or 0) - before
+    check.check(abs(activations - delayed) <= 4,
+                f"activations metric {activations} matches {delayed} delayed connections")
     env.remove("half")
+    check.equal(metric(env.proxy, r'faultline_proxy_toxics\{proxy="dp",stream="downstream",type="latency"\}'),
+                0.0, "toxics gauge after removal")
 
 
 def rss_mb(pid):
