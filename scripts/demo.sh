@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A short demonstration: nginx as the target, faultline-proxy in front of it, load through
-# the proxy, then a fault ("down": the proxy is disabled through the Toxiproxy API) and
-# its effect on the same load, then recovery.
+# the proxy (wrk), then two faults injected through the Toxiproxy API, a latency toxic and
+# "down" (the proxy disabled), each with its effect on the same load, then recovery.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -47,6 +47,12 @@ load() {  # load LABEL: 2 s of HTTP load through the proxy with wrk
 
 echo "== load through the proxy (wrk, 8 connections, 2 s)"
 load "healthy"
+echo "== fault: 100 ms latency on responses (POST /proxies/web/toxics)"
+curl -s -X POST "$api/proxies/web/toxics" \
+  -d '{"name":"slow","type":"latency","stream":"downstream","attributes":{"latency":100,"jitter":0}}'
+echo
+load "latency 100 ms"
+curl -s -X DELETE "$api/proxies/web/toxics/slow"
 echo "== fault: proxy 'web' down (POST /proxies/web {\"enabled\":false})"
 curl -s -X POST "$api/proxies/web" -d '{"enabled":false}'
 echo

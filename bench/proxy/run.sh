@@ -59,6 +59,23 @@ printf '%-34s %12.2f %12.2f %8s\n' "throughput, Gbit/s (iperf3)" \
   "$(ratio "$proxied_bps" "$direct_bps")"
 printf '%-34s %12s %12s\n' "proxy CPU seconds per GB" "-" "$cpu_per_gb"
 
+# 1b. The staged path: a latency=0 toxic on both directions of the same proxy.
+for stream in upstream downstream; do
+  curl -s -X POST "http://127.0.0.1:$api/proxies/iperf/toxics" \
+    -d "{\"name\":\"zero_$stream\",\"type\":\"latency\",\"stream\":\"$stream\",\"attributes\":{\"latency\":0}}" >/dev/null
+done
+iperf3 -s -1 -p $iperf_port -B 127.0.0.1 >/dev/null 2>&1 &
+sleep 0.3
+t0=$(cpu_ticks)
+read -r staged_bps staged_bytes < <(iperf3 -c 127.0.0.1 -p $iperf_proxy -t "$secs" -J | python3 -c \
+  'import json,sys; e=json.load(sys.stdin)["end"]["sum_received"]; print(e["bits_per_second"], e["bytes"])')
+t1=$(cpu_ticks)
+staged_cpu=$(awk -v t="$((t1 - t0))" -v hz="$hz" -v b="$staged_bytes" 'BEGIN { printf "%.3f", (t / hz) / (b / 1e9) }')
+printf '%-34s %12.2f %12.2f %8s\n' "staged path (latency=0), Gbit/s" \
+  "$(awk -v x="$direct_bps" 'BEGIN{print x/1e9}')" "$(awk -v x="$staged_bps" 'BEGIN{print x/1e9}')" \
+  "$(ratio "$staged_bps" "$direct_bps")"
+printf '%-34s %12s %12s\n' "staged path CPU seconds per GB" "-" "$staged_cpu"
+
 # 2. HTTP through nginx: keep-alive requests/s, new connections/s, single-connection latency.
 mkdir -p "$work/www"
 head -c 512 /dev/urandom | base64 >"$work/www/index.html"
@@ -91,3 +108,10 @@ printf '%-34s %12s %12s %8s\n' "p99 latency, µs (1 connection)" "$p99_d" "$p99_
 printf '%-34s %12s %12s\n' "proxy RSS idle, MB" "-" "$(awk -v k="$rss_idle_kb" 'BEGIN{printf "%.1f", k/1024}')"
 printf '%-34s %12s %12s\n' "proxy RSS after the runs, MB" "-" \
   "$(awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$proxy_pid/status)"
+echo
+echo "toxic accuracy:"
+python3 bench/proxy/toxic_accuracy.py "$bin" 1000 | sed 's/^/  /'
+echo
+echo "admin API under toxic churn (1000 streaming connections, 100 changes/s):"
+python3 tests/e2e/test_churn.py --binary "$bin" --backend "$backend" --connections 1000 \
+  --seconds "$secs" --report | head -1 | sed 's/^/  /'
