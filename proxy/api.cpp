@@ -101,6 +101,30 @@ void decode_attributes(od::object obj, const toxics::ToxicType& type, std::vecto
   }
 }
 
+// Decodes a POST/PATCH /proxies body (a toxiproxy.Proxy) over the values already in `in`.
+// On failure `err` is the full "bad request body: ..." message.
+bool decode_proxy_body(std::string_view body, ProxyInput& in, std::string& err) {
+  json::Document doc;
+  if (!doc.parse(body, err)) {
+    err = "bad request body: " + err;
+    return false;
+  }
+  json::TypeErrors errors;
+  od::value root = doc.root();
+  auto kind = json::kind_name(root);
+  od::object obj;
+  if (kind == "object" && root.get_object().get(obj) == simdjson::SUCCESS) {
+    decode_proxy_fields(obj, "Proxy", in, errors);
+  } else if (kind != "null" && kind != "object") {
+    errors.value(kind, "toxiproxy.Proxy");
+  }
+  if (errors.any()) {
+    err = "bad request body: " + errors.message();
+    return false;
+  }
+  return true;
+}
+
 bool stream_from(std::string_view s, toxics::Stream& out) {
   if (json::key_is(s, "upstream")) {
     out = toxics::Stream::kUpstream;
@@ -389,22 +413,9 @@ Api::Result Api::proxy_index() {
 }
 
 Api::Result Api::proxy_create(const http::Request& req) {
-  json::Document doc;
-  std::string err;
-  if (!doc.parse(req.body, err)) return Result::error(400, "bad request body: " + err);
   ProxyInput in;
-  json::TypeErrors errors;
-  od::value root = doc.root();
-  auto kind = json::kind_name(root);
-  if (kind == "object") {
-    od::object obj;
-    if (root.get_object().get(obj) == simdjson::SUCCESS) {
-      decode_proxy_fields(obj, "Proxy", in, errors);
-    }
-  } else if (kind != "null") {
-    errors.value(kind, "toxiproxy.Proxy");
-  }
-  if (errors.any()) return Result::error(400, "bad request body: " + errors.message());
+  std::string err;
+  if (!decode_proxy_body(req.body, in, err)) return Result::error(400, err);
   if (in.name.empty()) return Result::error(400, "missing required field: name");
   if (in.upstream.empty()) return Result::error(400, "missing required field: upstream");
   if (proxies_.count(in.name) != 0) return Result::error(409, "proxy already exists");
@@ -430,26 +441,14 @@ Api::Result Api::proxy_update(const std::string& name, const http::Request& req)
   auto it = proxies_.find(name);
   if (it == proxies_.end()) return Result::error(404, "proxy not found");
   Proxy& p = *it->second;
-  json::Document doc;
-  std::string err;
-  if (!doc.parse(req.body, err)) return Result::error(400, "bad request body: " + err);
+  // Absent keys keep the current values.
   ProxyInput in;
   in.name = p.name;
   in.listen = p.listen;
   in.upstream = p.upstream;
   in.enabled = p.enabled;
-  json::TypeErrors errors;
-  od::value root = doc.root();
-  auto kind = json::kind_name(root);
-  if (kind == "object") {
-    od::object obj;
-    if (root.get_object().get(obj) == simdjson::SUCCESS) {
-      decode_proxy_fields(obj, "Proxy", in, errors);
-    }
-  } else if (kind != "null") {
-    errors.value(kind, "toxiproxy.Proxy");
-  }
-  if (errors.any()) return Result::error(400, "bad request body: " + errors.message());
+  std::string err;
+  if (!decode_proxy_body(req.body, in, err)) return Result::error(400, err);
 
   bool failed = false;
   if (differs(p, in.listen, in.upstream, failed, err)) {

@@ -10,13 +10,7 @@ echo "== building"
 source scripts/lib.sh
 
 work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+cleanup_on_exit
 
 api_port=18474 target_port=18080 proxy_port=18081
 mkdir -p "$work/www"

@@ -1,5 +1,11 @@
 # Shell helpers shared by demo.sh, the benchmarks and the chaos scripts. Source it.
 
+# Background processes started by a script; cleanup_on_exit kills them and removes $work.
+pids=()
+cleanup_on_exit() {
+  trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+}
+
 # wait_port PORT [SECONDS]: waits until something listens on 127.0.0.1:PORT.
 wait_port() {
   local port=$1 deadline=$((SECONDS + ${2:-10}))

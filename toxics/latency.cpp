@@ -44,7 +44,10 @@ class Latency : public Stage {
     jitter_ = a[1];
     if (!queue_.empty()) pop_front(now);
     last_release_ = now;
-    for (auto& h : queue_) h.release = release_time(h.arrival);
+    for (auto& h : queue_) {
+      h.release =
+          h.item.kind == ItemKind::kData ? release_time(h.arrival) : std::max(now, last_release_);
+    }
   }
 
   size_t held_bytes() const override { return held_bytes_; }

@@ -5,6 +5,7 @@
 // Where Toxiproxy crashes (average_size <= 0 with size_variation <= 0, a negative
 // variation, or a split point outside the piece) the values are clamped: the average is at
 // least 1, the variation at least 0, and a split always leaves both halves non-empty.
+// Sizes and the delay are capped (2^40 bytes, 2^40 µs) so that no arithmetic overflows.
 #include <algorithm>
 #include <deque>
 
@@ -60,9 +61,12 @@ class Slicer : public Stage {
   }
 
   void configure(const std::vector<int64_t>& a, Time now) override {
-    average_ = std::max<int64_t>(a[0], 1);
-    variation_ = std::max<int64_t>(a[1], 0);
-    delay_ = std::max<int64_t>(a[2], 0);
+    // Bounds far beyond any useful value keep the arithmetic below free of overflow.
+    constexpr int64_t kMaxSize = int64_t{1} << 40;
+    constexpr int64_t kMaxDelayMicros = int64_t{1} << 40;  // about 12 days
+    average_ = std::clamp<int64_t>(a[0], 1, kMaxSize);
+    variation_ = std::clamp<int64_t>(a[1], 0, kMaxSize);
+    delay_ = std::clamp<int64_t>(a[2], 0, kMaxDelayMicros);
     flush(now);
   }
 

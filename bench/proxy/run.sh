@@ -12,13 +12,7 @@ bin=build/proxy/faultline-proxy
 [ -x "$bin" ] || ./scripts/build.sh release >/dev/null
 
 work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+cleanup_on_exit
 
 api=18574 iperf_port=15201 iperf_proxy=15202 http_port=18580 http_proxy=18581
 LOG_LEVEL=error "$bin" -host 127.0.0.1 -port $api -backend "$backend" >"$work/proxy.log" 2>&1 &

@@ -1,0 +1,1285 @@
+// Unit tests for the toxic stages and the toxic chain. Everything runs on a fake clock:
+// times are built from a fixed origin and timers are fired exactly at the deadlines the
+// stages report, so bytes and times can be checked exactly.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "toxics/chain.h"
+#include "toxics/registry.h"
+#include "toxics/stage.h"
+
+namespace tx = faultline::toxics;
+using tx::Item;
+using tx::ItemKind;
+using tx::Random;
+using tx::Stage;
+using tx::Time;
+using tx::ToxicChain;
+using tx::ToxicSpec;
+
+namespace {
+
+// The fake clock's origin; kept away from the clock's epoch so that state initialised to
+// Time{} inside a stage cannot coincide with it by accident.
+const Time kT0 = Time{} + std::chrono::hours(1);
+
+Time at_ms(int64_t ms) {
+  return kT0 + std::chrono::milliseconds(ms);
+}
+Time at_us(int64_t us) {
+  return kT0 + std::chrono::microseconds(us);
+}
+
+// Microseconds since the origin; expected values are written as ms(n) or plain µs.
+int64_t since(Time t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t - kT0).count();
+}
+constexpr int64_t ms(int64_t n) {
+  return n * 1000;
+}
+// A deadline in µs since the origin, or -1 when there is none.
+int64_t due(const std::optional<Time>& d) {
+  return d ? since(*d) : -1;
+}
+
+struct Record {
+  ItemKind kind;
+  std::string data;
+  Time time;
+};
+
+class Recorder : public tx::Sink {
+ public:
+  void push(Item item, Time now) override {
+    records.push_back(Record{item.kind, std::move(item.data), now});
+  }
+
+  std::string bytes() const {
+    std::string all;
+    for (const auto& r : records) all += r.data;
+    return all;
+  }
+  size_t count(ItemKind kind) const {
+    size_t n = 0;
+    for (const auto& r : records) n += r.kind == kind ? 1 : 0;
+    return n;
+  }
+
+  std::vector<Record> records;
+};
+
+// A recognisable byte pattern that does not repeat over short distances.
+std::string pattern(size_t n, int salt = 0) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) {
+    s[i] = static_cast<char>('!' + (i * 31 + i / 89 + static_cast<size_t>(salt) * 7) % 90);
+  }
+  return s;
+}
+
+Item data_item(std::string s) {
+  return Item{ItemKind::kData, std::move(s)};
+}
+Item end_item() {
+  return Item{ItemKind::kEnd, {}};
+}
+
+// One stage, attached to a recorder, configured at kT0 (or a given time).
+struct Rig {
+  Recorder out;
+  Random rng;
+  std::unique_ptr<Stage> stage;
+
+  Rig(std::string_view type, const std::vector<int64_t>& attrs, Time now = kT0, uint64_t seed = 1)
+      : rng(seed) {
+    const tx::ToxicType* t = tx::find_type(type);
+    REQUIRE(t != nullptr);
+    stage = t->create();
+    REQUIRE(stage != nullptr);
+    stage->attach(&out, &rng);
+    stage->configure(attrs, now);
+  }
+
+  void data(std::string s, Time now) { stage->on_item(data_item(std::move(s)), now); }
+  void end(Time now) { stage->on_item(end_item(), now); }
+
+  // Fires the stage's timers exactly when they are due, up to `until`.
+  void run_until(Time until) {
+    for (int guard = 0; guard < 100000; ++guard) {
+      auto d = stage->deadline();
+      if (!d || *d > until) return;
+      stage->on_timer(*d);
+    }
+    FAIL("stage timers did not settle");
+  }
+};
+
+void run_chain(ToxicChain& chain, Time until) {
+  for (int guard = 0; guard < 100000; ++guard) {
+    auto d = chain.deadline();
+    if (!d || *d > until) return;
+    chain.on_timer(*d);
+  }
+  FAIL("chain timers did not settle");
+}
+
+ToxicSpec spec(uint64_t id, uint64_t version, std::string_view type, std::vector<int64_t> attrs,
+               float toxicity = 1.0f) {
+  const tx::ToxicType* t = tx::find_type(type);
+  REQUIRE(t != nullptr);
+  return ToxicSpec{id, version, t, toxicity, std::move(attrs)};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Registry
+// ---------------------------------------------------------------------------------------
+
+TEST_CASE("registry: every toxic type is found by its exact name and creates a stage", "[toxics]") {
+  const std::vector<std::pair<std::string_view, size_t>> expected = {
+      {"noop", 0},    {"latency", 2},    {"bandwidth", 1}, {"slow_close", 1},
+      {"timeout", 1}, {"reset_peer", 1}, {"slicer", 3},    {"limit_data", 1}};
+  CHECK(tx::all_types().size() == expected.size());
+  for (const auto& [name, attrs] : expected) {
+    const tx::ToxicType* t = tx::find_type(name);
+    REQUIRE(t != nullptr);
+    CHECK(t->name == name);
+    CHECK(t->attributes.size() == attrs);
+    CHECK(tx::make_stage(name) != nullptr);
+  }
+  CHECK(tx::find_type("Latency") == nullptr);
+  CHECK(tx::make_stage("nope") == nullptr);
+  CHECK(tx::find_type("latency")->name == tx::latency_type().name);
+}
+
+// ---------------------------------------------------------------------------------------
+// noop
+// ---------------------------------------------------------------------------------------
+
+TEST_CASE("noop: passes data, end and close through untouched and at once", "[toxics]") {
+  Rig rig("noop", {});
+  rig.data("hello", at_ms(5));
+  rig.data("world", at_ms(7));
+  rig.stage->on_item(Item{ItemKind::kClose, {}}, at_ms(9));
+  rig.end(at_ms(11));
+  REQUIRE(rig.out.records.size() == 4);
+  CHECK(rig.out.records[0].data == "hello");
+  CHECK(since(rig.out.records[0].time) == ms(5));
+  CHECK(rig.out.records[1].data == "world");
+  CHECK(since(rig.out.records[1].time) == ms(7));
+  CHECK(rig.out.records[2].kind == ItemKind::kClose);
+  CHECK(since(rig.out.records[2].time) == ms(9));
+  CHECK(rig.out.records[3].kind == ItemKind::kEnd);
+  CHECK(since(rig.out.records[3].time) == ms(11));
+  CHECK_FALSE(rig.stage->deadline().has_value());
+  CHECK(rig.stage->held_bytes() == 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// latency
+// ---------------------------------------------------------------------------------------
+
+TEST_CASE("latency: a chunk leaves exactly at arrival + latency", "[toxics]") {
+  Rig rig("latency", {100, 0});
+  rig.data("abc", at_ms(0));
+  CHECK(rig.out.records.empty());
+  CHECK(rig.stage->held_bytes() == 3);
+  CHECK(due(rig.stage->deadline()) == ms(100));
+  rig.stage->on_timer(at_us(ms(100) - 1));
+  CHECK(rig.out.records.empty());
+  rig.stage->on_timer(at_ms(100));
+  REQUIRE(rig.out.records.size() == 1);
+  CHECK(rig.out.records[0].kind == ItemKind::kData);
+  CHECK(rig.out.records[0].data == "abc");
+  CHECK(since(rig.out.records[0].time) == ms(100));
+  CHECK(rig.stage->held_bytes() == 0);
+  CHECK_FALSE(rig.stage->deadline().has_value());
+}
+
+TEST_CASE("latency: a burst keeps its spacing and order; delay does not accumulate", "[toxics]") {
+  Rig rig("latency", {100, 0});
+  for (int i = 0; i < 5; ++i) rig.data(pattern(10, i), at_ms(10 * i));
+  CHECK(rig.stage->held_bytes() == 50);
+  rig.run_until(at_ms(1000));
+  REQUIRE(rig.out.records.size() == 5);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(rig.out.records[static_cast<size_t>(i)].data == pattern(10, i));
+    CHECK(since(rig.out.records[static_cast<size_t>(i)].time) == ms(100 + 10 * i));
+  }
+  CHECK(rig.stage->held_bytes() == 0);
+}
+
+TEST_CASE("latency: jitter stays within [-jitter, +jitter) and keeps the order", "[toxics]") {
+  Rig rig("latency", {100, 20}, kT0, 0x5eed);
+  // Chunks 50 ms apart: more than the jitter range, so ordering never shifts a release.
+  const int n = 300;
+  for (int i = 0; i < n; ++i) {
+    rig.run_until(at_ms(50 * i));  // timers first, so every release is on time
+    rig.data(std::to_string(i), at_ms(50 * i));
+  }
+  rig.run_until(at_ms(50 * n + 1000));
+  REQUIRE(rig.out.records.size() == static_cast<size_t>(n));
+  int64_t lo = std::numeric_limits<int64_t>::max();
+  int64_t hi = std::numeric_limits<int64_t>::min();
+  for (int i = 0; i < n; ++i) {
+    const auto& r = rig.out.records[static_cast<size_t>(i)];
+    CHECK(r.data == std::to_string(i));
+    int64_t delay = since(r.time) - ms(50 * i);
+    CHECK(delay % 1000 == 0);  // jitter is drawn in whole milliseconds
+    CHECK(delay >= ms(80));
+    CHECK(delay <= ms(119));
+    lo = std::min(lo, delay);
+    hi = std::max(hi, delay);
+  }
+  // Over 300 draws from 40 values, both ends of the range are reached or nearly so.
+  CHECK(lo <= ms(83));
+  CHECK(hi >= ms(116));
+}
+
+TEST_CASE("latency: a negative total delay means no delay", "[toxics]") {
+  SECTION("negative latency") {
+    Rig rig("latency", {-50, 0});
+    rig.data("now", at_ms(3));
+    REQUIRE(rig.out.records.size() == 1);
+    CHECK(rig.out.records[0].data == "now");
+    CHECK(since(rig.out.records[0].time) == ms(3));
+    CHECK_FALSE(rig.stage->deadline().has_value());
+  }
+  SECTION("jitter larger than the latency never delays below zero") {
+    Rig rig("latency", {5, 50}, kT0, 42);
+    for (int i = 0; i < 100; ++i) {
+      rig.data(std::to_string(i), at_ms(200 * i));
+      rig.run_until(at_ms(200 * i + 199));
+    }
+    REQUIRE(rig.out.records.size() == 100);
+    size_t immediate = 0;
+    for (int i = 0; i < 100; ++i) {
+      const auto& r = rig.out.records[static_cast<size_t>(i)];
+      CHECK(r.data == std::to_string(i));
+      int64_t delay = since(r.time) - ms(200 * i);
+      CHECK(delay >= 0);
+      CHECK(delay <= ms(54));
+      immediate += delay == 0 ? 1 : 0;
+    }
+    // j < -5 in 45 of 100 values: many chunks pass at once.
+    CHECK(immediate >= 20);
+  }
+}
+
+TEST_CASE("latency: the end of the stream is not delayed but stays behind the data", "[toxics]") {
+  SECTION("end alone passes at once") {
+    Rig rig("latency", {100, 0});
+    rig.end(at_ms(4));
+    REQUIRE(rig.out.records.size() == 1);
+    CHECK(rig.out.records[0].kind == ItemKind::kEnd);
+    CHECK(since(rig.out.records[0].time) == ms(4));
+  }
+  SECTION("end waits for the data in front of it, then goes with it") {
+    Rig rig("latency", {100, 0});
+    rig.data("a", at_ms(0));
+    rig.data("b", at_ms(20));
+    rig.end(at_ms(30));
+    CHECK(rig.out.records.empty());
+    rig.run_until(at_ms(1000));
+    REQUIRE(rig.out.records.size() == 3);
+    CHECK(rig.out.records[0].data == "a");
+    CHECK(since(rig.out.records[0].time) == ms(100));
+    CHECK(rig.out.records[1].data == "b");
+    CHECK(since(rig.out.records[1].time) == ms(120));
+    CHECK(rig.out.records[2].kind == ItemKind::kEnd);
+    CHECK(since(rig.out.records[2].time) == ms(120));
+  }
+  SECTION("end after the data has left is immediate") {
+    Rig rig("latency", {100, 0});
+    rig.data("a", at_ms(0));
+    rig.run_until(at_ms(150));
+    rig.end(at_ms(150));
+    REQUIRE(rig.out.records.size() == 2);
+    CHECK(rig.out.records[1].kind == ItemKind::kEnd);
+    CHECK(since(rig.out.records[1].time) == ms(150));
+  }
+}
+
+TEST_CASE("latency: an update releases the held chunk at once and re-times the rest", "[toxics]") {
+  Rig rig("latency", {100, 0});
+  rig.data("a", at_ms(0));
+  rig.data("b", at_ms(10));
+  rig.data("c", at_ms(20));
+  SECTION("shorter latency") {
+    rig.stage->configure({50, 0}, at_ms(30));
+    REQUIRE(rig.out.records.size() == 1);
+    CHECK(rig.out.records[0].data == "a");
+    CHECK(since(rig.out.records[0].time) == ms(30));
+    CHECK(rig.stage->held_bytes() == 2);
+    CHECK(due(rig.stage->deadline()) == ms(60));  // b: 10 + 50
+    rig.run_until(at_ms(1000));
+    REQUIRE(rig.out.records.size() == 3);
+    CHECK(rig.out.records[1].data == "b");
+    CHECK(since(rig.out.records[1].time) == ms(60));
+    CHECK(rig.out.records[2].data == "c");
+    CHECK(since(rig.out.records[2].time) == ms(70));
+  }
+  SECTION("zero latency: the rest is due now") {
+    rig.stage->configure({0, 0}, at_ms(30));
+    CHECK(due(rig.stage->deadline()) == ms(30));
+    rig.stage->on_timer(at_ms(30));
+    REQUIRE(rig.out.records.size() == 3);
+    CHECK(rig.out.bytes() == "abc");
+    for (const auto& r : rig.out.records) CHECK(since(r.time) == ms(30));
+  }
+  SECTION("longer latency") {
+    rig.stage->configure({300, 0}, at_ms(30));
+    REQUIRE(rig.out.records.size() == 1);
+    rig.run_until(at_ms(1000));
+    REQUIRE(rig.out.records.size() == 3);
+    CHECK(since(rig.out.records[1].time) == ms(310));
+    CHECK(since(rig.out.records[2].time) == ms(320));
+  }
+}
+
+TEST_CASE("latency: an update does not delay a held end of stream", "[toxics]") {
+  // The end arrives behind one chunk; the update releases that chunk, so nothing is in
+  // front of the end any more and it must not be delayed by the new latency.
+  Rig rig("latency", {100, 0});
+  rig.data("a", at_ms(0));
+  rig.end(at_ms(10));
+  rig.stage->configure({100, 0}, at_ms(50));
+  REQUIRE(rig.out.records.size() == 1);
+  CHECK(rig.out.records[0].data == "a");
+  CHECK(since(rig.out.records[0].time) == ms(50));
+  CHECK(due(rig.stage->deadline()) == ms(50));
+  rig.run_until(at_ms(1000));
+  REQUIRE(rig.out.records.size() == 2);
+  CHECK(rig.out.records[1].kind == ItemKind::kEnd);
+  CHECK(since(rig.out.records[1].time) == ms(50));
+}
+
+TEST_CASE("latency: flush hands over everything held, in order, at once", "[toxics]") {
+  Rig rig("latency", {100, 0});
+  rig.data("one", at_ms(0));
+  rig.data("two", at_ms(5));
+  rig.end(at_ms(6));
+  rig.stage->flush(at_ms(40));
+  REQUIRE(rig.out.records.size() == 3);
+  CHECK(rig.out.records[0].data == "one");
+  CHECK(rig.out.records[1].data == "two");
+  CHECK(rig.out.records[2].kind == ItemKind::kEnd);
+  for (const auto& r : rig.out.records) CHECK(since(r.time) == ms(40));
+  CHECK(rig.stage->held_bytes() == 0);
+  CHECK_FALSE(rig.stage->deadline().has_value());
+}
+
+// ---------------------------------------------------------------------------------------
+// bandwidth
+// ---------------------------------------------------------------------------------------
+
+TEST_CASE("bandwidth: 5000 bytes at rate 10 go out in 1000-byte pieces every 100 ms", "[toxics]") {
+  Rig rig("bandwidth", {10});
+  const std::string payload = pattern(5000);
+  rig.data(payload, at_ms(0));
+  CHECK(rig.out.records.empty());
+  CHECK(rig.stage->held_bytes() == 5000);
+  CHECK(due(rig.stage->deadline()) == ms(100));
+  rig.stage->on_timer(at_ms(100));
+  CHECK(rig.stage->held_bytes() == 4000);
+  rig.run_until(at_ms(10000));
+  REQUIRE(rig.out.records.size() == 5);
+  for (size_t i = 0; i < 5; ++i) {
+    CHECK(rig.out.records[i].data.size() == 1000);
+    CHECK(since(rig.out.records[i].time) == ms(100 * static_cast<int64_t>(i + 1)));
+  }
+  CHECK(rig.out.bytes() == payload);
+  CHECK(since(rig.out.records.back().time) == ms(500));
+  CHECK(rig.stage->held_bytes() == 0);
+}
+
+TEST_CASE("bandwidth: a small chunk of L bytes takes L/rate ms", "[toxics]") {
+  Rig rig("bandwidth", {10});
+  rig.data(pattern(50), at_ms(0));
+  CHECK(due(rig.stage->deadline()) == ms(5));
+  rig.data(pattern(30, 1), at_ms(1));  // queued behind the first
+  rig.data(pattern(15, 2), at_ms(2));
+  rig.run_until(at_ms(100));
+  REQUIRE(rig.out.records.size() == 3);
+  CHECK(rig.out.records[0].data == pattern(50));
+  CHECK(since(rig.out.records[0].time) == ms(5));
+  CHECK(rig.out.records[1].data == pattern(30, 1));
+  CHECK(since(rig.out.records[1].time) == ms(8));
+  CHECK(rig.out.records[2].data == pattern(15, 2));
+  CHECK(since(rig.out.records[2].time) == ms(8) + 1500);
+  // After an idle gap the budget starts from the new arrival.
+  rig.data("0123456789", at_ms(500));
+  rig.run_until(at_ms(1000));
+  REQUIRE(rig.out.records.size() == 4);
+  CHECK(since(rig.out.records[3].time) == ms(501));
+}
+
+TEST_CASE("bandwidth: late timers do not push the schedule back", "[toxics]") {
+  Rig rig("bandwidth", {10});
+  rig.data(pattern(3000), at_ms(0));
+  rig.stage->on_timer(at_ms(130));
+  REQUIRE(rig.out.records.size() == 1);
+  CHECK(since(rig.out.records[0].time) == ms(130));
+  CHECK(due(rig.stage->deadline()) == ms(200));
+  rig.stage->on_timer(at_ms(310));  // two pieces were due by now
+  REQUIRE(rig.out.records.size() == 3);
+  CHECK(rig.out.bytes() == pattern(3000));
+  CHECK_FALSE(rig.stage->deadline().has_value());
+}
+
+TEST_CASE("bandwidth: the end of the stream follows the last piece", "[toxics]") {
+  Rig rig("bandwidth", {10});
+  rig.data(pattern(2000), at_ms(0));
+  rig.end(at_ms(1));
+  rig.run_until(at_ms(1000));
+  REQUIRE(rig.out.records.size() == 3);
+  CHECK(since(rig.out.records[1].time) == ms(200));
+  CHECK(rig.out.records[2].kind == ItemKind::kEnd);
+  CHECK(since(rig.out.records[2].time) == ms(200));
+}
+
+TEST_CASE("bandwidth: rate 0 and negative rates stall until flush or update", "[toxics]") {
+  const std::vector<int64_t> rates = {0, -1, -1000, std::numeric_limits<int64_t>::min()};
+  SECTION("flush") {
+    for (int64_t rate : rates) {
+      CAPTURE(rate);
+      Rig rig("bandwidth", {rate});
+      rig.data("first", at_ms(0));
+      rig.data("second", at_ms(10));
+      rig.end(at_ms(20));
+      CHECK_FALSE(rig.stage->deadline().has_value());
+      rig.stage->on_timer(at_ms(100000));
+      CHECK(rig.out.records.empty());
+      CHECK(rig.stage->held_bytes() == 11);
+      rig.stage->flush(at_ms(100000));
+      REQUIRE(rig.out.records.size() == 3);
+      CHECK(rig.out.records[0].data == "first");
+      CHECK(rig.out.records[1].data == "second");
+      CHECK(rig.out.records[2].kind == ItemKind::kEnd);
+      for (const auto& r : rig.out.records) CHECK(since(r.time) == ms(100000));
+      CHECK(rig.stage->held_bytes() == 0);
+    }
+  }
+  SECTION("update to a positive rate") {
+    for (int64_t rate : rates) {
+      CAPTURE(rate);
+      Rig rig("bandwidth", {rate});
+      rig.data(pattern(100), at_ms(0));
+      rig.data(pattern(50, 1), at_ms(10));
+      rig.stage->configure({10}, at_ms(1000));
+      // The chunk in progress goes at once, the next one at the new rate.
+      REQUIRE(rig.out.records.size() == 1);
+      CHECK(rig.out.records[0].data == pattern(100));
+      CHECK(since(rig.out.records[0].time) == ms(1000));
+      rig.run_until(at_ms(5000));
+      REQUIRE(rig.out.records.size() == 2);
+      CHECK(rig.out.records[1].data == pattern(50, 1));
+      CHECK(since(rig.out.records[1].time) == ms(1005));
+    }
+  }
+}
+
+TEST_CASE("bandwidth: flush releases the rest of the current chunk and the queue in order",
+          "[toxics]") {
+  Rig rig("bandwidth", {10});
+  const std::string big = pattern(5000);
+  rig.data(big, at_ms(0));
+  rig.data("tail", at_ms(20));
+  rig.end(at_ms(30));
+  rig.run_until(at_ms(150));
+  REQUIRE(rig.out.records.size() == 1);
+  rig.stage->flush(at_ms(150));
+  REQUIRE(rig.out.records.size() == 4);
+  CHECK(rig.out.records[1].data == big.substr(1000));
+  CHECK(since(rig.out.records[1].time) == ms(150));
+  CHECK(rig.out.records[2].data == "tail");
+  CHECK(rig.out.records[3].kind == ItemKind::kEnd);
+  CHECK(rig.out.bytes() == big + "tail");
+  CHECK(rig.stage->held_bytes() == 0);
+  CHECK_FALSE(rig.stage->deadline().has_value());
+}
+
+// ---------------------------------------------------------------------------------------
+// slow_close
+// ---------------------------------------------------------------------------------------
+
+TEST_CASE("slow_close: data is immediate, the end is held for delay ms", "[toxics]") {
+  Rig rig("slow_close", {300});
+  rig.data("abc", at_ms(5));
+  REQUIRE(rig.out.records.size() == 1);
+  CHECK(since(rig.out.records[0].time) == ms(5));
+  CHECK_FALSE(rig.stage->deadline().has_value());
+  rig.end(at_ms(10));
+  CHECK(rig.out.records.size() == 1);
+  CHECK(due(rig.stage->deadline()) == ms(310));
+  rig.stage->on_timer(at_us(ms(310) - 1));
+  CHECK(rig.out.records.size() == 1);
+  rig.stage->on_timer(at_ms(310));
+  REQUIRE(rig.out.records.size() == 2);
+  CHECK(rig.out.records[1].kind == ItemKind::kEnd);
+  CHECK(since(rig.out.records[1].time) == ms(310));
+  CHECK_FALSE(rig.stage->deadline().has_value());
+}
+
+TEST_CASE("slow_close: flush passes the held end on at once", "[toxics]") {
+  Rig rig("slow_close", {300});
+  rig.stage->flush(at_ms(1));  // nothing held: nothing happens
+  CHECK(rig.out.records.empty());
+  rig.end(at_ms(10));
+  rig.stage->flush(at_ms(50));
+  REQUIRE(rig.out.records.size() == 1);
+  CHECK(rig.out.records[0].kind == ItemKind::kEnd);
+  CHECK(since(rig.out.records[0].time) == ms(50));
+  rig.run_until(at_ms(10000));
+  CHECK(rig.out.records.size() == 1);
+}
+
+TEST_CASE("slow_close: an update restarts the wait with the new delay", "[toxics]") {
+  Rig rig("slow_close", {300});
+  rig.end(at_ms(0));
+  rig.stage->configure({100}, at_ms(250));
+  CHECK(due(rig.stage->deadline()) == ms(350));
+  rig.run_until(at_ms(349));
+  CHECK(rig.out.records.empty());
+  rig.run_until(at_ms(1000));
+  REQUIRE(rig.out.records.size() == 1);
+  CHECK(since(rig.out.records[0].time) == ms(350));
+}
+
+TEST_CASE("slow_close: delay <= 0 passes the end at once", "[toxics]") {
+  for (int64_t delay : {int64_t{0}, int64_t{-20}}) {
+    CAPTURE(delay);
+    Rig rig("slow_close", {delay});
+    rig.end(at_ms(7));
+    REQUIRE(rig.out.records.size() == 1);
+    CHECK(rig.out.records[0].kind == ItemKind::kEnd);
+    CHECK(since(rig.out.records[0].time) == ms(7));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// timeout
+// ---------------------------------------------------------------------------------------
+
+TEST_CASE("timeout: data is dropped and the link closes after timeout ms of silence", "[toxics]") {
+  Rig rig("timeout", {300});
+  CHECK(due(rig.stage->deadline()) == ms(300));
+  rig.data("dropped", at_ms(100));
+  CHECK(due(rig.stage->deadline()) == ms(400));
+  rig.data("also dropped", at_ms(350));
+  CHECK(due(rig.stage->deadline()) == ms(650));
+  rig.stage->on_timer(at_ms(649));
+  CHECK(rig.out.records.empty());
+  rig.stage->on_timer(at_ms(650));
+  REQUIRE(rig.out.records.size() == 1);
+  CHECK(rig.out.records[0].kind == ItemKind::kClose);
+  CHECK(rig.out.records[0].data.empty());
+  CHECK(since(rig.out.records[0].time) == ms(650));
+  CHECK_FALSE(rig.stage->deadline().has_value());
+  CHECK(rig.stage->held_bytes() == 0);
+}
+
+TEST_CASE("timeout: a steady sender never times out", "[toxics]") {
+  Rig rig("timeout", {100});
+  for (int i = 1; i <= 50; ++i) {
+    rig.run_until(at_ms(90 * i - 1));
+    rig.data("x", at_ms(90 * i));
+  }
+  CHECK(rig.out.records.empty());
+  CHECK(due(rig.stage->deadline()) == ms(90 * 50 + 100));
+}
+
+TEST_CASE("timeout: an update restarts the countdown", "[toxics]") {
+  Rig rig("timeout", {300});
+  rig.stage->configure({500}, at_ms(200));
+  CHECK(due(rig.stage->deadline()) == ms(700));
+  rig.run_until(at_ms(699));
+  CHECK(rig.out.records.empty());
+  rig.run_until(at_ms(2000));
+  REQUIRE(rig.out.records.size() == 1);
+  CHECK(since(rig.out.records[0].time) == ms(700));
+}
+
+TEST_CASE("timeout: timeout <= 0 never closes and drops everything", "[toxics]") {
+  for (int64_t timeout : {int64_t{0}, int64_t{-1}, std::numeric_limits<int64_t>::min()}) {
+    CAPTURE(timeout);
+    Rig rig("timeout", {timeout});
+    CHECK_FALSE(rig.stage->deadline().has_value());
+    rig.data("gone", at_ms(10));
+    CHECK_FALSE(rig.stage->deadline().has_value());
+    rig.stage->on_timer(at_ms(1000000));
+    CHECK(rig.out.records.empty());
+    // An update to a positive timeout starts the countdown.
+    rig.stage->configure({40}, at_ms(2000));
+    CHECK(due(rig.stage->deadline()) == ms(2040));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// reset_peer
+// ---------------------------------------------------------------------------------------
+
+TEST_CASE("reset_peer: an idle link is left alone", "[toxics]") {
+  Rig rig("reset_peer", {100});
+  CHECK_FALSE(rig.stage->deadline().has_value());
+  rig.stage->on_timer(at_ms(100000));
+  rig.stage->flush(at_ms(100000));
+  CHECK(rig.out.records.empty());
+}
+
+TEST_CASE("reset_peer: the first item is discarded, then the link closes after timeout",
+          "[toxics]") {
+  SECTION("a data chunk") {
+    Rig rig("reset_peer", {100});
+    rig.data("hello", at_ms(50));
+    CHECK(rig.out.records.empty());
+    CHECK(due(rig.stage->deadline()) == ms(150));
+    rig.data("more", at_ms(120));  // discarded too; the wait is not restarted
+    CHECK(due(rig.stage->deadline()) == ms(150));
+    rig.stage->on_timer(at_ms(149));
+    CHECK(rig.out.records.empty());
+    rig.stage->on_timer(at_ms(150));
+    REQUIRE(rig.out.records.size() == 1);
+    CHECK(rig.out.records[0].kind == ItemKind::kClose);
+    CHECK(since(rig.out.records[0].time) == ms(150));
+    CHECK_FALSE(rig.stage->deadline().has_value());
+    // Afterwards nothing more comes out.
+    rig.data("late", at_ms(200));
+    rig.stage->flush(at_ms(300));
+    rig.run_until(at_ms(10000));
+    CHECK(rig.out.records.size() == 1);
+  }
+  SECTION("the end of the stream") {
+    Rig rig("reset_peer", {100});
+    rig.end(at_ms(10));
+    CHECK(rig.out.records.empty());
+    rig.run_until(at_ms(1000));
+    REQUIRE(rig.out.records.size() == 1);
+    CHECK(rig.out.records[0].kind == ItemKind::kClose);
+    CHECK(since(rig.out.records[0].time) == ms(110));
+  }
+}
+
+TEST_CASE("reset_peer: timeout <= 0 closes as soon as the first item arrives", "[toxics]") {
+  for (int64_t timeout : {int64_t{0}, int64_t{-5}}) {
+    CAPTURE(timeout);
+    Rig rig("reset_peer", {timeout});
+    rig.data("x", at_ms(33));
+    REQUIRE(rig.out.records.size() == 1);
+    CHECK(rig.out.records[0].kind == ItemKind::kClose);
+    CHECK(since(rig.out.records[0].time) == ms(33));
+  }
+}
+
+TEST_CASE("reset_peer: flush mid-wait closes at once, exactly once", "[toxics]") {
+  Rig rig("reset_peer", {1000});
+  rig.data("x", at_ms(0));
+  rig.stage->flush(at_ms(300));
+  REQUIRE(rig.out.records.size() == 1);
+  CHECK(rig.out.records[0].kind == ItemKind::kClose);
+  CHECK(since(rig.out.records[0].time) == ms(300));
+  rig.stage->flush(at_ms(400));
+  rig.run_until(at_ms(5000));
+  CHECK(rig.out.records.size() == 1);
+}
+
+TEST_CASE("reset_peer: an update restarts the wait", "[toxics]") {
+  Rig rig("reset_peer", {100});
+  rig.data("x", at_ms(0));
+  rig.stage->configure({200}, at_ms(50));
+  CHECK(due(rig.stage->deadline()) == ms(250));
+  rig.run_until(at_ms(249));
+  CHECK(rig.out.records.empty());
+  rig.run_until(at_ms(1000));
+  REQUIRE(rig.out.records.size() == 1);
+  CHECK(since(rig.out.records[0].time) == ms(250));
+}
+
+// ---------------------------------------------------------------------------------------
+// slicer
+// ---------------------------------------------------------------------------------------
+
+TEST_CASE("slicer: 50 bytes, average 10, no variation, 20 ms delay", "[toxics]") {
+  Rig rig("slicer", {10, 0, 20000});
+  const std::string payload = pattern(50);
+  rig.data(payload, at_ms(0));
+  // The first piece leaves at once.
+  REQUIRE(rig.out.records.size() == 1);
+  CHECK(rig.stage->held_bytes() == 50 - rig.out.records[0].data.size());
+  CHECK(due(rig.stage->deadline()) == ms(20));
+  rig.run_until(at_ms(10000));
+  const std::vector<size_t> sizes = {6, 6, 6, 7, 6, 6, 6, 7};
+  REQUIRE(rig.out.records.size() == sizes.size());
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    const auto& r = rig.out.records[i];
+    CHECK(r.kind == ItemKind::kData);
+    CHECK(r.data.size() == sizes[i]);
+    CHECK(r.data.size() >= 5);
+    CHECK(r.data.size() <= 10);
+    CHECK(since(r.time) == ms(20 * static_cast<int64_t>(i)));
+  }
+  CHECK(rig.out.bytes() == payload);
+  CHECK(rig.stage->held_bytes() == 0);
+}
+
+TEST_CASE("slicer: the delay follows the last piece too; the end comes after it", "[toxics]") {
+  Rig rig("slicer", {10, 0, 20000});
+  rig.data(pattern(20), at_ms(0));  // two pieces: 0 ms and 20 ms
+  rig.run_until(at_ms(30));
+  REQUIRE(rig.out.records.size() == 2);
+  CHECK(since(rig.out.records[1].time) == ms(20));
+  rig.data(pattern(5, 1), at_ms(30));  // must wait until 40 ms
+  CHECK(rig.out.records.size() == 2);
+  CHECK(due(rig.stage->deadline()) == ms(40));
+  rig.end(at_ms(31));
+  rig.run_until(at_ms(1000));
+  REQUIRE(rig.out.records.size() == 4);
+  CHECK(rig.out.records[2].data == pattern(5, 1));
+  CHECK(since(rig.out.records[2].time) == ms(40));
+  CHECK(rig.out.records[3].kind == ItemKind::kEnd);
+  CHECK(since(rig.out.records[3].time) == ms(60));
+}
+
+TEST_CASE("slicer: size variation with a seeded generator keeps every byte in order", "[toxics]") {
+  for (uint64_t seed : {1u, 7u, 2024u}) {
+    CAPTURE(seed);
+    Rig rig("slicer", {10, 5, 0}, kT0, seed);
+    const std::string payload = pattern(1000, static_cast<int>(seed));
+    rig.data(payload, at_ms(0));
+    rig.end(at_ms(0));
+    // With no delay everything leaves at once.
+    REQUIRE(rig.out.records.size() >= 2);
+    CHECK(rig.out.records.back().kind == ItemKind::kEnd);
+    CHECK(rig.out.bytes() == payload);
+    bool varied = false;
+    for (size_t i = 0; i + 1 < rig.out.records.size(); ++i) {
+      const auto& r = rig.out.records[i];
+      CHECK(!r.data.empty());
+      CHECK(r.data.size() <= 15);
+      CHECK(since(r.time) == 0);
+      varied = varied || r.data.size() != rig.out.records[0].data.size();
+    }
+    CHECK(varied);
+    CHECK(rig.stage->held_bytes() == 0);
+  }
+}
+
+TEST_CASE("slicer: degenerate settings never crash or loop and keep every byte", "[toxics]") {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  struct Case {
+    int64_t average, variation;
+    size_t max_piece;
+  };
+  const std::vector<Case> cases = {
+      {0, 0, 1},      {-5, 0, 1},      {-5, -3, 1},        {10, -3, 10},
+      {1, 40, 41},    {2, 1000, 1002}, {10, 1000000, 500}, {1, kMax - 1, 500},
+      {kMax, 0, 500}, {0, 1, 2},       {1, 1, 2},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.average, c.variation);
+    Rig rig("slicer", {c.average, c.variation, 0}, kT0, 99);
+    const std::string payload = pattern(500);
+    rig.data(payload, at_ms(0));
+    rig.run_until(at_ms(1));
+    CHECK(rig.out.bytes() == payload);
+    CHECK(rig.stage->held_bytes() == 0);
+    for (const auto& r : rig.out.records) {
+      CHECK(!r.data.empty());
+      CHECK(r.data.size() <= c.max_piece);
+    }
+  }
+}
+
+TEST_CASE("slicer: flush forwards the rest of the chunk unsliced", "[toxics]") {
+  Rig rig("slicer", {10, 0, 20000});
+  const std::string payload = pattern(50);
+  rig.data(payload, at_ms(0));
+  rig.data("next", at_ms(1));
+  rig.end(at_ms(2));
+  rig.run_until(at_ms(45));  // pieces at 0, 20, 40: 6 + 6 + 6 bytes
+  REQUIRE(rig.out.records.size() == 3);
+  rig.stage->flush(at_ms(50));
+  REQUIRE(rig.out.records.size() == 5);
+  CHECK(rig.out.records[3].data == payload.substr(18) + "next");
+  CHECK(since(rig.out.records[3].time) == ms(50));
+  CHECK(rig.out.records[4].kind == ItemKind::kEnd);
+  CHECK(since(rig.out.records[4].time) == ms(50));
+  CHECK(rig.out.bytes() == payload + "next");
+  CHECK(rig.stage->held_bytes() == 0);
+  CHECK_FALSE(rig.stage->deadline().has_value());
+}
+
+TEST_CASE("slicer: an update forwards the rest unsliced and applies the new sizes", "[toxics]") {
+  Rig rig("slicer", {10, 0, 20000});
+  rig.data(pattern(50), at_ms(0));
+  rig.stage->configure({25, 0, 0}, at_ms(10));
+  REQUIRE(rig.out.records.size() == 2);
+  CHECK(rig.out.records[1].data == pattern(50).substr(6));
+  CHECK(since(rig.out.records[1].time) == ms(10));
+  rig.data(pattern(50, 3), at_ms(11));
+  REQUIRE(rig.out.records.size() == 4);
+  CHECK(rig.out.records[2].data.size() == 25);
+  CHECK(rig.out.records[3].data.size() == 25);
+  CHECK(since(rig.out.records[3].time) == ms(11));
+}
+
+TEST_CASE("slicer: a huge delay never schedules the next piece before the previous one",
+          "[toxics]") {
+  // delay is a µs count of Go type int; any int64 passes the API.
+  Rig rig("slicer", {10, 0, std::numeric_limits<int64_t>::max()});
+  rig.data(pattern(50), at_ms(0));
+  REQUIRE(rig.out.records.size() >= 1);
+  CHECK(rig.out.records.size() == 1);
+  REQUIRE(rig.stage->deadline().has_value());
+  CHECK(*rig.stage->deadline() > at_ms(0));
+}
+
+// ---------------------------------------------------------------------------------------
+// limit_data
+// ---------------------------------------------------------------------------------------
+
+TEST_CASE("limit_data: exactly N bytes, then the end", "[toxics]") {
+  Rig rig("limit_data", {10});
+  rig.data("01234", at_ms(1));
+  rig.data("56789", at_ms(2));
+  rig.data("ignored", at_ms(3));
+  rig.end(at_ms(4));
+  REQUIRE(rig.out.records.size() == 3);
+  CHECK(rig.out.records[0].data == "01234");
+  CHECK(rig.out.records[1].data == "56789");
+  CHECK(rig.out.records[2].kind == ItemKind::kEnd);
+  CHECK(since(rig.out.records[2].time) == ms(2));
+  CHECK(rig.out.bytes() == "0123456789");
+}
+
+TEST_CASE("limit_data: the chunk crossing the limit is truncated", "[toxics]") {
+  Rig rig("limit_data", {10});
+  rig.data("0123456", at_ms(1));
+  rig.data("789abcdef", at_ms(2));
+  REQUIRE(rig.out.records.size() == 3);
+  CHECK(rig.out.records[0].data == "0123456");
+  CHECK(rig.out.records[1].data == "789");
+  CHECK(rig.out.records[2].kind == ItemKind::kEnd);
+  CHECK(rig.out.count(ItemKind::kEnd) == 1);
+}
+
+TEST_CASE("limit_data: the end of the stream before the limit passes through", "[toxics]") {
+  Rig rig("limit_data", {10});
+  rig.data("abc", at_ms(1));
+  rig.end(at_ms(2));
+  REQUIRE(rig.out.records.size() == 2);
+  CHECK(rig.out.records[0].data == "abc");
+  CHECK(rig.out.records[1].kind == ItemKind::kEnd);
+  CHECK(since(rig.out.records[1].time) == ms(2));
+}
+
+TEST_CASE("limit_data: bytes <= 0 drops the first chunk and ends", "[toxics]") {
+  for (int64_t limit : {int64_t{0}, int64_t{-7}, std::numeric_limits<int64_t>::min()}) {
+    CAPTURE(limit);
+    Rig rig("limit_data", {limit});
+    CHECK(rig.out.records.empty());
+    rig.data("abc", at_ms(5));
+    REQUIRE(rig.out.records.size() == 1);
+    CHECK(rig.out.records[0].kind == ItemKind::kEnd);
+    CHECK(since(rig.out.records[0].time) == ms(5));
+    rig.data("def", at_ms(6));
+    CHECK(rig.out.records.size() == 1);
+  }
+}
+
+TEST_CASE("limit_data: the count survives updates", "[toxics]") {
+  SECTION("same limit") {
+    Rig rig("limit_data", {10});
+    rig.data("012345", at_ms(1));
+    rig.stage->configure({10}, at_ms(2));
+    rig.data("6789ab", at_ms(3));
+    REQUIRE(rig.out.records.size() == 3);
+    CHECK(rig.out.bytes() == "0123456789");
+    CHECK(rig.out.records[2].kind == ItemKind::kEnd);
+  }
+  SECTION("raised limit") {
+    Rig rig("limit_data", {5});
+    rig.data("01", at_ms(1));
+    rig.stage->configure({8}, at_ms(2));
+    rig.data("234567890", at_ms(3));
+    REQUIRE(rig.out.records.size() == 3);
+    CHECK(rig.out.bytes() == "01234567");
+    CHECK(rig.out.records[2].kind == ItemKind::kEnd);
+  }
+  SECTION("lowered below the count: the next chunk ends the link") {
+    Rig rig("limit_data", {10});
+    rig.data("012345", at_ms(1));
+    rig.stage->configure({3}, at_ms(2));
+    CHECK(rig.out.records.size() == 1);
+    rig.data("xyz", at_ms(3));
+    REQUIRE(rig.out.records.size() == 2);
+    CHECK(rig.out.records[1].kind == ItemKind::kEnd);
+    CHECK(since(rig.out.records[1].time) == ms(3));
+    CHECK(rig.out.bytes() == "012345");
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// ToxicChain
+// ---------------------------------------------------------------------------------------
+
+TEST_CASE("chain: an empty chain passes items straight through", "[toxics]") {
+  Recorder out;
+  Random rng(1);
+  ToxicChain chain(out, rng);
+  CHECK(chain.empty());
+  chain.push(data_item("abc"), at_ms(3));
+  chain.push(end_item(), at_ms(4));
+  REQUIRE(out.records.size() == 2);
+  CHECK(out.records[0].data == "abc");
+  CHECK(since(out.records[0].time) == ms(3));
+  CHECK(out.records[1].kind == ItemKind::kEnd);
+  CHECK_FALSE(chain.deadline().has_value());
+  CHECK(chain.held_bytes() == 0);
+}
+
+TEST_CASE("chain: stages run in the order the toxics were added", "[toxics]") {
+  Recorder out;
+  Random rng(1);
+  ToxicChain chain(out, rng);
+  SECTION("limit_data before slow_close: the end limit_data makes is held") {
+    chain.apply({spec(1, 1, "limit_data", {3}), spec(2, 1, "slow_close", {200})}, at_ms(0));
+    chain.push(data_item("abcdef"), at_ms(10));
+    REQUIRE(out.records.size() == 1);
+    CHECK(out.records[0].data == "abc");
+    CHECK(due(chain.deadline()) == ms(210));
+    run_chain(chain, at_ms(1000));
+    REQUIRE(out.records.size() == 2);
+    CHECK(out.records[1].kind == ItemKind::kEnd);
+    CHECK(since(out.records[1].time) == ms(210));
+  }
+  SECTION("slow_close before limit_data: the end goes out at once") {
+    chain.apply({spec(1, 1, "slow_close", {200}), spec(2, 1, "limit_data", {3})}, at_ms(0));
+    chain.push(data_item("abcdef"), at_ms(10));
+    REQUIRE(out.records.size() == 2);
+    CHECK(out.records[0].data == "abc");
+    CHECK(out.records[1].kind == ItemKind::kEnd);
+    CHECK(since(out.records[1].time) == ms(10));
+    CHECK_FALSE(chain.deadline().has_value());
+  }
+}
+
+TEST_CASE("chain: two latency toxics add up", "[toxics]") {
+  Recorder out;
+  Random rng(1);
+  ToxicChain chain(out, rng);
+  chain.apply({spec(1, 1, "latency", {50, 0}), spec(2, 1, "latency", {70, 0})}, at_ms(0));
+  CHECK(chain.active_count() == 2);
+  chain.push(data_item("a"), at_ms(0));
+  chain.push(data_item("b"), at_ms(10));
+  CHECK(due(chain.deadline()) == ms(50));
+  CHECK(chain.held_bytes() == 2);
+  run_chain(chain, at_ms(1000));
+  REQUIRE(out.records.size() == 2);
+  CHECK(out.records[0].data == "a");
+  CHECK(since(out.records[0].time) == ms(120));
+  CHECK(out.records[1].data == "b");
+  CHECK(since(out.records[1].time) == ms(130));
+  CHECK(chain.held_bytes() == 0);
+}
+
+TEST_CASE("chain: toxicity 0 passes through, toxicity 1 is active", "[toxics]") {
+  Recorder out;
+  Random rng(3);
+  ToxicChain chain(out, rng);
+  SECTION("toxicity 0") {
+    chain.apply({spec(1, 1, "latency", {100, 0}, 0.0f)}, at_ms(0));
+    CHECK(chain.active_count() == 0);
+    chain.push(data_item("x"), at_ms(5));
+    REQUIRE(out.records.size() == 1);
+    CHECK(since(out.records[0].time) == ms(5));
+    CHECK_FALSE(chain.deadline().has_value());
+  }
+  SECTION("toxicity 1") {
+    chain.apply({spec(1, 1, "latency", {100, 0}, 1.0f)}, at_ms(0));
+    CHECK(chain.active_count() == 1);
+    chain.push(data_item("x"), at_ms(5));
+    CHECK(out.records.empty());
+    run_chain(chain, at_ms(1000));
+    REQUIRE(out.records.size() == 1);
+    CHECK(since(out.records[0].time) == ms(105));
+  }
+  SECTION("an inactive stage in the middle is skipped") {
+    chain.apply({spec(1, 1, "latency", {100, 0}), spec(2, 1, "timeout", {0}, 0.0f),
+                 spec(3, 1, "latency", {10, 0})},
+                at_ms(0));
+    CHECK(chain.active_count() == 2);
+    chain.push(data_item("x"), at_ms(0));
+    run_chain(chain, at_ms(1000));
+    REQUIRE(out.records.size() == 1);
+    CHECK(out.records[0].data == "x");
+    CHECK(since(out.records[0].time) == ms(110));
+  }
+}
+
+TEST_CASE("chain: removing a stage mid-delay hands its data on without loss or reordering",
+          "[toxics]") {
+  Recorder out;
+  Random rng(1);
+  ToxicChain chain(out, rng);
+  const ToxicSpec first = spec(1, 1, "latency", {100, 0});
+  const ToxicSpec second = spec(2, 1, "latency", {100, 0});
+  chain.apply({first, second}, at_ms(0));
+  chain.push(data_item("a"), at_ms(0));
+  chain.push(data_item("bb"), at_ms(10));
+  run_chain(chain, at_ms(120));
+  chain.push(data_item("ccc"), at_ms(120));
+  // At 150 ms: a and bb wait in the second stage, ccc in the first.
+  run_chain(chain, at_ms(150));
+  CHECK(out.records.empty());
+  CHECK(chain.held_bytes() == 6);
+
+  SECTION("remove the second stage") {
+    chain.apply({first}, at_ms(150));
+    REQUIRE(out.records.size() == 2);
+    CHECK(out.records[0].data == "a");
+    CHECK(out.records[1].data == "bb");
+    CHECK(since(out.records[0].time) == ms(150));
+    CHECK(since(out.records[1].time) == ms(150));
+    CHECK(chain.held_bytes() == 3);
+    run_chain(chain, at_ms(1000));
+    REQUIRE(out.records.size() == 3);
+    CHECK(out.records[2].data == "ccc");
+    CHECK(since(out.records[2].time) == ms(220));
+  }
+  SECTION("remove the first stage") {
+    chain.apply({second}, at_ms(150));
+    CHECK(out.records.empty());  // ccc now waits in the second stage
+    CHECK(chain.held_bytes() == 6);
+    run_chain(chain, at_ms(1000));
+    REQUIRE(out.records.size() == 3);
+    CHECK(out.records[0].data == "a");
+    CHECK(since(out.records[0].time) == ms(200));
+    CHECK(out.records[1].data == "bb");
+    CHECK(since(out.records[1].time) == ms(210));
+    CHECK(out.records[2].data == "ccc");
+    CHECK(since(out.records[2].time) == ms(250));
+  }
+  SECTION("remove both") {
+    chain.apply({}, at_ms(150));
+    CHECK(chain.empty());
+    REQUIRE(out.records.size() == 3);
+    CHECK(out.bytes() == "abbccc");
+    for (const auto& r : out.records) CHECK(since(r.time) == ms(150));
+    CHECK(chain.held_bytes() == 0);
+  }
+  CHECK(out.count(ItemKind::kClose) == 0);
+}
+
+TEST_CASE("chain: removing bandwidth and slicer mid-stream loses nothing", "[toxics]") {
+  Recorder out;
+  Random rng(5);
+  ToxicChain chain(out, rng);
+  const ToxicSpec slicer = spec(1, 1, "slicer", {100, 20, 1000});
+  const ToxicSpec bandwidth = spec(2, 1, "bandwidth", {1});
+  chain.apply({slicer, bandwidth}, at_ms(0));
+  std::string sent;
+  for (int i = 0; i < 20; ++i) {
+    std::string chunk = pattern(400, i);
+    sent += chunk;
+    run_chain(chain, at_ms(5 * i));
+    chain.push(data_item(chunk), at_ms(5 * i));
+  }
+  run_chain(chain, at_ms(200));
+  CHECK(out.bytes().size() < sent.size());
+  CHECK(out.bytes() == sent.substr(0, out.bytes().size()));
+  chain.apply({bandwidth}, at_ms(200));
+  run_chain(chain, at_ms(400));
+  chain.apply({}, at_ms(400));
+  CHECK(chain.empty());
+  CHECK(chain.held_bytes() == 0);
+  CHECK(out.bytes() == sent);
+  CHECK(out.count(ItemKind::kClose) == 0);
+}
+
+TEST_CASE("chain: removing a timeout toxic closes the link, active or not", "[toxics]") {
+  Recorder out;
+  Random rng(1);
+  ToxicChain chain(out, rng);
+  SECTION("active") {
+    chain.apply({spec(1, 1, "timeout", {0})}, at_ms(0));
+    chain.push(data_item("dropped"), at_ms(10));
+    CHECK(out.records.empty());
+    chain.apply({}, at_ms(20));
+    REQUIRE(out.records.size() == 1);
+    CHECK(out.records[0].kind == ItemKind::kClose);
+    CHECK(since(out.records[0].time) == ms(20));
+  }
+  SECTION("inactive") {
+    chain.apply({spec(1, 1, "timeout", {1000}, 0.0f)}, at_ms(0));
+    CHECK(chain.active_count() == 0);
+    chain.push(data_item("passes"), at_ms(10));
+    REQUIRE(out.records.size() == 1);
+    CHECK(out.records[0].data == "passes");
+    run_chain(chain, at_ms(5000));
+    CHECK(out.records.size() == 1);
+    chain.apply({}, at_ms(6000));
+    REQUIRE(out.records.size() == 2);
+    CHECK(out.records[1].kind == ItemKind::kClose);
+    CHECK(since(out.records[1].time) == ms(6000));
+  }
+  SECTION("the close follows the data held by later stages") {
+    const ToxicSpec latency = spec(2, 1, "latency", {100, 0});
+    chain.apply({spec(1, 1, "timeout", {0}, 0.0f), latency}, at_ms(0));
+    chain.push(data_item("x"), at_ms(0));
+    chain.apply({latency}, at_ms(10));
+    CHECK(out.records.empty());
+    run_chain(chain, at_ms(1000));
+    REQUIRE(out.records.size() == 2);
+    CHECK(out.records[0].data == "x");
+    CHECK(out.records[1].kind == ItemKind::kClose);
+    CHECK(since(out.records[1].time) == ms(100));
+  }
+  SECTION("removing other toxics does not close") {
+    chain.apply({spec(1, 1, "noop", {}), spec(2, 1, "latency", {10, 0})}, at_ms(0));
+    chain.apply({}, at_ms(5));
+    CHECK(out.records.empty());
+  }
+}
+
+TEST_CASE("chain: a toxic added to a live chain goes on the end", "[toxics]") {
+  Recorder out;
+  Random rng(1);
+  ToxicChain chain(out, rng);
+  const ToxicSpec first = spec(1, 1, "latency", {100, 0});
+  chain.apply({first}, at_ms(0));
+  chain.push(data_item("a"), at_ms(0));
+  chain.apply({first, spec(2, 1, "latency", {50, 0})}, at_ms(10));
+  CHECK(chain.active_count() == 2);
+  chain.push(data_item("b"), at_ms(20));
+  run_chain(chain, at_ms(1000));
+  REQUIRE(out.records.size() == 2);
+  CHECK(out.records[0].data == "a");
+  CHECK(since(out.records[0].time) == ms(150));
+  CHECK(out.records[1].data == "b");
+  CHECK(since(out.records[1].time) == ms(170));
+}
+
+TEST_CASE("chain: a new limit_data counts from zero when it is attached", "[toxics]") {
+  Recorder out;
+  Random rng(1);
+  ToxicChain chain(out, rng);
+  chain.apply({spec(1, 1, "noop", {})}, at_ms(0));
+  chain.push(data_item("0123456789"), at_ms(1));
+  chain.apply({spec(1, 1, "noop", {}), spec(2, 1, "limit_data", {4})}, at_ms(2));
+  chain.push(data_item("abcdef"), at_ms(3));
+  REQUIRE(out.records.size() == 3);
+  CHECK(out.records[1].data == "abcd");
+  CHECK(out.records[2].kind == ItemKind::kEnd);
+}
+
+TEST_CASE("chain: updates restart the stage and keep limit_data's count", "[toxics]") {
+  Recorder out;
+  Random rng(1);
+  ToxicChain chain(out, rng);
+  SECTION("limit_data") {
+    chain.apply({spec(1, 1, "limit_data", {10})}, at_ms(0));
+    chain.push(data_item("012345"), at_ms(1));
+    chain.apply({spec(1, 2, "limit_data", {10})}, at_ms(2));
+    chain.push(data_item("6789ab"), at_ms(3));
+    REQUIRE(out.records.size() == 3);
+    CHECK(out.bytes() == "0123456789");
+    CHECK(out.records[2].kind == ItemKind::kEnd);
+  }
+  SECTION("timeout countdown restarts") {
+    chain.apply({spec(1, 1, "timeout", {300})}, at_ms(0));
+    CHECK(due(chain.deadline()) == ms(300));
+    chain.apply({spec(1, 2, "timeout", {300})}, at_ms(200));
+    CHECK(due(chain.deadline()) == ms(500));
+    run_chain(chain, at_ms(1000));
+    REQUIRE(out.records.size() == 1);
+    CHECK(out.records[0].kind == ItemKind::kClose);
+    CHECK(since(out.records[0].time) == ms(500));
+  }
+  SECTION("an unchanged version is not an update") {
+    chain.apply({spec(1, 1, "timeout", {300})}, at_ms(0));
+    chain.apply({spec(1, 1, "timeout", {300})}, at_ms(200));
+    CHECK(due(chain.deadline()) == ms(300));
+  }
+  SECTION("latency update releases the held chunk") {
+    chain.apply({spec(1, 1, "latency", {100, 0})}, at_ms(0));
+    chain.push(data_item("a"), at_ms(0));
+    chain.push(data_item("b"), at_ms(10));
+    chain.apply({spec(1, 2, "latency", {20, 0})}, at_ms(15));
+    REQUIRE(out.records.size() == 1);
+    CHECK(out.records[0].data == "a");
+    CHECK(since(out.records[0].time) == ms(15));
+    run_chain(chain, at_ms(1000));
+    REQUIRE(out.records.size() == 2);
+    CHECK(since(out.records[1].time) == ms(30));
+  }
+  SECTION("an update to toxicity 0 hands over what the stage holds") {
+    chain.apply({spec(1, 1, "latency", {100, 0})}, at_ms(0));
+    chain.push(data_item("a"), at_ms(0));
+    chain.push(data_item("b"), at_ms(10));
+    chain.apply({spec(1, 2, "latency", {100, 0}, 0.0f)}, at_ms(20));
+    CHECK(chain.active_count() == 0);
+    REQUIRE(out.records.size() == 2);
+    CHECK(out.bytes() == "ab");
+    CHECK(since(out.records[1].time) == ms(20));
+    CHECK(chain.held_bytes() == 0);
+    chain.push(data_item("c"), at_ms(30));
+    REQUIRE(out.records.size() == 3);
+    CHECK(since(out.records[2].time) == ms(30));
+  }
+}
+
+TEST_CASE("chain: held_bytes follows the data through the stages", "[toxics]") {
+  Recorder out;
+  Random rng(1);
+  ToxicChain chain(out, rng);
+  chain.apply({spec(1, 1, "latency", {100, 0}), spec(2, 1, "bandwidth", {10})}, at_ms(0));
+  chain.push(data_item(pattern(500)), at_ms(0));
+  chain.push(data_item(pattern(300, 1)), at_ms(1));
+  CHECK(chain.held_bytes() == 800);
+  run_chain(chain, at_ms(100));  // the first chunk moved to bandwidth: due at 150
+  CHECK(chain.held_bytes() == 800);
+  CHECK(due(chain.deadline()) == ms(101));
+  run_chain(chain, at_ms(150));
+  REQUIRE(out.records.size() == 1);
+  CHECK(since(out.records[0].time) == ms(150));
+  CHECK(chain.held_bytes() == 300);
+  run_chain(chain, at_ms(1000));
+  REQUIRE(out.records.size() == 2);
+  CHECK(since(out.records[1].time) == ms(180));
+  CHECK(chain.held_bytes() == 0);
+  CHECK(out.bytes() == pattern(500) + pattern(300, 1));
+}
+
+TEST_CASE("chain: toxicity 0.5 makes about half of the links toxic", "[toxics]") {
+  Random rng(20240601);
+  const int links = 400;
+  int active = 0;
+  for (int i = 0; i < links; ++i) {
+    Recorder out;
+    ToxicChain chain(out, rng);
+    chain.apply({spec(1, 1, "latency", {100, 0}, 0.5f)}, at_ms(0));
+    const bool is_active = chain.active_count() == 1;
+    active += is_active ? 1 : 0;
+    // Each link is consistently delayed or not.
+    chain.push(data_item("x"), at_ms(0));
+    chain.push(data_item("y"), at_ms(10));
+    run_chain(chain, at_ms(1000));
+    REQUIRE(out.records.size() == 2);
+    CHECK(since(out.records[0].time) == (is_active ? ms(100) : 0));
+    CHECK(since(out.records[1].time) == (is_active ? ms(110) : ms(10)));
+  }
+  const double fraction = static_cast<double>(active) / links;
+  CHECK(fraction > 0.3);
+  CHECK(fraction < 0.7);
+}
