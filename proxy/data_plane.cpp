@@ -46,9 +46,19 @@ struct LinkSpec {
   std::string name;
   std::string listen;
   std::string upstream;
+  uint64_t seed = 0;                          // -seed mixed with the proxy's name
+  mutable std::atomic<uint64_t> accepted{0};  // connections so far, over all workers
 };
 
-std::atomic<uint64_t> g_link_counter{0};
+// Each connection gets its own generator, seeded from -seed, the proxy and the
+// connection's number, so a given sequence of connections sees the same toxicity draws,
+// jitter and slices on every run, whichever worker serves it.
+uint64_t link_seed(const LinkSpec& spec) {
+  uint64_t x = spec.seed + 0x9e3779b97f4a7c15ULL * (spec.accepted.fetch_add(1) + 1);
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;  // splitmix64 finaliser
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
 
 struct Link;
 
@@ -56,15 +66,14 @@ struct Link;
 // links accepted there. Only touched on that worker's thread.
 struct WorkerProxy : std::enable_shared_from_this<WorkerProxy> {
   WorkerProxy(asio::io_context& c, std::shared_ptr<const LinkSpec> s, ProxyMetrics& m,
-              std::shared_ptr<const ToxicSet> t, uint64_t seed)
-      : ctx(c), acceptor(c), spec(std::move(s)), metrics(m), toxics(std::move(t)), seed(seed) {}
+              std::shared_ptr<const ToxicSet> t)
+      : ctx(c), acceptor(c), spec(std::move(s)), metrics(m), toxics(std::move(t)) {}
 
   asio::io_context& ctx;
   tcp::acceptor acceptor;
   std::shared_ptr<const LinkSpec> spec;
   ProxyMetrics& metrics;
   std::shared_ptr<const ToxicSet> toxics;
-  uint64_t seed;
   std::unordered_set<Link*> links;
   bool closed = false;
 
@@ -122,7 +131,7 @@ struct Link : std::enable_shared_from_this<Link> {
       : owner(std::move(o)),
         client(std::move(c)),
         server(owner->ctx),
-        rng(owner->seed ^ (0x9e3779b97f4a7c15ULL * ++g_link_counter)),
+        rng(link_seed(*owner->spec)),
         up(owner->ctx, client, server, rng),
         down(owner->ctx, server, client, rng) {
     owner->links.insert(this);
@@ -486,7 +495,11 @@ bool TcpDataPlane::start(proxy::Proxy& proxy, std::string& err) {
   int fd = bind_listener(*addr, err);
   if (fd < 0) return false;
   proxy.listen = local_address(fd);
-  auto spec = std::make_shared<LinkSpec>(LinkSpec{proxy.name, proxy.listen, proxy.upstream});
+  auto spec = std::make_shared<LinkSpec>();
+  spec->name = proxy.name;
+  spec->listen = proxy.listen;
+  spec->upstream = proxy.upstream;
+  spec->seed = seed_ ^ std::hash<std::string>{}(proxy.name);
   auto set = toxic_set(proxy);
   auto running = std::make_unique<Running>();
   running->fd = fd;
@@ -498,8 +511,7 @@ bool TcpDataPlane::start(proxy::Proxy& proxy, std::string& err) {
   // Every worker accepts from the same listening socket (its own descriptor of it), so
   // connections spread over the workers while bind semantics stay exactly Go's.
   pool_.run_on_all([&](size_t i) {
-    auto wp = std::make_shared<WorkerProxy>(pool_.context(i), spec, metrics_, set,
-                                            seed_ + 0x51ed27ULL * (i + 1));
+    auto wp = std::make_shared<WorkerProxy>(pool_.context(i), spec, metrics_, set);
     int dup_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
     asio::error_code ec;
     wp->acceptor.assign(proto, dup_fd, ec);

@@ -15,6 +15,8 @@ class Proxy:
 
     def __init__(self, binary, backend, port, args=(), env=None, log_path=None):
         self.port = port
+        self.binary = binary
+        self.backend = backend
         full_env = dict(os.environ)
         full_env.setdefault("LOG_LEVEL", "warn")
         if env:

@@ -315,6 +315,34 @@ def test_toxicity(env, check):
                 0.0, "toxics gauge after removal")
 
 
+def delay_pattern(binary, backend, seed, echo_port):
+    proxy = Proxy(binary, backend, free_port(), ["-seed", str(seed)])
+    try:
+        _, body = proxy.json("POST", "/proxies", {"name": "seeded", "listen": "127.0.0.1:0",
+                                                  "upstream": f"127.0.0.1:{echo_port}"})
+        port = int(body["listen"].rsplit(":", 1)[1])
+        proxy.json("POST", "/proxies/seeded/toxics",
+                   {"type": "latency", "toxicity": 0.5, "attributes": {"latency": 60}})
+        pattern = []
+        for _ in range(16):
+            s = connect(port)
+            pattern.append(rtt(s)[0] >= 45)
+            s.close()
+        return pattern
+    finally:
+        proxy.stop()
+
+
+def test_seed(env, check):
+    """-seed makes toxicity draws reproducible for the same sequence of connections."""
+    binary, backend = env.proxy.binary, env.proxy.backend
+    a = delay_pattern(binary, backend, 7, env.echo.port)
+    b = delay_pattern(binary, backend, 7, env.echo.port)
+    c = delay_pattern(binary, backend, 8, env.echo.port)
+    check.equal(a, b, "same -seed, same toxicity draws")
+    check.check(a != c, "another -seed, other draws")
+
+
 def rss_mb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -356,7 +384,8 @@ def main():
     try:
         for test in (test_latency, test_latency_stack_and_live_add, test_timeout, test_reset_peer,
                      test_limit_data, test_slow_close, test_bandwidth, test_slicer,
-                     test_integrity_through_chain, test_toxicity, test_memory_bounded):
+                     test_integrity_through_chain, test_toxicity, test_memory_bounded,
+                     test_seed):
             test(env, check)
         check.check(env.proxy.alive(), "server alive at the end")
     finally:
