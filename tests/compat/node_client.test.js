@@ -212,3 +212,26 @@ test("reset re-enables proxies and removes every toxic", async () => {
   assert.deepEqual(await (await fetch(`${api}/proxies/r1/toxics`)).json(), []);
   await after.remove();
 });
+
+test("a latency toxic added through the client delays traffic, removal restores it", async () => {
+  const upstream = `127.0.0.1:${echo.address().port}`;
+  const proxy = await client.createProxy({ name: "lat", listen: "127.0.0.1:0", upstream });
+  const port = Number(proxy.listen.split(":")[1]);
+  const timed = async () => {
+    const t0 = process.hrtime.bigint();
+    assert.equal(await roundTrip(port, "ping"), "ping");
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  assert.ok((await timed()) < 80, "fast without toxics");
+  const toxic = await proxy.addToxic({
+    type: "latency",
+    stream: "downstream",
+    toxicity: 1,
+    attributes: { latency: 150, jitter: 0 },
+  });
+  const slow = await timed();
+  assert.ok(slow >= 140 && slow < 1500, `latency applied (${slow} ms)`);
+  await toxic.remove();
+  assert.ok((await timed()) < 80, "fast again after removal");
+  await proxy.remove();
+});
