@@ -476,7 +476,7 @@ bool read_float32(simdjson::ondemand::value v, const FieldContext& f, float& out
   return true;
 }
 
-void append_quoted(std::string& out, std::string_view s) {
+void append_quoted(std::string& out, std::string_view s, bool html_safe) {
   static const char* hex = "0123456789abcdef";
   out += '"';
   for (size_t i = 0; i < s.size();) {
@@ -502,7 +502,7 @@ void append_quoted(std::string& out, std::string_view s) {
         case '>':
         case '&':
         default:
-          if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+          if (c < 0x20 || (html_safe && (c == '<' || c == '>' || c == '&'))) {
             out += "\\u00";
             out += hex[c >> 4];
             out += hex[c & 15];

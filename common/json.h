@@ -96,7 +96,8 @@ class Writer {
 };
 
 // Go's string escaping (<, >, & as \u003c..., invalid UTF-8 as \ufffd), with quotes.
-void append_quoted(std::string& out, std::string_view s);
+// With html_safe false, <, > and & are written as they are.
+void append_quoted(std::string& out, std::string_view s, bool html_safe = true);
 // Shortest float32 text as Go's encoding/json prints it (1, 0.5, 0.33333334, 1e-7).
 std::string format_float32(float f);
 

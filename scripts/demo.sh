@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A short demonstration: nginx as the target, faultline-proxy in front of it, load through
-# the proxy (wrk), then two faults injected through the Toxiproxy API, a latency toxic and
+# the proxy (loadgen), then two faults injected through the Toxiproxy API, a latency toxic and
 # "down" (the proxy disabled), each with its effect on the same load, then recovery.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,17 +29,21 @@ curl -s -X POST "$api/proxies" \
   -d "{\"name\":\"web\",\"listen\":\"127.0.0.1:$proxy_port\",\"upstream\":\"127.0.0.1:$target_port\"}"
 echo
 
-load() {  # load LABEL: 2 s of HTTP load through the proxy with wrk
-  local out
-  out=$(wrk -t1 -c8 -d2s --latency "http://127.0.0.1:$proxy_port/index.html" 2>&1 || true)
-  local rps errors p50
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-  errors=$(grep -Eo 'Socket errors.*|unable to connect.*' <<<"$out" | head -1 || true)
-  printf '   %-22s %10s req/s   p50 %-8s %s\n' "$1" "${rps:-0}" "${p50:--}" "${errors:-no socket errors}"
+load() {  # load LABEL: 2 s of HTTP load through the proxy with loadgen
+  local export="$work/summary.json"
+  rm -f "$export"
+  ./build/loadgen/loadgen --quiet -u 8 -d 2s --summary-export "$export" \
+    "http://127.0.0.1:$proxy_port/index.html" >/dev/null 2>"$work/loadgen.err" || true
+  python3 - "$1" "$export" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[2]))["metrics"]
+d = m["http_req_duration"]
+print(f"   {sys.argv[1]:<22} {m['http_reqs']['rate']:>9.0f} req/s   p50 {d['med']:8.2f} ms"
+      f"   p95 {d['p(95)']:8.2f} ms   failed {100 * m['http_req_failed']['value']:.0f}%")
+PY
 }
 
-echo "== load through the proxy (wrk, 8 connections, 2 s)"
+echo "== load through the proxy (loadgen, 8 VUs, 2 s)"
 load "healthy"
 echo "== fault: 100 ms latency on responses (POST /proxies/web/toxics)"
 curl -s -X POST "$api/proxies/web/toxics" \

@@ -23,7 +23,12 @@ wait_port() {
 start_nginx() {
   local port=$1 root=$2 dir=$3
   mkdir -p "$dir"
+  # As root, nginx's workers would otherwise drop to a user that cannot read private
+  # temporary directories.
+  local user=""
+  [ "$(id -u)" -eq 0 ] && user="user root;"
   cat >"$dir/nginx.conf" <<CONF
+$user
 worker_processes 1;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;

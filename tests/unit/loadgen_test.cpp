@@ -1,0 +1,224 @@
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "common/histogram.h"
+#include "loadgen/duration.h"
+#include "loadgen/stats.h"
+#include "loadgen/summary.h"
+#include "loadgen/threshold.h"
+
+using namespace faultline;
+using namespace faultline::loadgen;
+using namespace std::chrono_literals;
+
+TEST_CASE("Go durations parse like time.ParseDuration", "[loadgen]") {
+  CHECK(parse_go_duration("30s") == Duration(30s));
+  CHECK(parse_go_duration("1m30s") == Duration(90s));
+  CHECK(parse_go_duration("500ms") == Duration(500ms));
+  CHECK(parse_go_duration("1.5s") == Duration(1500ms));
+  CHECK(parse_go_duration("2h45m") == Duration(165min));
+  CHECK(parse_go_duration("0.5m") == Duration(30s));
+  CHECK(parse_go_duration("0") == Duration(0));
+  CHECK(parse_go_duration("10us") == Duration(10us));
+  CHECK(parse_go_duration("10\xc2\xb5s") == Duration(10us));
+  CHECK(parse_go_duration(".5s") == Duration(500ms));
+  CHECK_FALSE(parse_go_duration("30"));
+  CHECK_FALSE(parse_go_duration("1d"));
+  CHECK_FALSE(parse_go_duration("1 m"));
+  CHECK_FALSE(parse_go_duration(""));
+  CHECK_FALSE(parse_go_duration("s"));
+  CHECK_FALSE(parse_go_duration("1.2.3s"));
+}
+
+TEST_CASE("extended durations: plain numbers are milliseconds, days allowed", "[loadgen]") {
+  CHECK(parse_extended_duration("1500") == Duration(1500ms));
+  CHECK(parse_extended_duration("0.5") == Duration(500us));
+  CHECK(parse_extended_duration("1d") == Duration(24h));
+  CHECK(parse_extended_duration("2d12h") == Duration(60h));
+  CHECK(parse_extended_duration("30s") == Duration(30s));
+  CHECK_FALSE(parse_extended_duration("xd"));
+}
+
+TEST_CASE("durations print the Go way", "[loadgen]") {
+  CHECK(format_go_duration(30s) == "30s");
+  CHECK(format_go_duration(60s) == "1m0s");
+  CHECK(format_go_duration(150s) == "2m30s");
+  CHECK(format_go_duration(1h) == "1h0m0s");
+  CHECK(format_go_duration(500ms) == "500ms");
+  CHECK(format_go_duration(1500ms) == "1.5s");
+  CHECK(format_go_duration(Duration(0)) == "0s");
+}
+
+TEST_CASE("threshold expressions parse with k6's rules", "[loadgen]") {
+  std::string err;
+  auto t = parse_threshold("p(95)<2000", err);
+  REQUIRE(t);
+  CHECK(t->aggregation == "p(95)");
+  CHECK(t->percentile == 95);
+  CHECK(t->op == "<");
+  CHECK(t->value == 2000);
+
+  t = parse_threshold("rate <= 0.01", err);
+  REQUIRE(t);
+  CHECK(t->aggregation == "rate");
+  CHECK(t->op == "<=");
+  CHECK(t->value == 0.01);
+
+  t = parse_threshold("count===3", err);
+  REQUIRE(t);
+  CHECK(t->op == "==");
+
+  t = parse_threshold("p(99.9)>=1e3", err);
+  REQUIRE(t);
+  CHECK(t->percentile == Approx(99.9));
+  CHECK(t->value == 1000);
+
+  t = parse_threshold("p<5", err);  // k6 quirk: a bare p is p(0)
+  REQUIRE(t);
+  CHECK(t->percentile == 0);
+
+  CHECK_FALSE(parse_threshold("p(95)", err));
+  CHECK(err ==
+        "failed parsing threshold expression \"p(95)\"; reason: malformed threshold expression");
+  CHECK_FALSE(parse_threshold("p95<200", err));
+  CHECK(err ==
+        "failed parsing threshold expression's \"p95<200\" left hand side; reason: failed "
+        "parsing method from expression");
+  CHECK_FALSE(parse_threshold("p(95)<200ms", err));
+  CHECK(err.rfind("failed parsing threshold expresion's \"p(95)<200ms\" right hand side", 0) == 0);
+  CHECK_FALSE(parse_threshold("p( 95 )<200", err));
+  CHECK_FALSE(parse_threshold("p(101)<200", err));
+}
+
+TEST_CASE("metric keys with tag selectors", "[loadgen]") {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> tags;
+  REQUIRE(parse_metric_key("http_req_duration", name, tags));
+  CHECK(name == "http_req_duration");
+  CHECK(tags.empty());
+  REQUIRE(parse_metric_key("http_req_duration{scenario:baseline, method:\"POST\"}", name, tags));
+  CHECK(name == "http_req_duration");
+  REQUIRE(tags.size() == 2);
+  CHECK(tags[0] == std::make_pair(std::string("scenario"), std::string("baseline")));
+  CHECK(tags[1] == std::make_pair(std::string("method"), std::string("POST")));
+  CHECK_FALSE(parse_metric_key("http_req_duration{status:}", name, tags));
+  CHECK_FALSE(parse_metric_key("http_req_duration{status:200", name, tags));
+  CHECK_FALSE(parse_metric_key("http_req_duration}", name, tags));
+}
+
+TEST_CASE("aggregations allowed per metric type", "[loadgen]") {
+  std::string err;
+  auto count = *parse_threshold("count<10", err);
+  CHECK_FALSE(aggregation_allowed(count, MetricType::kTrend, "http_req_duration", err));
+  CHECK(err ==
+        "invalid threshold \"count<10\" applied on metric http_req_duration; reason: unsupported "
+        "aggregation method count on metric of type trend. supported aggregation methods for this "
+        "metric are: avg, min, max, med, p");
+  CHECK(aggregation_allowed(count, MetricType::kCounter, "http_reqs", err));
+  CHECK(aggregation_allowed(*parse_threshold("rate<0.1", err), MetricType::kRate, "x", err));
+  CHECK(aggregation_allowed(*parse_threshold("value>1", err), MetricType::kGauge, "vus", err));
+  CHECK_FALSE(aggregation_allowed(*parse_threshold("avg<1", err), MetricType::kRate, "x", err));
+}
+
+TEST_CASE("histogram quantiles stay within 1% of exact ones", "[loadgen][histogram]") {
+  std::mt19937_64 rng(5);
+  std::lognormal_distribution<double> dist(13.0, 1.5);  // around 0.4 ms in ns, long tail
+  std::vector<uint64_t> values;
+  Histogram h;
+  for (int i = 0; i < 200000; ++i) {
+    auto v = static_cast<uint64_t>(dist(rng));
+    values.push_back(v);
+    h.record(v);
+  }
+  std::sort(values.begin(), values.end());
+  for (double q : {0.0, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0}) {
+    double pos = q * static_cast<double>(values.size() - 1);
+    auto lo = static_cast<size_t>(std::floor(pos)), hi = static_cast<size_t>(std::ceil(pos));
+    double exact = static_cast<double>(values[lo]) +
+                   (static_cast<double>(values[hi]) - static_cast<double>(values[lo])) *
+                       (pos - static_cast<double>(lo));
+    CHECK(std::fabs(h.quantile(q) - exact) <= exact * 0.01 + 1);
+  }
+  CHECK(h.count() == values.size());
+  CHECK(h.min() == values.front());
+  CHECK(h.max() == values.back());
+}
+
+TEST_CASE("histograms merge by adding counts", "[loadgen][histogram]") {
+  Histogram a, b, both;
+  for (uint64_t v = 1; v < 5000; v += 3) {
+    a.record(v);
+    both.record(v);
+  }
+  for (uint64_t v = 100000; v < 200000; v += 7) {
+    b.record(v);
+    both.record(v);
+  }
+  a.merge(b);
+  CHECK(a.count() == both.count());
+  CHECK(a.quantile(0.5) == both.quantile(0.5));
+  CHECK(a.quantile(0.99) == both.quantile(0.99));
+  CHECK(a.mean() == Approx(both.mean()));
+  CHECK(Histogram::bucket_of(Histogram::bucket_low(700)) == 700);
+  CHECK(Histogram::bucket_of(Histogram::bucket_high(700)) == 700);
+  CHECK(Histogram::bucket_of(Histogram::bucket_high(700) + 1) == 701);
+}
+
+TEST_CASE("summary values are formatted as k6 does", "[loadgen]") {
+  CHECK(format_time_ms(0) == "0s");
+  CHECK(format_time_ms(48.2113) == "48.21ms");
+  CHECK(format_time_ms(0.91) == "910\xc2\xb5s");
+  CHECK(format_time_ms(2950) == "2.95s");
+  CHECK(format_time_ms(1000) == "1s");
+  CHECK(format_time_ms(90000) == "1m30s");
+  CHECK(format_bytes(19e6) == "19 MB");
+  CHECK(format_bytes(2.2e6) == "2.2 MB");
+  CHECK(format_bytes(346000) == "346 kB");
+  CHECK(format_bytes(5) == "5 B");
+  CHECK(format_rate(0.0041) == "0.41%");
+  CHECK(format_rate(0.0019999) == "0.19%");
+  CHECK(format_number(37.537719) == "37.537719");
+  CHECK(format_number(3110) == "3110");
+}
+
+TEST_CASE("thresholds evaluate on the final values", "[loadgen]") {
+  Stats s;
+  for (int i = 1; i <= 100; ++i) s.http_req_duration.record(static_cast<uint64_t>(i) * 1000000);
+  s.http_reqs = 100;
+  s.failed = 3;
+  auto metrics = metric_values(s, 5, 5);
+  std::string err;
+  std::map<std::string, std::vector<Threshold>> declared{
+      {"http_req_duration", {*parse_threshold("p(95)<90", err), *parse_threshold("max<=100", err)}},
+      {"http_req_failed", {*parse_threshold("rate<0.01", err)}},
+      {"http_reqs", {*parse_threshold("count>=100", err)}},
+  };
+  auto results = evaluate(declared, metrics, 10.0);
+  REQUIRE(results.size() == 4);
+  CHECK_FALSE(results[0].ok);  // p(95) is about 95 ms
+  CHECK(*results[0].observed == Approx(95.05).epsilon(0.01));
+  CHECK(results[1].ok);
+  CHECK_FALSE(results[2].ok);  // 3% failed
+  CHECK(*results[2].observed == Approx(0.03));
+  CHECK(results[3].ok);
+
+  // A rate with no samples passes; an empty trend aggregates to 0.
+  Stats empty;
+  auto none = metric_values(empty, 1, 1);
+  auto r = evaluate({{"http_req_failed", {*parse_threshold("rate<0.01", err)}},
+                     {"http_req_duration", {*parse_threshold("avg>0", err)}}},
+                    none, 1.0);
+  CHECK(r[0].ok == false);  // sorted by key: http_req_duration first
+  CHECK(r[0].metric == "http_req_duration");
+  CHECK(r[1].ok);
+
+  auto text = console_summary(metrics, results, 10.0);
+  CHECK(text.find("\xe2\x9c\x97 'p(95)<90' p(95)=") != std::string::npos);
+  CHECK(text.find("http_req_failed......: 3.00%") != std::string::npos);
+  auto exported = summary_export(metrics, results, 10.0);
+  CHECK(exported.find("\"p(95)<90\": true") != std::string::npos);
+  CHECK(exported.find("\"rate<0.01\": true") != std::string::npos);
+  CHECK(exported.find("\"passes\": 3") != std::string::npos);
+}
