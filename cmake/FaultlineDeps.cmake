@@ -9,7 +9,12 @@ pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 add_library(faultline_asio INTERFACE)
 target_include_directories(faultline_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
-target_compile_definitions(faultline_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+# ASIO_DISABLE_STD_ALIGNED_ALLOC: Asio decides between aligned_alloc/free and
+# operator new/delete from a libstdc++ macro that is only defined once some standard header
+# has been included, so translation units that include Asio first would pair them
+# differently (an ODR violation ASan reports as alloc-dealloc-mismatch). One choice for all.
+target_compile_definitions(faultline_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED
+                                                    ASIO_DISABLE_STD_ALIGNED_ALLOC)
 target_link_libraries(faultline_asio INTERFACE Threads::Threads)
 
 # llhttp: Debian's node-llhttp ships the C sources; we build them as a static library.
