@@ -1,5 +1,6 @@
 #include "common/http_server.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/address.h"
@@ -87,6 +88,12 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
       if (close_after) break;
       auto [ec, n] = co_await sock_ptr->async_read_some(asio::buffer(chunk), use_nothrow);
       if (ec) break;
+      // A request must arrive completely within 15 s of its first byte (Go's ReadTimeout
+      // in Toxiproxy), so slow senders cannot hold connections forever.
+      if (buffer.empty()) {
+        *deadline = std::min(*deadline, std::chrono::steady_clock::now() + 15s);
+        timer->cancel();  // the watchdog re-arms for the earlier deadline
+      }
       buffer.append(chunk.data(), n);
     }
     asio::error_code ignored;

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "common/address.h"
+#include "common/gzip.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -373,6 +374,10 @@ http::Response Api::handle(const http::Request& req, const std::string& peer) {
       resp.headers = {{"Content-Type", "application/json;charset=utf-8"}};
     } else if (route == Route::kMetrics) {
       resp.headers = {{"Content-Type", metrics::kContentType}};
+      if (req.header("Accept-Encoding").find("gzip") != std::string_view::npos) {
+        resp.body = gzip_stored(resp.body);
+        resp.headers.emplace_back("Content-Encoding", "gzip");
+      }
     } else {
       resp.headers = {{"Content-Type", "application/json"}};
     }

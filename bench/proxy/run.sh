@@ -108,4 +108,4 @@ python3 bench/proxy/toxic_accuracy.py "$bin" 1000 | sed 's/^/  /'
 echo
 echo "admin API under toxic churn (1000 streaming connections, 100 changes/s):"
 python3 tests/e2e/test_churn.py --binary "$bin" --backend "$backend" --connections 1000 \
-  --seconds "$secs" --report 2>/dev/null | head -1 | sed 's/^/  /'
+  --seconds "$secs" --report 2>/dev/null | sed -n 1p | sed 's/^/  /'

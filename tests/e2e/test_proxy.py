@@ -93,6 +93,18 @@ def test_basic_and_refused(proxy, echo, check):
     s.close()
 
 
+def test_metrics_gzip(proxy, check):
+    import gzip
+    status, headers, payload = proxy.request("GET", "/metrics", headers={"Accept-Encoding": "gzip"})
+    h = {k.lower(): v for k, v in headers}
+    check.equal((status, h.get("content-encoding")), (200, "gzip"), "metrics gzip when asked")
+    text = gzip.decompress(payload).decode()
+    check.check("faultline_proxy_connections_accepted_total" in text, "gzip body decodes")
+    status, headers, payload = proxy.request("GET", "/metrics")
+    check.check(b"process_open_fds" in payload and
+                "content-encoding" not in {k.lower() for k, _ in headers}, "plain metrics otherwise")
+
+
 def test_integrity(proxy, echo, check, size):
     port = create(proxy, "integrity", f"127.0.0.1:{echo.port}")
     data = random.Random(7).randbytes(size)
@@ -346,6 +358,18 @@ def test_hostile_api(proxy, check):
     check.equal(proxy.request("GET", "/version")[0], 200, "server answers after hostile input")
 
 
+def test_slow_request(proxy, check):
+    """A request that does not arrive within 15 s of its first byte is dropped."""
+    s = socket.create_connection(("127.0.0.1", proxy.port), timeout=30)
+    s.sendall(b"GET /version HTTP/1.1\r\nHost: x\r\n")  # never finished
+    t0 = time.time()
+    outcome = read_outcome(s, timeout=25)
+    took = time.time() - t0
+    check.check(outcome in ("EOF", "RST") and 14 <= took <= 22,
+                f"slow request closed after {took:.1f} s ({outcome})")
+    s.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -359,12 +383,15 @@ def main():
     try:
         test_basic_and_refused(proxy, echo, check)
         test_live_metrics(proxy, echo, check)
+        test_metrics_gzip(proxy, check)
         test_integrity(proxy, echo, check, args.bytes)
         test_concurrency(proxy, echo.port, check, args.connections)
         test_lifecycle(proxy, echo, check)
         test_half_close(proxy, check)
         test_client_vanishing(proxy, echo, check)
         test_hostile_api(proxy, check)
+        if args.backend != "epoll":
+            test_slow_request(proxy, check)  # backend-independent; once is enough
         check.check(proxy.alive(), "server alive at the end")
     finally:
         code = proxy.stop()
