@@ -83,6 +83,9 @@ int main(int argc, char** argv) {
   app.add_option("--threshold", threshold_flags,
                  "Threshold \"metric: expression\", e.g. 'http_req_duration: p(95)<2000'");
   app.add_option("--summary-export", summary_export, "Write k6's flat summary JSON to FILE");
+  std::string timeout_text = "60s";
+  app.add_option("--request-timeout", timeout_text,
+                 "Abandon a request after this long (k6's per-request timeout; default 60s)");
   app.add_flag("-q,--quiet", quiet, "No progress output");
   app.add_option("--threads", threads, "Worker threads")->check(CLI::Range(1u, 1024u));
   app.add_option("--backend", backend_text, "I/O backend: auto, io_uring or epoll");
@@ -107,6 +110,11 @@ int main(int argc, char** argv) {
     auto d = fl::parse_go_duration(duration_text);
     if (!d || d->count() < 0) return config_error("invalid duration \"" + duration_text + "\"");
     cfg.duration = *d;
+  }
+  if (auto t = fl::parse_go_duration(timeout_text); t && t->count() > 0) {
+    cfg.request_timeout = *t;
+  } else {
+    return config_error("invalid request timeout \"" + timeout_text + "\"");
   }
   if (iterations == 0 && cfg.duration.count() == 0) {
     // k6 runs a single iteration when neither is given.

@@ -37,7 +37,7 @@ struct Control {
 class Vu : public std::enable_shared_from_this<Vu> {
  public:
   Vu(asio::io_context& ctx, const RunConfig& cfg, Control& control, Stats& stats)
-      : ctx_(ctx), cfg_(cfg), control_(control), stats_(stats), socket_(ctx), deadline_(ctx) {
+      : ctx_(ctx), cfg_(cfg), control_(control), stats_(stats), socket_(ctx) {
     llhttp_settings_init(&settings_);
     settings_.on_message_complete = [](llhttp_t* p) {
       static_cast<Vu*>(p->data)->complete_ = true;
@@ -66,6 +66,15 @@ class Vu : public std::enable_shared_from_this<Vu> {
     close();
   }
 
+  // Called by the worker's periodic sweep.
+  void check_deadline(Clock::time_point now) {
+    if (now > deadline_at_ && !timed_out_) {
+      timed_out_ = true;
+      asio::error_code ignored;
+      socket_.cancel(ignored);
+    }
+  }
+
  private:
   void close() {
     asio::error_code ignored;
@@ -73,7 +82,6 @@ class Vu : public std::enable_shared_from_this<Vu> {
       socket_.shutdown(tcp::socket::shutdown_both, ignored);
       socket_.cancel(ignored);
     }
-    deadline_.cancel();
   }
 
   void fail(std::string_view what, uint64_t duration_ns) {
@@ -104,23 +112,17 @@ class Vu : public std::enable_shared_from_this<Vu> {
     stats_.http_req_connecting.record(connecting);
     stats_.http_req_blocked.record(connecting);
 
-    // A request that takes longer than the timeout is abandoned and its connection closed.
-    deadline_.expires_after(cfg_.request_timeout);
-    deadline_.async_wait([this, self = shared_from_this()](const asio::error_code& ec) {
-      if (!ec) {
-        timed_out_ = true;
-        asio::error_code ignored;
-        socket_.cancel(ignored);
-      }
-    });
+    // A request that takes longer than the timeout is abandoned and its connection closed
+    // (by the worker's sweep, so no timer is armed per request).
     timed_out_ = false;
+    deadline_at_ = Clock::now() + cfg_.request_timeout;
 
     auto t_send = Clock::now();
     auto [wec, wn] = co_await asio::async_write(socket_, asio::buffer(cfg_.request), use_nothrow);
     auto t_sent = Clock::now();
     stats_.data_sent += wn;
     if (wec) {
-      deadline_.cancel();
+      deadline_at_ = Clock::time_point::max();
       fail(timed_out_ ? "request timeout" : wec.message(), nanos(t_sent - t_send));
       co_return;
     }
@@ -134,7 +136,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
       if (ec) {
         // A close before the end: a body delimited by the close ends here.
         if (ec == asio::error::eof && llhttp_finish(&parser_) == HPE_OK && complete_) break;
-        deadline_.cancel();
+        deadline_at_ = Clock::time_point::max();
         fail(timed_out_               ? "request timeout"
              : ec == asio::error::eof ? "EOF"
                                       : ec.message(),
@@ -144,12 +146,12 @@ class Vu : public std::enable_shared_from_this<Vu> {
       stats_.data_received += n;
       llhttp_errno_t err = llhttp_execute(&parser_, buffer_.data(), n);
       if (err != HPE_OK && !(err == HPE_PAUSED && complete_)) {
-        deadline_.cancel();
+        deadline_at_ = Clock::time_point::max();
         fail("malformed response", nanos(Clock::now() - t_send));
         co_return;
       }
     }
-    deadline_.cancel();
+    deadline_at_ = Clock::time_point::max();
     auto t_done = Clock::now();
     int status = parser_.status_code;
     ++stats_.http_reqs;
@@ -169,7 +171,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
   Control& control_;
   Stats& stats_;
   tcp::socket socket_;
-  asio::steady_timer deadline_;
+  Clock::time_point deadline_at_ = Clock::time_point::max();
   llhttp_t parser_{};
   llhttp_settings_t settings_{};
   bool complete_ = false;
@@ -191,7 +193,18 @@ RunResult run_load(const RunConfig& cfg) {
   std::atomic<uint64_t> finished{0};
 
   auto started = Clock::now();
+  // One sweep per worker enforces the request timeout of its VUs.
+  auto sweep = [&control, &vus](asio::io_context& ctx, size_t t) -> asio::awaitable<void> {
+    asio::steady_timer timer(ctx);
+    while (!control.stopping.load()) {
+      timer.expires_after(std::chrono::milliseconds(100));
+      co_await timer.async_wait(use_nothrow);
+      auto now = Clock::now();
+      for (auto& vu : vus[t]) vu->check_deadline(now);
+    }
+  };
   pool.run_on_all([&](size_t t) {
+    asio::co_spawn(pool.context(t), sweep(pool.context(t), t), asio::detached);
     for (uint64_t v = t; v < cfg.vus; v += threads) {
       auto vu = std::make_shared<Vu>(pool.context(t), cfg, control, stats[t]);
       vus[t].push_back(vu);

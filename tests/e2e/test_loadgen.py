@@ -140,6 +140,19 @@ def main():
         check.equal(code, 0, "errors inside iterations do not change the exit code")
         check.equal(s["metrics"]["http_req_failed"]["value"], 1, "refused connections are failures")
 
+        # a server that accepts but never answers: requests time out and fail
+        import socket
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        t0 = time.time()
+        code, out, err, s = run(args.binary, [*b, "-u", "1", "-i", "2", "--request-timeout", "500ms",
+                                              f"http://127.0.0.1:{silent.getsockname()[1]}/"])
+        took = time.time() - t0
+        check.equal(s["metrics"]["http_req_failed"]["passes"], 2, "timed-out requests fail")
+        check.check(0.9 <= took <= 10, f"request timeout enforced ({took:.1f} s for 2 requests)")
+        silent.close()
+
         # SIGINT: the summary is still printed and exported, exit 105
         export = tempfile.mktemp(suffix=".json")
         p = subprocess.Popen([args.binary, "--quiet", *b, "--summary-export", export, "-u", "3",
