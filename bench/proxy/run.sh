@@ -34,41 +34,38 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf 
 echo "faultline-proxy benchmark ($(nproc) cores, backend $backend, ${secs}s per measurement)"
 echo
 
-# 1. Bulk throughput (iperf3, one stream, client -> server).
-iperf3 -s -1 -p $iperf_port -B 127.0.0.1 >/dev/null 2>&1 &
-sleep 0.3
-direct_bps=$(iperf3 -c 127.0.0.1 -p $iperf_port -t "$secs" -J | python3 -c \
-  'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])')
-iperf3 -s -1 -p $iperf_port -B 127.0.0.1 >/dev/null 2>&1 &
-sleep 0.3
-t0=$(cpu_ticks)
-read -r proxied_bps proxied_bytes < <(iperf3 -c 127.0.0.1 -p $iperf_proxy -t "$secs" -J | python3 -c \
-  'import json,sys; e=json.load(sys.stdin)["end"]["sum_received"]; print(e["bits_per_second"], e["bytes"])')
-t1=$(cpu_ticks)
-cpu_s=$(awk -v t="$((t1 - t0))" -v hz="$hz" 'BEGIN { printf "%.3f", t / hz }')
-cpu_per_gb=$(awk -v c="$cpu_s" -v b="$proxied_bytes" 'BEGIN { printf "%.3f", c / (b / 1e9) }')
+# iperf_run PORT: one iperf3 stream to the server behind PORT; prints bits/s, bytes received
+# and the proxy's CPU ticks spent meanwhile.
+iperf_run() {
+  iperf3 -s -1 -p $iperf_port -B 127.0.0.1 >/dev/null 2>&1 &
+  sleep 0.3
+  local t0 t1 out
+  t0=$(cpu_ticks)
+  out=$(iperf3 -c 127.0.0.1 -p "$1" -t "$secs" -J | python3 -c \
+    'import json,sys; e=json.load(sys.stdin)["end"]["sum_received"]; print(e["bits_per_second"], e["bytes"])')
+  t1=$(cpu_ticks)
+  echo "$out $((t1 - t0))"
+}
+gbit() { awk -v x="$1" 'BEGIN{print x/1e9}'; }
+cpu_per_gb() { awk -v t="$1" -v hz="$hz" -v b="$2" 'BEGIN { printf "%.3f", (t / hz) / (b / 1e9) }'; }
+
+# 1. Bulk throughput (iperf3, one stream, client -> server): direct, fast path, staged path.
+read -r direct_bps _ _ < <(iperf_run $iperf_port)
+read -r proxied_bps proxied_bytes proxied_ticks < <(iperf_run $iperf_proxy)
 printf '%-34s %12s %12s %8s\n' "measurement" "direct" "proxied" "ratio"
 printf '%-34s %12.2f %12.2f %8s\n' "throughput, Gbit/s (iperf3)" \
-  "$(awk -v x="$direct_bps" 'BEGIN{print x/1e9}')" "$(awk -v x="$proxied_bps" 'BEGIN{print x/1e9}')" \
-  "$(ratio "$proxied_bps" "$direct_bps")"
-printf '%-34s %12s %12s\n' "proxy CPU seconds per GB" "-" "$cpu_per_gb"
+  "$(gbit "$direct_bps")" "$(gbit "$proxied_bps")" "$(ratio "$proxied_bps" "$direct_bps")"
+printf '%-34s %12s %12s\n' "proxy CPU seconds per GB" "-" "$(cpu_per_gb "$proxied_ticks" "$proxied_bytes")"
 
-# 1b. The staged path: a latency=0 toxic on both directions of the same proxy.
+# The staged path: a latency=0 toxic on both directions of the same proxy.
 for stream in upstream downstream; do
   curl -s -X POST "http://127.0.0.1:$api/proxies/iperf/toxics" \
     -d "{\"name\":\"zero_$stream\",\"type\":\"latency\",\"stream\":\"$stream\",\"attributes\":{\"latency\":0}}" >/dev/null
 done
-iperf3 -s -1 -p $iperf_port -B 127.0.0.1 >/dev/null 2>&1 &
-sleep 0.3
-t0=$(cpu_ticks)
-read -r staged_bps staged_bytes < <(iperf3 -c 127.0.0.1 -p $iperf_proxy -t "$secs" -J | python3 -c \
-  'import json,sys; e=json.load(sys.stdin)["end"]["sum_received"]; print(e["bits_per_second"], e["bytes"])')
-t1=$(cpu_ticks)
-staged_cpu=$(awk -v t="$((t1 - t0))" -v hz="$hz" -v b="$staged_bytes" 'BEGIN { printf "%.3f", (t / hz) / (b / 1e9) }')
+read -r staged_bps staged_bytes staged_ticks < <(iperf_run $iperf_proxy)
 printf '%-34s %12.2f %12.2f %8s\n' "staged path (latency=0), Gbit/s" \
-  "$(awk -v x="$direct_bps" 'BEGIN{print x/1e9}')" "$(awk -v x="$staged_bps" 'BEGIN{print x/1e9}')" \
-  "$(ratio "$staged_bps" "$direct_bps")"
-printf '%-34s %12s %12s\n' "staged path CPU seconds per GB" "-" "$staged_cpu"
+  "$(gbit "$direct_bps")" "$(gbit "$staged_bps")" "$(ratio "$staged_bps" "$direct_bps")"
+printf '%-34s %12s %12s\n' "staged path CPU seconds per GB" "-" "$(cpu_per_gb "$staged_ticks" "$staged_bytes")"
 
 # 2. HTTP through nginx: keep-alive requests/s, new connections/s, single-connection latency.
 mkdir -p "$work/www"

@@ -118,6 +118,37 @@ class EchoServer:
         self.sock.close()
 
 
+def connect(port, timeout=10):
+    """A client socket to 127.0.0.1:port with Nagle off."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def recv_exact(sock, n, timeout=10):
+    """Up to n bytes: fewer only if the peer closed first."""
+    sock.settimeout(timeout)
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def read_outcome(sock, timeout=3.0):
+    """What one read sees: 'EOF', 'RST', 'TIMEOUT' or 'DATA:<text>'."""
+    sock.settimeout(timeout)
+    try:
+        data = sock.recv(65536)
+    except socket.timeout:
+        return "TIMEOUT"
+    except ConnectionResetError:
+        return "RST"
+    return "EOF" if not data else "DATA:" + data.decode(errors="replace")
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -15,37 +15,14 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Checker, EchoServer, Proxy, free_port  # noqa: E402
-
-
-def connect(port, timeout=10):
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
-
-
-def read_outcome(sock, timeout=3.0):
-    """'EOF', 'RST', 'TIMEOUT' or 'DATA:<bytes>'."""
-    sock.settimeout(timeout)
-    try:
-        data = sock.recv(65536)
-    except socket.timeout:
-        return "TIMEOUT"
-    except ConnectionResetError:
-        return "RST"
-    return "EOF" if not data else "DATA:" + data.decode(errors="replace")
+from harness import (Checker, EchoServer, Proxy, connect, free_port,  # noqa: E402
+                     read_outcome, recv_exact)
 
 
 def echo_roundtrip(port, payload=b"ping"):
     s = connect(port)
     s.sendall(payload)
-    got = b""
-    s.settimeout(5)
-    while len(got) < len(payload):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        got += chunk
+    got = recv_exact(s, len(payload), timeout=5)
     s.close()
     return got
 

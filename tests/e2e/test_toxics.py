@@ -13,40 +13,13 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Checker, EchoServer, Proxy, free_port  # noqa: E402
+from harness import (Checker, EchoServer, Proxy, connect, free_port,  # noqa: E402
+                     read_outcome, recv_exact)
 from test_proxy import metric  # noqa: E402
 
 
 def ms_since(t0):
     return (time.monotonic() - t0) * 1000
-
-
-def connect(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
-
-
-def recv_exact(s, n, timeout=10):
-    s.settimeout(timeout)
-    data = b""
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-def outcome(s, timeout=3.0):
-    s.settimeout(timeout)
-    try:
-        data = s.recv(65536)
-    except socket.timeout:
-        return "TIMEOUT"
-    except ConnectionResetError:
-        return "RST"
-    return "EOF" if not data else "DATA"
 
 
 def rtt(s, payload=b"ping"):
@@ -131,14 +104,14 @@ def test_timeout(env, check):
     env.add({"name": "to", "type": "timeout", "stream": "upstream", "attributes": {"timeout": 0}})
     s = connect(env.port)
     s.sendall(b"dropped")
-    check.equal(outcome(s, 1.0), "TIMEOUT", "timeout 0: data dropped, connection kept")
+    check.equal(read_outcome(s, 1.0), "TIMEOUT", "timeout 0: data dropped, connection kept")
     env.remove("to")
-    check.equal(outcome(s), "EOF", "removing a timeout toxic closes its connections")
+    check.equal(read_outcome(s), "EOF", "removing a timeout toxic closes its connections")
     s.close()
     env.add({"name": "to2", "type": "timeout", "attributes": {"timeout": 300}})
     s = connect(env.port)
     t0 = time.monotonic()
-    res = outcome(s, 5)
+    res = read_outcome(s, 5)
     took = ms_since(t0)
     check.check(res == "EOF" and 280 <= took <= 1500, f"timeout 300 closes an idle link ({res}, {took:.0f} ms)")
     s.close()
@@ -148,15 +121,15 @@ def test_timeout(env, check):
 def test_reset_peer(env, check):
     env.add({"name": "rp", "type": "reset_peer", "stream": "upstream", "attributes": {"timeout": 0}})
     s = connect(env.port)
-    check.equal(outcome(s, 0.8), "TIMEOUT", "reset_peer: idle connection untouched")
+    check.equal(read_outcome(s, 0.8), "TIMEOUT", "reset_peer: idle connection untouched")
     s.sendall(b"x")
-    check.equal(outcome(s), "RST", "reset_peer present at connect: RST after data")
+    check.equal(read_outcome(s), "RST", "reset_peer present at connect: RST after data")
     s.close()
     env.proxy.json("PATCH", "/proxies/dp/toxics/rp", {"attributes": {"timeout": 200}})
     s = connect(env.port)
     t0 = time.monotonic()
     s.sendall(b"x")
-    res = outcome(s)
+    res = read_outcome(s)
     took = ms_since(t0)
     check.check(res == "RST" and 180 <= took <= 1500, f"reset_peer 200 ms ({res}, {took:.0f} ms)")
     s.close()
@@ -165,57 +138,48 @@ def test_reset_peer(env, check):
     check.equal(rtt(s)[1], b"ping", "connection without reset_peer")
     env.add({"name": "rp2", "type": "reset_peer", "stream": "upstream", "attributes": {"timeout": 0}})
     s.sendall(b"x")
-    check.equal(outcome(s), "EOF", "reset_peer added after connect: FIN")
+    check.equal(read_outcome(s), "EOF", "reset_peer added after connect: FIN")
     s.close()
     env.remove("rp2")
 
 
-def test_limit_data(env, check):
+def one_shot_upstream(env, name, serve):
+    """A proxy `name` in front of a server that handles one connection with serve(conn)."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(4)
 
-    def serve():
+    def run():
         conn, _ = srv.accept()
-        conn.sendall(b"0123456789abcdefghij")
-        time.sleep(1)
+        serve(conn)
         conn.close()
 
-    threading.Thread(target=serve, daemon=True).start()
-    status, body = env.proxy.json("POST", "/proxies", {
-        "name": "ld", "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{srv.getsockname()[1]}"})
-    port = int(body["listen"].rsplit(":", 1)[1])
+    threading.Thread(target=run, daemon=True).start()
+    _, body = env.proxy.json("POST", "/proxies", {
+        "name": name, "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{srv.getsockname()[1]}"})
+    return int(body["listen"].rsplit(":", 1)[1]), srv
+
+
+def test_limit_data(env, check):
+    def serve(conn):
+        conn.sendall(b"0123456789abcdefghij")
+        time.sleep(1)
+
+    port, srv = one_shot_upstream(env, "ld", serve)
     env.add({"type": "limit_data", "attributes": {"bytes": 10}}, proxy="ld")
     s = connect(port)
-    got = b""
-    s.settimeout(5)
-    while True:
-        chunk = s.recv(100)
-        if not chunk:
-            break
-        got += chunk
+    got = recv_exact(s, 100, timeout=5)
     check.equal(got, b"0123456789", "limit_data: exactly 10 bytes, then EOF")
     s.close()
     srv.close()
 
 
 def test_slow_close(env, check):
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
-
-    def serve():
-        conn, _ = srv.accept()
-        conn.close()
-
-    threading.Thread(target=serve, daemon=True).start()
-    status, body = env.proxy.json("POST", "/proxies", {
-        "name": "sc", "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{srv.getsockname()[1]}"})
-    port = int(body["listen"].rsplit(":", 1)[1])
+    port, srv = one_shot_upstream(env, "sc", lambda conn: None)
     env.add({"type": "slow_close", "attributes": {"delay": 300}}, proxy="sc")
     s = connect(port)
     t0 = time.monotonic()
-    res = outcome(s, 5)
+    res = read_outcome(s, 5)
     took = ms_since(t0)
     check.check(res == "EOF" and 280 <= took <= 1500, f"slow_close 300 ms ({res}, {took:.0f} ms)")
     s.close()
@@ -233,7 +197,7 @@ def test_bandwidth(env, check):
     # rate 0 stalls until removal, then the held data is flushed.
     env.proxy.json("PATCH", "/proxies/dp/toxics/bw", {"attributes": {"rate": 0}})
     s.sendall(b"hello")
-    check.equal(outcome(s, 0.8), "TIMEOUT", "bandwidth 0 stalls")
+    check.equal(read_outcome(s, 0.8), "TIMEOUT", "bandwidth 0 stalls")
     env.remove("bw")
     check.equal(recv_exact(s, 5), b"hello", "held data flushed on removal")
     s.close()
