@@ -206,7 +206,11 @@ int main(int argc, char** argv) {
 
   auto metrics = fl::metric_values(result.stats, cfg.vus, cfg.vus);
   auto evaluated = fl::evaluate(thresholds, metrics, result.elapsed_s);
-  std::fputs(fl::console_summary(metrics, evaluated, result.elapsed_s).c_str(), stdout);
+  fl::SummaryInput summary;
+  summary.metrics = &metrics;
+  summary.thresholds = evaluated;
+  summary.elapsed_s = result.elapsed_s;
+  std::fputs(fl::console_summary(summary).c_str(), stdout);
   if (!result.stats.errors.empty() && !quiet) {
     for (const auto& [what, n] : result.stats.errors) {
       std::fprintf(stderr, "level=warn msg=\"%llu requests failed: %s\"\n",
@@ -215,7 +219,7 @@ int main(int argc, char** argv) {
   }
   if (!summary_export.empty()) {
     std::ofstream out(summary_export, std::ios::binary);
-    out << fl::summary_export(metrics, evaluated, result.elapsed_s);
+    out << fl::summary_export(summary);
     if (!out) std::fprintf(stderr, "level=error msg=\"cannot write %s\"\n", summary_export.c_str());
   }
   if (result.interrupted) return kExitSignal;

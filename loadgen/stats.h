@@ -36,12 +36,18 @@ struct Stats {
 // One metric's values as the summary and the thresholds see them.
 struct MetricValue {
   MetricType type = MetricType::kCounter;
-  const Histogram* trend = nullptr;    // for trends (nanoseconds)
+  const Histogram* trend = nullptr;    // for trends, in units of 1/trend_scale
+  double trend_scale = 1e6;            // histogram units per reported unit (ns per ms)
   double count = 0;                    // counter: sum; rate: non-zero samples
   double total = 0;                    // rate: all samples
   double value = 0, min = 0, max = 0;  // gauge
-  bool is_time = false;
-  bool is_data = false;
+  bool is_time = false;                // k6 "contains": time (values in ms)
+  bool is_data = false;                // k6 "contains": data (bytes)
+  // A sub-metric ("http_req_duration{status:200}") names its parent and keeps the text
+  // between the braces as written ("status:200"); both are empty for a plain metric.
+  std::string parent;
+  std::string selector;
+  std::vector<std::pair<std::string, std::string>> selector_tags;  // parsed pairs
 };
 
 // The metrics of a finished run, by name (std::map: sorted).

@@ -2,8 +2,10 @@
 // values formatted as §6.7) and the flat `--summary-export` JSON (§7.1).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "loadgen/stats.h"
@@ -28,9 +30,43 @@ std::string format_bytes(double bytes);    // 2.2 MB, 19 MB, 346 kB
 std::string format_rate(double fraction);  // 0.41%
 std::string format_number(double v);       // 37.537719, 3110
 
-std::string console_summary(const std::map<std::string, MetricValue>& metrics,
-                            const std::vector<ThresholdResult>& thresholds, double elapsed_s);
-std::string summary_export(const std::map<std::string, MetricValue>& metrics,
-                           const std::vector<ThresholdResult>& thresholds, double elapsed_s);
+// One check of the root group, in first-seen order.
+struct CheckResult {
+  std::string name;
+  uint64_t passes = 0;
+  uint64_t fails = 0;
+};
+
+struct SummaryOptions {
+  // Trend columns and keys (--summary-trend-stats): "avg", "min", "med", "max", "count",
+  // "p(N)".
+  std::vector<std::string> trend_stats = {"avg", "min", "med", "max", "p(90)", "p(95)"};
+  std::string time_unit;         // --summary-time-unit: "", "s", "ms" or "us"
+  std::string mode = "compact";  // compact, full, legacy
+  bool no_color = true;          // colours are never written when true
+  bool stdout_tty = false;
+  bool stderr_tty = false;
+};
+
+// Everything the end-of-test reports are made from. `metrics` holds every observed
+// metric and sub-metric, keyed by name ("http_req_duration{status:200}" for a sub-metric).
+struct SummaryInput {
+  const std::map<std::string, MetricValue>* metrics = nullptr;
+  std::vector<ThresholdResult> thresholds;  // in declaration order per metric
+  std::vector<CheckResult> checks;          // root group, first-seen order
+  double elapsed_s = 0;                     // test-run duration (k6 §2.5)
+  SummaryOptions options;
+};
+
+// Checks a --summary-trend-stats list: k6's error text in `err` on a bad entry.
+bool valid_trend_stat(std::string_view stat);
+
+// The text printed on stdout at the end: k6 1.x layout (§6.5) or the legacy one (§6.6),
+// framed as in §6.4.
+std::string console_summary(const SummaryInput& in);
+// `--summary-export` (§7.1): flat values, thresholds as {source: failed}.
+std::string summary_export(const SummaryInput& in);
+// `--summary-data` (§7.2): the object k6 hands to handleSummary().
+std::string summary_data(const SummaryInput& in);
 
 }  // namespace faultline::loadgen

@@ -2,6 +2,7 @@
 // metric key ("http_req_duration" or "http_req_duration{name:login}").
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,8 @@ struct Threshold {
   std::string op;           // "<", "<=", ">", ">=", "==", "!="
   double value = 0;
   bool abort_on_fail = false;
+  int64_t delay_abort_eval_ns = -1;  // delayAbortEval; -1 when unset
+  std::string delay_abort_eval;      // as written, for --out json's Metric lines
 };
 
 // Parses one expression; on failure returns nullopt and k6's message in `err`.

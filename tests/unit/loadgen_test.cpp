@@ -214,10 +214,14 @@ TEST_CASE("thresholds evaluate on the final values", "[loadgen]") {
   CHECK(r[0].metric == "http_req_duration");
   CHECK(r[1].ok);
 
-  auto text = console_summary(metrics, results, 10.0);
+  SummaryInput in;
+  in.metrics = &metrics;
+  in.thresholds = results;
+  in.elapsed_s = 10.0;
+  auto text = console_summary(in);
   CHECK(text.find("\xe2\x9c\x97 'p(95)<90' p(95)=") != std::string::npos);
   CHECK(text.find("http_req_failed......: 3.00%") != std::string::npos);
-  auto exported = summary_export(metrics, results, 10.0);
+  auto exported = summary_export(in);
   CHECK(exported.find("\"p(95)<90\": true") != std::string::npos);
   CHECK(exported.find("\"rate<0.01\": true") != std::string::npos);
   CHECK(exported.find("\"passes\": 3") != std::string::npos);
