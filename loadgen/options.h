@@ -1,0 +1,159 @@
+// A loadgen test: k6's options (spec k6-compat §1.4, §2) plus the declarative request flows
+// that stand in for k6's JavaScript. A scenario file is one JSON object:
+//
+//   {
+//     "options": {                       // k6's `options` object (§2.1), same key names
+//       "vus": 5, "duration": "30s", "iterations": 10, "stages": [{"duration": "10s", "target": 5}],
+//       "scenarios": { "<name>": { "executor": "constant-vus", "vus": 5, "duration": "2m",
+//                                  "startTime": "30s", "gracefulStop": "30s", "exec": "browse",
+//                                  "env": {"K": "v"}, "tags": {"k": "v"}, ... } },
+//       "thresholds": { "http_req_duration": ["p(95)<2000", {"threshold": "p(99)<5000",
+//                       "abortOnFail": true, "delayAbortEval": "10s"}] },
+//       "tags": {"k": "v"}, "summaryTrendStats": ["avg", "p(99)"], "summaryTimeUnit": "ms",
+//       "rps": 100, "setupTimeout": "60s", "userAgent": "..."
+//     },
+//     "metrics": { "agent_spawn_duration": "trend", "errors": "rate",
+//                  "violations": "counter", "queue_depth": "gauge",
+//                  "payload_size": {"type": "trend", "contains": "data"} },
+//     "setup": [ <step>, ... ],          // run once before the scenarios; a failed check
+//                                        // or request aborts the run (exit 107)
+//     "flows": { "default": [ <step>, ... ], "browse": [ ... ] }   // scenario `exec` names
+//   }
+//
+// A step is a request or a pause:
+//   { "method": "POST", "url": "${CCA_HTTP_URL:-http://localhost:9200}/api/v1/agents",
+//     "headers": {"X-API-Key": "${CCA_API_KEY}"}, "body": "text" or any JSON value (sent
+//     serialised), "name": "spawn", "tags": {"k": "v"}, "timeout": "10s",
+//     "checks": [ {"name": "spawned", "status": 201},  {"status": [200, 201]},
+//                 {"body_contains": "ok"}, {"header": "Content-Type", "contains": "json"},
+//                 {"header": "X-Id"}, {"duration_below": 200} ],
+//     "record": { "agent_spawn_duration": "duration", "errors": "failed",
+//                 "violations": "duration>20" },
+//     "sleep": "1s" or {"min": "1s", "max": "3s"} }       // think time after the request
+//   { "sleep": "500ms" }
+//
+// `${NAME}` and `${NAME:-default}` are replaced in url, headers and body from the
+// environment (process environment, then -e KEY=VALUE, then the scenario's env).
+// Unknown keys anywhere, wrong JSON types, unknown metrics and bad thresholds are
+// configuration errors (exit 104).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "loadgen/duration.h"
+#include "loadgen/plan.h"
+#include "loadgen/threshold.h"
+
+namespace faultline::loadgen {
+
+struct CheckSpec {
+  enum class Kind { kStatus, kBodyContains, kHeader, kDurationBelow };
+  std::string name;  // given, or generated: "status is 200", "body contains ok", ...
+  Kind kind = Kind::kStatus;
+  std::vector<int> statuses;      // kStatus: any of these
+  std::string text;               // kBodyContains: substring; kHeader: expected value part
+  std::string header;             // kHeader: header name (case-insensitive)
+  enum class Match { kPresent, kEquals, kContains } match = Match::kPresent;
+  double max_ms = 0;              // kDurationBelow
+};
+
+// Where a custom metric's value comes from, for one request.
+struct RecordSpec {
+  enum class Source {
+    kDuration,      // http_req_duration of the request, ms
+    kWaiting,       // time to first byte, ms
+    kBlocked,       // ms
+    kConnecting,    // ms
+    kSending,       // ms
+    kReceiving,     // ms
+    kFailed,        // 1 when the request failed (transport error or unexpected status)
+    kOk,            // 1 when it did not
+    kChecksFailed,  // 1 when any of the step's checks failed
+    kChecksOk,      // 1 when all passed
+    kStatus,        // the HTTP status (0 on a transport error)
+    kOne,           // always 1
+  };
+  std::string metric;
+  Source source = Source::kOne;
+  // Optional comparison turning the value into 1 or 0: "duration>20".
+  std::string op;  // "", "<", "<=", ">", ">=", "==", "!="
+  double operand = 0;
+};
+
+struct Step {
+  bool is_sleep = false;  // a pause only
+  // Pause: a fixed time, or uniformly random in [sleep_min, sleep_max]. For a request this
+  // is the think time after it.
+  Duration sleep_min{0};
+  Duration sleep_max{0};
+  std::string method = "GET";
+  std::string url;   // before ${} substitution
+  std::string body;  // before ${} substitution
+  std::vector<std::pair<std::string, std::string>> headers;  // in file order
+  std::string name;  // the `name` tag; the URL when empty
+  std::map<std::string, std::string> tags;
+  std::optional<Duration> timeout;
+  std::vector<CheckSpec> checks;
+  std::vector<RecordSpec> records;
+};
+
+struct MetricDecl {
+  std::string name;
+  MetricType type = MetricType::kCounter;
+  bool is_time = false;
+  bool is_data = false;
+};
+
+// Options as one configuration layer gives them; unset fields do not override (§1.4).
+struct Options {
+  std::optional<int64_t> vus;
+  std::optional<Duration> duration;
+  std::optional<int64_t> iterations;
+  std::optional<std::vector<Stage>> stages;
+  std::optional<std::vector<Scenario>> scenarios;  // in file order
+  // Threshold declarations by metric key, in declaration order within a key.
+  std::optional<std::map<std::string, std::vector<Threshold>>> thresholds;
+  std::optional<std::map<std::string, std::string>> tags;
+  std::optional<std::vector<std::string>> summary_trend_stats;
+  std::optional<std::string> summary_time_unit;
+  std::optional<int64_t> rps;
+  std::optional<Duration> setup_timeout;
+  std::optional<std::string> user_agent;
+};
+
+struct ScriptFile {
+  Options options;
+  std::vector<MetricDecl> metrics;  // custom metrics, in file order
+  std::vector<Step> setup;
+  std::map<std::string, std::vector<Step>> flows;
+};
+
+// Parses a scenario file's text. On failure returns nullopt with the message in `err`
+// (k6's wording where k6 has one, e.g. `json: unknown field "xyz"`).
+std::optional<ScriptFile> parse_script(const std::string& text, std::string& err);
+
+// Parses one threshold list entry set for `key` from the command line form
+// "metric: expr" (loadgen's --threshold flag).
+bool split_threshold_flag(const std::string& flag, std::string& key, std::string& expr);
+
+// Applies `upper` on top of `lower` field by field, with k6's execution group rule:
+// if `upper` sets any of duration, iterations, stages or scenarios, all four are cleared
+// from `lower` first. Returns true when that cleared scenarios `lower` had.
+bool apply_layer(Options& lower, const Options& upper);
+
+// Turns the final options into scenarios (§1.5): the shorthand modes give one scenario
+// named "default". Conflicts append k6's messages to `errors`; `warnings` receives k6's
+// warnings.
+std::vector<Scenario> derive_scenarios(const Options& o, std::vector<std::string>& errors,
+                                       std::vector<std::string>& warnings);
+
+// Replaces ${NAME} and ${NAME:-default} from `env`; unknown names without a default become
+// empty strings.
+std::string substitute_env(const std::string& text, const std::map<std::string, std::string>& env);
+
+}  // namespace faultline::loadgen
