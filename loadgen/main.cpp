@@ -1,20 +1,34 @@
-// loadgen: k6-style HTTP load generation, e.g. `loadgen --vus 50 --duration 5m URL`.
+// loadgen: k6-style HTTP load generation.
+//   loadgen --vus 50 --duration 5m http://localhost:9200/health
+//   loadgen run [flags] scenario.json
 #include <netdb.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/backend.h"
+#include "loadgen/console.h"
 #include "loadgen/duration.h"
+#include "loadgen/metrics.h"
+#include "loadgen/options.h"
+#include "loadgen/plan.h"
 #include "loadgen/runner.h"
 #include "loadgen/summary.h"
+
+extern char** environ;
 
 namespace fl = faultline::loadgen;
 
@@ -24,28 +38,35 @@ namespace {
 constexpr int kExitThresholds = 99;
 constexpr int kExitConfig = 104;
 constexpr int kExitSignal = 105;
+constexpr int kExitSetup = 107;
 constexpr int kExitOther = 255;
+
+// Thrown for a configuration problem; carries the exit code.
+struct ConfigError {
+  std::string message;
+  int code = kExitConfig;
+};
 
 struct Url {
   std::string host, port = "80", target = "/";
 };
 
-bool parse_url(const std::string& url, Url& out, std::string& err) {
+Url parse_url(const std::string& url) {
   const std::string scheme = "http://";
   if (url.rfind(scheme, 0) != 0) {
-    err = "only http:// URLs are supported: " + url;
-    return false;
+    throw ConfigError{"invalid URL: only http:// URLs are supported: " + url};
   }
+  Url out;
   std::string rest = url.substr(scheme.size());
-  size_t slash = rest.find('/');
+  size_t slash = rest.find_first_of("/?");
   std::string authority = rest.substr(0, slash);
-  if (slash != std::string::npos) out.target = rest.substr(slash);
+  if (slash != std::string::npos) {
+    out.target = rest.substr(slash);
+    if (out.target[0] == '?') out.target.insert(0, "/");
+  }
   if (!authority.empty() && authority[0] == '[') {
     size_t close = authority.find(']');
-    if (close == std::string::npos) {
-      err = "malformed URL: " + url;
-      return false;
-    }
+    if (close == std::string::npos) throw ConfigError{"invalid URL: " + url};
     out.host = authority.substr(1, close - 1);
     if (close + 1 < authority.size() && authority[close + 1] == ':') {
       out.port = authority.substr(close + 2);
@@ -55,183 +76,618 @@ bool parse_url(const std::string& url, Url& out, std::string& err) {
     out.host = authority.substr(0, colon);
     if (colon != std::string::npos) out.port = authority.substr(colon + 1);
   }
-  if (out.host.empty()) {
-    err = "malformed URL: " + url;
-    return false;
-  }
-  return true;
+  if (out.host.empty()) throw ConfigError{"invalid URL: " + url};
+  return out;
 }
+
+// Resolves host:port once per distinct pair.
+class Resolver {
+ public:
+  void resolve(const Url& u, sockaddr_storage& addr, socklen_t& len) {
+    std::string key = u.host + "\n" + u.port;
+    auto it = cache_.find(key);
+    if (it == cache_.end()) {
+      addrinfo hints{};
+      hints.ai_socktype = SOCK_STREAM;
+      addrinfo* res = nullptr;
+      if (getaddrinfo(u.host.c_str(), u.port.c_str(), &hints, &res) != 0 || !res) {
+        throw ConfigError{"lookup " + u.host + ": no such host"};
+      }
+      const addrinfo* pick = res;
+      for (const addrinfo* ai = res; ai; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET) {
+          pick = ai;
+          break;
+        }
+      }
+      Entry e;
+      std::memcpy(&e.addr, pick->ai_addr, pick->ai_addrlen);
+      e.len = pick->ai_addrlen;
+      freeaddrinfo(res);
+      it = cache_.emplace(key, e).first;
+    }
+    addr = it->second.addr;
+    len = it->second.len;
+  }
+
+ private:
+  struct Entry {
+    sockaddr_storage addr{};
+    socklen_t len = 0;
+  };
+  std::map<std::string, Entry> cache_;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError{"cannot read " + path + ": " + std::strerror(errno)};
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string part;
+  std::istringstream in(s);
+  while (std::getline(in, part, sep)) out.push_back(part);
+  return out;
+}
+
+// "30s:50" stage flags; several per occurrence, comma-separated (§1.3.3).
+std::vector<fl::Stage> parse_stage_flags(const std::vector<std::string>& flags) {
+  std::vector<fl::Stage> stages;
+  for (const auto& flag : flags) {
+    for (const auto& item : split(flag, ',')) {
+      size_t n = stages.size();
+      fl::Stage st;
+      size_t colon = item.find(':');
+      std::string dur = item.substr(0, colon);
+      if (dur.empty()) {
+        throw ConfigError{"stage " + std::to_string(n) + " doesn't have a specified duration",
+                          kExitOther};
+      }
+      auto d = fl::parse_go_duration(dur);
+      if (!d) {
+        throw ConfigError{"error for stage " + std::to_string(n) + ": time: invalid duration \"" +
+                              dur + "\"",
+                          kExitOther};
+      }
+      st.duration = *d;
+      st.has_duration = true;
+      if (colon != std::string::npos && colon + 1 < item.size()) {
+        std::string target = item.substr(colon + 1);
+        char* end = nullptr;
+        long long v = std::strtoll(target.c_str(), &end, 10);
+        if (*end != '\0') {
+          throw ConfigError{"error for stage " + std::to_string(n) + ": strconv.ParseInt: " +
+                                "parsing \"" + target + "\": invalid syntax",
+                            kExitOther};
+        }
+        st.target = v;
+        st.has_target = true;
+      }
+      stages.push_back(st);
+    }
+  }
+  return stages;
+}
+
+std::map<std::string, std::string> process_env() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv = *e;
+    size_t eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
+}
+
+const char* env_or_null(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : nullptr;
+}
+
+// The K6_* environment layer (§1.4); durations use the extended grammar.
+fl::Options env_layer() {
+  fl::Options o;
+  auto integer = [](const char* name) -> std::optional<int64_t> {
+    const char* v = env_or_null(name);
+    if (!v) return std::nullopt;
+    char* end = nullptr;
+    long long n = std::strtoll(v, &end, 10);
+    if (*end != '\0') throw ConfigError{std::string("invalid value of ") + name + ": " + v};
+    return n;
+  };
+  o.vus = integer("K6_VUS");
+  o.iterations = integer("K6_ITERATIONS");
+  o.rps = integer("K6_RPS");
+  if (const char* v = env_or_null("K6_DURATION")) {
+    auto d = fl::parse_extended_duration(v);
+    if (!d) throw ConfigError{std::string("invalid value of K6_DURATION: ") + v};
+    o.duration = *d;
+  }
+  if (const char* v = env_or_null("K6_STAGES")) {
+    std::vector<fl::Stage> stages;
+    for (const auto& item : split(v, ',')) {
+      size_t colon = item.find(':');
+      auto d = fl::parse_extended_duration(item.substr(0, colon));
+      if (!d || colon == std::string::npos) throw ConfigError{"invalid value of K6_STAGES"};
+      fl::Stage st;
+      st.duration = *d;
+      st.has_duration = st.has_target = true;
+      st.target = std::strtoll(item.c_str() + colon + 1, nullptr, 10);
+      stages.push_back(st);
+    }
+    o.stages = stages;
+  }
+  return o;
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
+  return out;
+}
+
+bool is_tty(int fd) { return isatty(fd) == 1; }
+
+// Everything the command line gave.
+struct Cli {
+  std::string target;  // URL or scenario file
+  std::optional<int64_t> vus, iterations, rps;
+  std::string duration_text;
+  std::vector<std::string> stages, headers, env, tags, thresholds, outs, trend_stats;
+  std::string method = "GET", body, body_file, summary_export, summary_data;
+  std::string summary_mode, summary_time_unit, backend = "auto", timeout = "60s";
+  bool quiet = false, no_color = false, no_summary = false, no_thresholds = false;
+  unsigned threads = std::max(1u, std::min(std::thread::hardware_concurrency(), 8u));
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `loadgen run [flags] FILE` and `loadgen [flags] URL` are the same command.
+  std::vector<char*> args(argv, argv + argc);
+  if (args.size() > 1 && std::string(args[1]) == "run") args.erase(args.begin() + 1);
+
   CLI::App app{"loadgen: k6-style HTTP load generator (Faultline)", "loadgen"};
-  std::string url, method = "GET", body, body_file, duration_text, summary_export,
-                   backend_text = "auto";
-  uint64_t vus = 1, iterations = 0;
-  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-  std::vector<std::string> headers, threshold_flags;
-  bool quiet = false;
-  app.add_option("url", url, "Target URL (http://host:port/path)")->required();
-  app.add_option("-u,--vus", vus, "Number of virtual users")->check(CLI::PositiveNumber);
-  app.add_option("-d,--duration", duration_text, "Test duration (Go syntax: 30s, 1m30s)");
-  app.add_option("-i,--iterations", iterations, "Total iterations shared by all VUs");
-  app.add_option("-X,--method", method, "HTTP method");
-  app.add_option("-H,--header", headers, "Request header \"Name: value\" (repeatable)");
-  app.add_option("--body", body, "Request body");
-  app.add_option("--body-file", body_file, "Read the request body from a file");
-  app.add_option("--threshold", threshold_flags,
+  Cli cli;
+  int64_t vus = 0, iterations = 0, rps = 0;
+  app.add_option("target", cli.target, "Target URL (http://host:port/path) or scenario file")
+      ->required();
+  auto* vus_opt = app.add_option("-u,--vus", vus, "Number of virtual users");
+  app.add_option("-d,--duration", cli.duration_text, "Test duration (Go syntax: 30s, 1m30s)");
+  auto* iter_opt = app.add_option("-i,--iterations", iterations,
+                                  "Total iterations shared by all VUs");
+  app.add_option("-s,--stage", cli.stages, "Ramping stage DURATION:TARGET (repeatable)");
+  auto* rps_opt = app.add_option("--rps", rps, "Process-wide cap on requests per second");
+  app.add_option("-X,--method", cli.method, "HTTP method (URL mode)");
+  app.add_option("-H,--header", cli.headers, "Request header \"Name: value\" (URL mode)");
+  app.add_option("--body", cli.body, "Request body (URL mode)");
+  app.add_option("--body-file", cli.body_file, "Read the request body from a file (URL mode)");
+  app.add_option("-e,--env", cli.env, "KEY=VALUE for ${KEY} substitution (repeatable)");
+  app.add_option("--tag", cli.tags, "NAME=VALUE tag on every sample (repeatable)");
+  app.add_option("--threshold", cli.thresholds,
                  "Threshold \"metric: expression\", e.g. 'http_req_duration: p(95)<2000'");
-  app.add_option("--summary-export", summary_export, "Write k6's flat summary JSON to FILE");
-  std::string timeout_text = "60s";
-  app.add_option("--request-timeout", timeout_text,
-                 "Abandon a request after this long (k6's per-request timeout; default 60s)");
-  app.add_flag("-q,--quiet", quiet, "No progress output");
-  app.add_option("--threads", threads, "Worker threads")->check(CLI::Range(1u, 1024u));
-  app.add_option("--backend", backend_text, "I/O backend: auto, io_uring or epoll");
+  app.add_option("--summary-export", cli.summary_export, "Write k6's flat summary JSON to FILE");
+  app.add_option("--summary-data", cli.summary_data,
+                 "Write the summary object k6 hands to handleSummary() to FILE");
+  app.add_option("--summary-mode", cli.summary_mode, "compact, full, legacy or disabled");
+  app.add_option("--summary-trend-stats", cli.trend_stats, "Trend columns, e.g. avg,p(99)")
+      ->delimiter(',');
+  app.add_option("--summary-time-unit", cli.summary_time_unit, "s, ms or us");
+  app.add_flag("--no-summary", cli.no_summary, "Same as --summary-mode=disabled");
+  app.add_flag("--no-thresholds", cli.no_thresholds, "Do not evaluate thresholds");
+  app.add_option("-o,--out", cli.outs, "Output TYPE[=ARG] (not available yet)");
+  app.add_option("--request-timeout", cli.timeout, "Per-request timeout (default 60s)");
+  app.add_flag("-q,--quiet", cli.quiet, "No header and no progress");
+  app.add_flag("--no-color", cli.no_color, "No colours");
+  app.add_option("--threads", cli.threads, "Worker threads")->check(CLI::Range(1u, 1024u));
+  app.add_option("--backend", cli.backend, "I/O backend: auto, io_uring or epoll");
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : kExitOther;
   }
+  if (vus_opt->count()) cli.vus = vus;
+  if (iter_opt->count()) cli.iterations = iterations;
+  if (rps_opt->count()) cli.rps = rps;
 
-  auto config_error = [](const std::string& msg) {
-    std::fprintf(stderr, "level=error msg=\"%s\"\n", msg.c_str());
-    return kExitConfig;
-  };
-
-  fl::RunConfig cfg;
-  cfg.vus = vus;
-  cfg.iterations = iterations;
-  cfg.threads = threads;
-  cfg.progress = !quiet;
-  if (!duration_text.empty()) {
-    auto d = fl::parse_go_duration(duration_text);
-    if (!d || d->count() < 0) return config_error("invalid duration \"" + duration_text + "\"");
-    cfg.duration = *d;
-  }
-  if (auto t = fl::parse_go_duration(timeout_text); t && t->count() > 0) {
-    cfg.request_timeout = *t;
-  } else {
-    return config_error("invalid request timeout \"" + timeout_text + "\"");
-  }
-  if (iterations == 0 && cfg.duration.count() == 0) {
-    // k6 runs a single iteration when neither is given.
-    cfg.iterations = 1;
-  }
-  if (cfg.iterations > 0 && cfg.iterations < cfg.vus) cfg.vus = cfg.iterations;
-  if (cfg.iterations > 0 && cfg.duration.count() > 0) cfg.max_duration = cfg.duration;
-
-  // Thresholds, validated before any VU starts.
+  fl::SummaryOptions summary_options;
   std::map<std::string, std::vector<fl::Threshold>> thresholds;
-  {
-    fl::Stats empty;
-    auto known = fl::metric_values(empty, 0, 0);
-    for (const auto& flag : threshold_flags) {
-      size_t colon = flag.find(": ");
-      if (colon == std::string::npos) colon = flag.find(':');
-      if (colon == std::string::npos) {
-        return config_error("threshold \"" + flag + "\" must read 'metric: expression'");
+  std::vector<fl::Scenario> scenarios;
+  fl::RunConfig cfg;
+  auto registry = std::make_shared<fl::Registry>();
+  std::vector<std::string> check_names;  // root-group checks, first-seen order
+  std::string script_name = cli.target;
+  bool url_mode = cli.target.rfind("http://", 0) == 0 || cli.target.rfind("https://", 0) == 0;
+  try {
+    // --- the option layers: file, K6_* environment, command line (§1.4) ---
+    fl::ScriptFile script;
+    if (!url_mode) {
+      std::string err;
+      auto parsed = fl::parse_script(read_file(cli.target), err);
+      if (!parsed) throw ConfigError{err};
+      script = std::move(*parsed);
+    } else {
+      fl::Step step;
+      step.method = cli.method;
+      step.url = cli.target;
+      step.body = cli.body_file.empty() ? cli.body : read_file(cli.body_file);
+      for (const auto& h : cli.headers) {
+        size_t colon = h.find(':');
+        if (colon == std::string::npos) throw ConfigError{"invalid header \"" + h + "\"", kExitOther};
+        std::string value = h.substr(colon + 1);
+        while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+        step.headers.emplace_back(h.substr(0, colon), value);
       }
-      std::string key = flag.substr(0, colon);
-      std::string expr = flag.substr(colon + 1);
-      while (!expr.empty() && expr.front() == ' ') expr.erase(0, 1);
-      std::string name, err;
-      std::vector<std::pair<std::string, std::string>> tags;
-      if (!fl::parse_metric_key(key, name, tags)) {
-        return config_error(
-            "unable to validate threshold expressions; reason: parsing metric "
-            "name failed, metric \"" +
-            key + "\" tag expression is malformed");
+      script.flows["default"] = {step};
+    }
+    fl::Options options = script.options;
+    if (fl::apply_layer(options, env_layer())) {
+      fl::log_line("warning", "\"env\" level configuration overrode scenarios configuration entirely");
+    }
+    fl::Options cli_layer;
+    cli_layer.vus = cli.vus;
+    cli_layer.iterations = cli.iterations;
+    cli_layer.rps = cli.rps;
+    if (!cli.duration_text.empty()) {
+      auto d = fl::parse_go_duration(cli.duration_text);
+      if (!d) {
+        throw ConfigError{"invalid argument \"" + cli.duration_text +
+                              "\" for \"-d, --duration\" flag: time: invalid duration \"" +
+                              cli.duration_text + "\"",
+                          kExitOther};
       }
-      if (!tags.empty()) {
-        return config_error("sub-metric thresholds (\"" + key + "\") are not supported yet");
+      cli_layer.duration = *d;
+    }
+    if (!cli.stages.empty()) cli_layer.stages = parse_stage_flags(cli.stages);
+    if (!cli.tags.empty()) {
+      std::map<std::string, std::string> tags;
+      for (const auto& t : cli.tags) {
+        size_t eq = t.find('=');
+        if (t.empty()) throw ConfigError{"invalid tag, empty string", kExitOther};
+        if (eq == 0) throw ConfigError{"invalid tag, empty name", kExitOther};
+        if (eq == std::string::npos || eq + 1 == t.size()) {
+          throw ConfigError{"invalid tag, empty value", kExitOther};
+        }
+        tags[t.substr(0, eq)] = t.substr(eq + 1);
       }
-      auto it = known.find(name);
-      if (it == known.end()) {
-        return config_error("invalid threshold defined on " + key + "; reason: no metric name \"" +
-                            key + "\" found");
+      cli_layer.tags = tags;
+    }
+    if (!cli.trend_stats.empty()) cli_layer.summary_trend_stats = cli.trend_stats;
+    if (!cli.summary_time_unit.empty()) cli_layer.summary_time_unit = cli.summary_time_unit;
+    if (fl::apply_layer(options, cli_layer)) {
+      fl::log_line("warning", "\"cli\" level configuration overrode scenarios configuration entirely");
+    }
+
+    // --- summary options ---
+    if (options.summary_trend_stats) {
+      for (const auto& s : *options.summary_trend_stats) {
+        if (!fl::valid_trend_stat(s)) {
+          throw ConfigError{"stat '" + s + "' is unknown", cli.trend_stats.empty() ? kExitConfig : kExitOther};
+        }
+      }
+      summary_options.trend_stats = *options.summary_trend_stats;
+    }
+    if (options.summary_time_unit) {
+      const auto& u = *options.summary_time_unit;
+      if (u != "s" && u != "ms" && u != "us") {
+        throw ConfigError{"invalid summary time unit '" + u + "', use 's', 'ms' or 'us'", kExitOther};
+      }
+      summary_options.time_unit = u;
+    }
+    summary_options.mode = cli.summary_mode.empty() ? "compact" : cli.summary_mode;
+    if (cli.no_summary) {
+      std::fputs("Flag --no-summary has been deprecated, use --summary-mode=disabled instead\n",
+                 stderr);
+      summary_options.mode = "disabled";
+    }
+    const std::set<std::string> modes{"compact", "full", "legacy", "disabled"};
+    if (!modes.count(summary_options.mode)) {
+      throw ConfigError{"invalid summary mode '" + summary_options.mode +
+                            "', use compact, full, legacy or disabled",
+                        kExitOther};
+    }
+    summary_options.no_color = cli.no_color || std::getenv("NO_COLOR") || env_or_null("K6_NO_COLOR");
+    summary_options.stdout_tty = is_tty(1);
+    summary_options.stderr_tty = is_tty(2);
+    if (!cli.outs.empty()) {
+      throw ConfigError{"--out " + cli.outs[0] + ": outputs are not available in loadgen yet",
+                        kExitOther};
+    }
+
+    // --- scenarios (§1.5) and their validation (§2.7) ---
+    std::vector<std::string> errors, warnings;
+    scenarios = fl::derive_scenarios(options, errors, warnings);
+    for (const auto& w : warnings) fl::log_line("warning", w);
+    std::vector<std::string> problems = errors;
+    for (const auto& s : scenarios) {
+      auto msgs = fl::validate(s);
+      if (!msgs.empty()) {
+        problems.push_back("scenario " + s.name + " has configuration errors: " + join(msgs, ", "));
+      }
+      if (!script.flows.count(s.exec)) {
+        problems.push_back("executor " + s.name + ": function '" + s.exec +
+                           "' not found in exports");
+      }
+    }
+    if (!problems.empty()) {
+      throw ConfigError{"There were problems with the specified script configuration:\n\t- " +
+                        join(problems, "\n\t- ")};
+    }
+    fl::sort_scenarios(scenarios);
+
+    // --- metrics and thresholds (§4) ---
+    for (const auto& m : script.metrics) {
+      registry->add_metric({m.name, m.type, m.is_time, m.is_data});
+    }
+    if (options.thresholds && !cli.no_thresholds) thresholds = *options.thresholds;
+    for (const auto& flag : cli.thresholds) {
+      std::string key, expr, err;
+      if (!fl::split_threshold_flag(flag, key, expr)) {
+        throw ConfigError{"threshold \"" + flag + "\" must read 'metric: expression'"};
       }
       auto t = fl::parse_threshold(expr, err);
-      if (!t) return config_error(err);
-      if (!fl::aggregation_allowed(*t, it->second.type, name, err)) return config_error(err);
-      thresholds[key].push_back(*t);
+      if (!t) throw ConfigError{err};
+      if (!cli.no_thresholds) thresholds[key].push_back(*t);
     }
+    for (const auto& [key, list] : thresholds) {
+      std::string name;
+      fl::Tags tags;
+      if (!fl::parse_metric_key(key, name, tags)) {
+        throw ConfigError{
+            "unable to validate threshold expressions; reason: parsing metric name failed, "
+            "metric \"" +
+            key + "\" tag expression is malformed"};
+      }
+      int id = registry->find(name);
+      if (id < 0) {
+        throw ConfigError{"invalid threshold defined on " + key + "; reason: no metric name \"" +
+                          key + "\" found"};
+      }
+      for (const auto& t : list) {
+        std::string err;
+        if (!fl::aggregation_allowed(t, registry->metrics()[id].type, name, err)) {
+          throw ConfigError{err};
+        }
+      }
+      if (!tags.empty()) {
+        registry->add_submetric(key, static_cast<uint32_t>(id),
+                                key.substr(key.find('{') + 1, key.size() - key.find('{') - 2),
+                                tags);
+      }
+    }
+    registry->add_submetric("http_req_duration{expected_response:true}", fl::kHttpReqDuration,
+                            "expected_response:true", {{"expected_response", "true"}});
+
+    // --- compile the flows: env substitution, addresses, request bytes, tags ---
+    auto env = process_env();
+    for (const auto& kv : cli.env) {
+      size_t eq = kv.find('=');
+      std::string key = kv.substr(0, eq);
+      static const std::regex name_re("^[a-zA-Z_][a-zA-Z0-9_]*$");
+      if (!std::regex_match(key, name_re)) {
+        throw ConfigError{"invalid environment variable name '" + key + "'", kExitOther};
+      }
+      env[key] = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    }
+    fl::Tags run_tags;
+    if (options.tags) {
+      for (const auto& [k, v] : *options.tags) run_tags.emplace_back(k, v);
+    }
+    std::string user_agent = options.user_agent.value_or("faultline-loadgen/" FAULTLINE_VERSION);
+    Resolver resolver;
+    auto request_timeout = fl::parse_go_duration(cli.timeout);
+    if (!request_timeout || request_timeout->count() <= 0) {
+      throw ConfigError{"invalid request timeout \"" + cli.timeout + "\"", kExitOther};
+    }
+    std::map<std::string, uint32_t> check_ids;
+    uint32_t next_site = 0;
+    auto compile = [&](const std::vector<fl::Step>& steps, const std::map<std::string, std::string>& e,
+                       const fl::Tags& base) {
+      std::vector<fl::CompiledStep> out;
+      for (const auto& step : steps) {
+        fl::CompiledStep cs;
+        cs.is_sleep = step.is_sleep;
+        cs.sleep_min = step.sleep_min;
+        cs.sleep_max = step.sleep_max;
+        if (!step.is_sleep) {
+          auto& rq = cs.request;
+          std::string url = fl::substitute_env(step.url, e);
+          Url u = parse_url(url);
+          resolver.resolve(u, rq.address, rq.address_length);
+          std::string body = fl::substitute_env(step.body, e);
+          std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
+          if (u.port != "80") host += ":" + u.port;
+          rq.bytes = step.method + " " + u.target + " HTTP/1.1\r\nHost: " + host +
+                     "\r\nUser-Agent: " + user_agent + "\r\n";
+          for (const auto& [k, v] : step.headers) {
+            rq.bytes += k + ": " + fl::substitute_env(v, e) + "\r\n";
+          }
+          if (!body.empty() || step.method == "POST" || step.method == "PUT" ||
+              step.method == "PATCH") {
+            rq.bytes += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+          }
+          rq.bytes += "\r\n" + body;
+          rq.site = next_site++;
+          rq.timeout = step.timeout.value_or(*request_timeout);
+          rq.tags = base;
+          for (const auto& [k, v] : step.tags) rq.tags.emplace_back(k, v);
+          rq.tags.emplace_back("method", step.method);
+          rq.tags.emplace_back("url", step.name.empty() ? url : step.name);
+          rq.tags.emplace_back("name", step.name.empty() ? url : step.name);
+          fl::Tags sample_tags = base;
+          for (const auto& [k, v] : step.tags) sample_tags.emplace_back(k, v);
+          for (const auto& c : step.checks) {
+            fl::CompiledCheck cc;
+            cc.spec = c;
+            auto [it, added] = check_ids.emplace(c.name, static_cast<uint32_t>(check_names.size()));
+            if (added) check_names.push_back(c.name);
+            cc.id = it->second;
+            fl::Tags ct = base;
+            ct.emplace_back("check", c.name);
+            cc.subs = registry->matching(fl::kChecks, ct);
+            rq.need_body = rq.need_body || c.kind == fl::CheckSpec::Kind::kBodyContains;
+            rq.need_headers = rq.need_headers || c.kind == fl::CheckSpec::Kind::kHeader;
+            rq.checks.push_back(std::move(cc));
+          }
+          for (const auto& r : step.records) {
+            fl::CompiledRecord cr;
+            cr.spec = r;
+            int id = registry->find(r.metric);
+            if (id < 0) throw ConfigError{"record: metric \"" + r.metric + "\" is not declared"};
+            cr.metric = static_cast<uint32_t>(id);
+            cr.subs = registry->matching(cr.metric, sample_tags);
+            rq.records.push_back(std::move(cr));
+          }
+        }
+        out.push_back(std::move(cs));
+      }
+      return out;
+    };
+    for (const auto& s : scenarios) {
+      fl::CompiledScenario sc;
+      sc.scenario = s;
+      auto e = env;
+      for (const auto& [k, v] : s.env) e[k] = v;
+      sc.tags = run_tags;
+      for (const auto& [k, v] : s.tags) sc.tags.emplace_back(k, v);
+      sc.tags.emplace_back("scenario", s.name);
+      sc.tags.emplace_back("group", "");
+      for (uint32_t m : {fl::kIterations, fl::kIterationDuration, fl::kDataSent, fl::kDataReceived,
+                         fl::kDroppedIterations}) {
+        auto found = registry->matching(m, sc.tags);
+        sc.subs.insert(sc.subs.end(), found.begin(), found.end());
+      }
+      sc.flow = compile(script.flows.at(s.exec), e, sc.tags);
+      cfg.scenarios.push_back(std::move(sc));
+    }
+    if (!script.setup.empty()) {
+      fl::Tags setup_tags = run_tags;
+      setup_tags.emplace_back("group", "::setup");
+      cfg.setup = compile(script.setup, env, setup_tags);
+    }
+    for (uint32_t m : {fl::kVus, fl::kVusMax}) {
+      auto found = registry->matching(m, run_tags);
+      cfg.vus_subs.insert(cfg.vus_subs.end(), found.begin(), found.end());
+    }
+    cfg.check_count = check_names.size();
+    cfg.rps = options.rps.value_or(0);
+  } catch (const ConfigError& e) {
+    fl::log_line("error", e.message);
+    return e.code;
   }
 
-  Url target;
-  std::string err;
-  if (!parse_url(url, target, err)) return config_error(err);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(target.host.c_str(), target.port.c_str(), &hints, &res) != 0 || !res) {
-    return config_error("cannot resolve " + target.host);
+  cfg.registry = registry;
+  cfg.plan = fl::summarize(scenarios);
+  cfg.threads = cli.threads;
+  const bool tty = summary_options.stdout_tty;
+  if (!cli.quiet) {
+    std::fputs(("\n  loadgen (Faultline " FAULTLINE_VERSION ")\n" +
+                fl::run_header(script_name, {}, scenarios, cfg.plan))
+                   .c_str(),
+               stdout);
+    std::fflush(stdout);
+    cfg.progress_interval = tty ? std::chrono::milliseconds(100) : std::chrono::seconds(1);
+    size_t drawn = 0;
+    cfg.on_progress = [&, drawn](const fl::Progress& p) mutable {
+      std::string block = fl::progress_block(p, scenarios, cfg.plan, tty);
+      if (tty && drawn > 0) {
+        // Redraw in place: up over the previous block, erasing each line.
+        std::string up;
+        for (size_t i = 0; i < drawn; ++i) up += "\x1b[1A\x1b[2K";
+        block = up + block;
+      }
+      drawn = static_cast<size_t>(std::count(block.begin(), block.end(), '\n'));
+      std::fputs(block.c_str(), stdout);
+      std::fflush(stdout);
+    };
   }
-  const addrinfo* pick = res;
-  for (const addrinfo* ai = res; ai; ai = ai->ai_next) {
-    if (ai->ai_family == AF_INET) {
-      pick = ai;
-      break;
-    }
+  // abortOnFail thresholds are evaluated every 2 s on the data so far (§4.6).
+  bool any_abort = false;
+  for (const auto& [key, list] : thresholds) {
+    for (const auto& t : list) any_abort = any_abort || t.abort_on_fail;
   }
-  std::memcpy(&cfg.address, pick->ai_addr, pick->ai_addrlen);
-  cfg.address_length = pick->ai_addrlen;
-  freeaddrinfo(res);
-
-  if (!body_file.empty()) {
-    std::ifstream in(body_file, std::ios::binary);
-    if (!in) return config_error("cannot read body file " + body_file);
-    body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::vector<std::string> abort_keys;
+  if (any_abort) {
+    cfg.should_abort = [&](const fl::Recorder& rec, double elapsed) {
+      auto values = fl::observed_values(*registry, rec, {});
+      auto results = fl::evaluate(thresholds, values, elapsed);
+      abort_keys.clear();
+      for (const auto& r : results) {
+        bool delay_over = r.threshold.delay_abort_eval_ns < 0 ||
+                          elapsed * 1e9 > static_cast<double>(r.threshold.delay_abort_eval_ns);
+        if (!r.ok && r.threshold.abort_on_fail && delay_over &&
+            (abort_keys.empty() || abort_keys.back() != r.metric)) {
+          abort_keys.push_back(r.metric);
+        }
+      }
+      return !abort_keys.empty();
+    };
   }
-  std::string host_header = target.host.find(':') != std::string::npos
-                                ? "[" + target.host + "]:" + target.port
-                                : target.host + ":" + target.port;
-  cfg.request = method + " " + target.target + " HTTP/1.1\r\nHost: " + host_header +
-                "\r\nUser-Agent: faultline-loadgen/" FAULTLINE_VERSION "\r\n";
-  for (const auto& h : headers) cfg.request += h + "\r\n";
-  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
-    cfg.request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  }
-  cfg.request += "\r\n" + body;
 
   faultline::Backend backend;
-  if (!faultline::parse_backend(backend_text, backend)) {
-    return config_error("invalid backend \"" + backend_text + "\"");
+  if (!faultline::parse_backend(cli.backend, backend)) {
+    fl::log_line("error", "invalid backend \"" + cli.backend + "\"");
+    return kExitOther;
   }
   backend = faultline::resolve_backend(backend);
   fl::RunResult result = backend == faultline::Backend::kIoUring ? faultline::uring::run_load(cfg)
                                                                  : faultline::epoll::run_load(cfg);
+  if (!result.setup_error.empty()) {
+    fl::log_line("error", "setup failed: " + result.setup_error);
+    return kExitSetup;
+  }
 
-  auto metrics = fl::metric_values(result.stats, cfg.vus, cfg.vus);
-  auto evaluated = fl::evaluate(thresholds, metrics, result.elapsed_s);
+  std::vector<std::string> thresholded;
+  for (const auto& [key, list] : thresholds) thresholded.push_back(key);
+  auto metrics = fl::observed_values(*registry, *result.metrics, thresholded);
   fl::SummaryInput summary;
   summary.metrics = &metrics;
-  summary.thresholds = evaluated;
+  summary.thresholds = fl::evaluate(thresholds, metrics, result.elapsed_s);
   summary.elapsed_s = result.elapsed_s;
-  std::fputs(fl::console_summary(summary).c_str(), stdout);
-  if (!result.stats.errors.empty() && !quiet) {
-    for (const auto& [what, n] : result.stats.errors) {
-      std::fprintf(stderr, "level=warn msg=\"%llu requests failed: %s\"\n",
-                   static_cast<unsigned long long>(n), what.c_str());
+  summary.options = summary_options;
+  for (size_t i = 0; i < result.metrics->checks.size(); ++i) {
+    summary.checks.push_back({check_names[i], result.metrics->checks[i].first,
+                              result.metrics->checks[i].second});
+  }
+  if (result.completed == 0) {
+    fl::log_line("warning",
+                 "No script iterations fully finished, consider making the test duration longer");
+  }
+  if (summary_options.mode != "disabled") {
+    std::fputs(fl::console_summary(summary).c_str(), stdout);
+    std::fflush(stdout);
+    auto write = [](const std::string& path, const std::string& text) {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out << text;
+      if (!out) fl::log_line("error", "could not write " + path);
+    };
+    if (!cli.summary_export.empty()) write(cli.summary_export, fl::summary_export(summary));
+    if (!cli.summary_data.empty()) write(cli.summary_data, fl::summary_data(summary));
+  }
+  if (result.signal != 0) {
+    fl::log_line("error", std::string("test run was aborted because loadgen received a '") +
+                              (result.signal == SIGINT ? "interrupt" : "terminated") +
+                              "' signal");
+    return kExitSignal;
+  }
+  if (result.aborted_by_threshold) {
+    fl::log_line("error", "thresholds on metrics '" + join(abort_keys, ", ") +
+                              "' were crossed; at least one has abortOnFail enabled, stopping "
+                              "test prematurely");
+    return kExitThresholds;
+  }
+  std::vector<std::string> crossed;
+  for (const auto& r : summary.thresholds) {
+    if (!r.ok && std::find(crossed.begin(), crossed.end(), r.metric) == crossed.end()) {
+      crossed.push_back(r.metric);
     }
   }
-  if (!summary_export.empty()) {
-    std::ofstream out(summary_export, std::ios::binary);
-    out << fl::summary_export(summary);
-    if (!out) std::fprintf(stderr, "level=error msg=\"cannot write %s\"\n", summary_export.c_str());
-  }
-  if (result.interrupted) return kExitSignal;
-  std::vector<std::string> crossed;
-  for (const auto& r : evaluated) {
-    if (!r.ok && (crossed.empty() || crossed.back() != r.metric)) crossed.push_back(r.metric);
-  }
   if (!crossed.empty()) {
-    std::string keys;
-    for (const auto& k : crossed) keys += (keys.empty() ? "" : ", ") + k;
-    std::fprintf(stderr, "level=error msg=\"thresholds on metrics '%s' have been crossed\"\n",
-                 keys.c_str());
+    std::sort(crossed.begin(), crossed.end());
+    fl::log_line("error", "thresholds on metrics '" + join(crossed, ", ") + "' have been crossed");
     return kExitThresholds;
   }
   return 0;

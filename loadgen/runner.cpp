@@ -4,264 +4,879 @@
 
 #include <array>
 #include <csignal>
-#include <cstdio>
 #include <cstring>
-#include <memory>
-#include <vector>
+#include <mutex>
+#include <random>
+#include <unordered_map>
 
 #include "common/event_loop.h"
+#include "loadgen/console.h"
 
 namespace faultline::FAULTLINE_BACKEND_NS {
 
 using asio::ip::tcp;
+using loadgen::CompiledRequest;
+using loadgen::CompiledScenario;
+using loadgen::CompiledStep;
+using loadgen::Duration;
+using loadgen::Executor;
+using loadgen::Recorder;
 using loadgen::RunConfig;
 using loadgen::RunResult;
-using loadgen::Stats;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-uint64_t nanos(Clock::duration d) {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+double ms_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
-// Shared by every worker: when to stop and how many iterations remain.
-struct Control {
-  std::atomic<bool> stopping{false};  // no new iterations
-  std::atomic<int64_t> remaining{0};  // shared-iterations budget
-  bool shared_iterations = false;
+constexpr size_t kMaxCheckedBody = 1 << 20;  // body kept for body_contains checks
+
+// State one scenario shares across workers.
+struct ScenarioState {
+  std::atomic<uint64_t> completed{0};
+  std::atomic<uint64_t> interrupted{0};
+  std::atomic<int64_t> active{0};
+  std::atomic<int64_t> created{0};
+  std::atomic<int64_t> tickets{0};   // shared-iterations: tickets handed out
+  std::atomic<int64_t> running{0};   // coroutines of this scenario still running
+  std::atomic<bool> started{false};
+  std::atomic<bool> warned_vus{false};
 };
 
-// One virtual user: a keep-alive connection, a small read buffer and a response parser,
-// all reused for every request (nothing is allocated per request).
+// State the whole run shares across workers.
+struct Shared {
+  explicit Shared(const RunConfig& c) : cfg(c) {
+    for (size_t i = 0; i < c.scenarios.size(); ++i) {
+      scenarios.push_back(std::make_unique<ScenarioState>());
+    }
+    if (c.rps > 0) rps_period_ns = 1000000000 / c.rps;
+  }
+  const RunConfig& cfg;
+  Clock::time_point t0;
+  std::atomic<bool> aborted{false};
+  std::atomic<bool> finished{false};     // ends the workers' sweeps
+  std::atomic<int64_t> outstanding{0};  // coroutines still running, all scenarios
+  std::atomic<int64_t> active_vus{0};
+  std::atomic<int64_t> vus_max{0};
+  std::vector<std::unique_ptr<ScenarioState>> scenarios;
+  int64_t rps_period_ns = 0;
+  std::atomic<int64_t> rps_next{0};  // the next free request slot, ns since t0
+};
+
+class Vu;
+
+struct Worker {
+  Worker(size_t i, asio::io_context& c, const loadgen::Registry& reg, size_t checks, uint64_t seed)
+      : index(i), ctx(c), rec(reg), rng(seed * 1000003 + i) {
+    rec.checks.resize(checks);
+  }
+  size_t index;
+  asio::io_context& ctx;
+  Recorder rec;
+  std::mutex rec_mutex;  // held while recording so the main thread can snapshot
+  // Sub-metrics matched by (request site, status, error code).
+  std::unordered_map<uint64_t, std::vector<uint32_t>> sub_cache;
+  std::vector<std::shared_ptr<Vu>> vus;
+  std::mt19937_64 rng;
+};
+
+// Transport failures, with k6's error codes (§3.5).
+struct Failure {
+  int code = 0;
+  std::string text;
+};
+
+Failure classify(const asio::error_code& ec, bool connecting, bool timed_out) {
+  if (timed_out) return {1050, "request timeout"};
+  if (connecting) {
+    if (ec == asio::error::connection_refused) return {1212, "dial: connection refused"};
+    return {1210, "dial: " + ec.message()};
+  }
+  if (ec == asio::error::connection_reset) return {1220, "read: connection reset by peer"};
+  if (ec == asio::error::broken_pipe) return {1201, "write: broken pipe"};
+  if (ec == asio::error::eof) return {1000, "EOF"};
+  return {1000, ec.message()};
+}
+
+// One virtual user: a keep-alive connection, a read buffer and a response parser, all
+// reused for every request.
 class Vu : public std::enable_shared_from_this<Vu> {
  public:
-  Vu(asio::io_context& ctx, const RunConfig& cfg, Control& control, Stats& stats)
-      : ctx_(ctx), cfg_(cfg), control_(control), stats_(stats), socket_(ctx) {
+  Vu(Worker& w, Shared& sh) : w_(w), sh_(sh), socket_(w.ctx), timer_(w.ctx) {
     llhttp_settings_init(&settings_);
     settings_.on_message_complete = [](llhttp_t* p) {
       static_cast<Vu*>(p->data)->complete_ = true;
       return static_cast<int>(HPE_PAUSED);
     };
-  }
-
-  asio::awaitable<void> run() {
-    auto self = shared_from_this();
-    while (!control_.stopping.load(std::memory_order_relaxed)) {
-      if (control_.shared_iterations &&
-          control_.remaining.fetch_sub(1, std::memory_order_relaxed) <= 0) {
-        break;
+    settings_.on_header_field = [](llhttp_t* p, const char* at, size_t n) {
+      auto* vu = static_cast<Vu*>(p->data);
+      if (!vu->want_headers_) return 0;
+      if (vu->headers_.empty() || vu->in_value_) vu->headers_.emplace_back();
+      vu->in_value_ = false;
+      vu->headers_.back().first.append(at, n);
+      return 0;
+    };
+    settings_.on_header_value = [](llhttp_t* p, const char* at, size_t n) {
+      auto* vu = static_cast<Vu*>(p->data);
+      if (!vu->want_headers_ || vu->headers_.empty()) return 0;
+      vu->in_value_ = true;
+      vu->headers_.back().second.append(at, n);
+      return 0;
+    };
+    settings_.on_body = [](llhttp_t* p, const char* at, size_t n) {
+      auto* vu = static_cast<Vu*>(p->data);
+      if (vu->want_body_ && vu->body_.size() < kMaxCheckedBody) {
+        vu->body_.append(at, std::min(n, kMaxCheckedBody - vu->body_.size()));
       }
-      auto start = Clock::now();
-      co_await request();
-      auto end = Clock::now();
-      ++stats_.iterations;
-      stats_.iteration_duration.record(nanos(end - start));
+      return 0;
+    };
+  }
+
+  bool busy = false;  // arrival-rate: running an iteration
+
+  // Waits until `at`; false when the run was aborted meanwhile.
+  asio::awaitable<bool> wait_until(Clock::time_point at) {
+    if (sh_.aborted.load(std::memory_order_relaxed)) co_return false;
+    if (Clock::now() < at) {
+      timer_.expires_at(at);
+      co_await timer_.async_wait(use_nothrow);
     }
-    close();
+    co_return !sh_.aborted.load(std::memory_order_relaxed);
   }
 
-  void abort() {
-    aborted_ = true;
-    close();
-  }
-
-  // Called by the worker's periodic sweep.
-  void check_deadline(Clock::time_point now) {
-    if (now > deadline_at_ && !timed_out_) {
-      timed_out_ = true;
-      asio::error_code ignored;
-      socket_.cancel(ignored);
+  // Runs one iteration of `sc`'s flow. Returns true when it completed, false when it
+  // was interrupted (k6 §2.5).
+  asio::awaitable<bool> iteration(const CompiledScenario& sc, ScenarioState& st,
+                                  Clock::time_point interrupt_at) {
+    interrupt_at_ = interrupt_at;
+    interrupted_ = false;
+    in_iteration_ = true;
+    auto start = Clock::now();
+    std::string ignored;
+    co_await run_steps(sc.flow, sc.subs, ignored);
+    in_iteration_ = false;
+    if (interrupted_ || sh_.aborted.load(std::memory_order_relaxed)) {
+      st.interrupted.fetch_add(1, std::memory_order_relaxed);
+      co_return false;
     }
+    {
+      std::lock_guard lock(w_.rec_mutex);
+      w_.rec.add(loadgen::kIterations, 1, sc.subs);
+      w_.rec.add(loadgen::kIterationDuration, ms_between(start, Clock::now()), sc.subs);
+    }
+    st.completed.fetch_add(1, std::memory_order_relaxed);
+    co_return true;
   }
 
- private:
-  void close() {
+  // Runs the setup steps; returns the reason when one failed.
+  asio::awaitable<std::string> setup(const std::vector<CompiledStep>& steps,
+                                     const std::vector<uint32_t>& subs) {
+    interrupt_at_ = Clock::time_point::max();
+    interrupted_ = false;
+    in_iteration_ = true;
+    std::string failure;
+    co_await run_steps(steps, subs, failure);
+    in_iteration_ = false;
+    if (failure.empty() && (interrupted_ || sh_.aborted)) failure = "setup was interrupted";
+    close();
+    co_return failure;
+  }
+
+  // Stops the current iteration now.
+  void interrupt() {
+    interrupted_ = true;
     asio::error_code ignored;
+    timer_.cancel();
     if (socket_.is_open()) {
       socket_.shutdown(tcp::socket::shutdown_both, ignored);
       socket_.cancel(ignored);
+      needs_close_ = true;
     }
   }
 
-  void fail(std::string_view what, uint64_t duration_ns) {
-    ++stats_.http_reqs;
-    ++stats_.failed;
-    ++stats_.errors[std::string(what)];
-    stats_.http_req_duration.record(duration_ns);
-    asio::error_code ignored;
-    socket_.close(ignored);  // the next request reconnects (nothing is pending now)
+  // The worker's sweep: request timeouts and iteration interruptions.
+  void check_deadlines(Clock::time_point now) {
+    if (!in_iteration_) return;
+    if (now >= interrupt_at_ && !interrupted_) {
+      interrupt();
+      return;
+    }
+    if (now >= request_deadline_ && !timed_out_) {
+      timed_out_ = true;
+      asio::error_code ignored;
+      socket_.cancel(ignored);
+      needs_close_ = true;
+    }
   }
 
-  asio::awaitable<void> request() {
-    auto t_start = Clock::now();
-    uint64_t connecting = 0;
+  // At the end of the run (no operation pending any more).
+  void close() {
+    asio::error_code ignored;
+    if (socket_.is_open()) socket_.close(ignored);
+  }
+
+ private:
+  // Runs steps in order; the first failed request or check of a setup is put in
+  // `setup_failure` (only used by setup).
+  asio::awaitable<void> run_steps(const std::vector<CompiledStep>& steps,
+                                  const std::vector<uint32_t>& subs, std::string& setup_failure) {
+    for (const auto& step : steps) {
+      if (interrupted_ || sh_.aborted.load(std::memory_order_relaxed)) co_return;
+      if (!step.is_sleep) {
+        std::string failure = co_await request(step.request, subs);
+        if (!failure.empty() && setup_failure.empty()) setup_failure = failure;
+        if (interrupted_) co_return;
+      }
+      Duration pause = step.sleep_min;
+      if (step.sleep_max > step.sleep_min) {
+        std::uniform_int_distribution<int64_t> d(step.sleep_min.count(), step.sleep_max.count());
+        pause = Duration(d(w_.rng));
+      }
+      if (pause.count() > 0) {
+        timer_.expires_after(pause);
+        co_await timer_.async_wait(use_nothrow);
+      }
+    }
+  }
+
+  // Waits for a slot of the process-wide --rps bucket.
+  asio::awaitable<void> rate_limit() {
+    if (sh_.rps_period_ns == 0) co_return;
+    int64_t now = (Clock::now() - sh_.t0).count();
+    int64_t slot = sh_.rps_next.load(std::memory_order_relaxed);
+    int64_t mine;
+    do {
+      mine = std::max(slot, now);
+    } while (!sh_.rps_next.compare_exchange_weak(slot, mine + sh_.rps_period_ns));
+    if (mine > now) {
+      timer_.expires_at(sh_.t0 + Duration(mine));
+      co_await timer_.async_wait(use_nothrow);
+    }
+  }
+
+  const std::vector<uint32_t>& subs_for(const CompiledRequest& rq, int status,
+                                        const Failure& failure) {
+    uint64_t key = (static_cast<uint64_t>(rq.site) << 32) |
+                   (static_cast<uint64_t>(status & 0xffff) << 16) |
+                   static_cast<uint64_t>(failure.code & 0xffff);
+    auto it = w_.sub_cache.find(key);
+    if (it != w_.sub_cache.end()) return it->second;
+    loadgen::Tags tags = rq.tags;
+    bool expected = status >= 200 && status < 400;
+    tags.emplace_back("status", std::to_string(status));
+    tags.emplace_back("expected_response", expected ? "true" : "false");
+    if (status != 0) tags.emplace_back("proto", "HTTP/1.1");
+    if (failure.code != 0) tags.emplace_back("error_code", std::to_string(failure.code));
+    if (status == 0) tags.emplace_back("error", failure.text);
+    std::vector<uint32_t> subs;
+    for (uint32_t m = loadgen::kHttpReqs; m <= loadgen::kHttpReqFailed; ++m) {
+      auto found = sh_.cfg.registry->matching(m, tags);
+      subs.insert(subs.end(), found.begin(), found.end());
+    }
+    return w_.sub_cache.emplace(key, std::move(subs)).first->second;
+  }
+
+  bool check_passes(const loadgen::CheckSpec& c, int status, double duration_ms) const {
+    using Kind = loadgen::CheckSpec::Kind;
+    switch (c.kind) {
+      case Kind::kStatus:
+        return std::find(c.statuses.begin(), c.statuses.end(), status) != c.statuses.end();
+      case Kind::kBodyContains:
+        return body_.find(c.text) != std::string::npos;
+      case Kind::kDurationBelow:
+        return status != 0 && duration_ms < c.max_ms;
+      case Kind::kHeader:
+        for (const auto& [name, value] : headers_) {
+          if (!strcasecmp_eq(name, c.header)) continue;
+          switch (c.match) {
+            case loadgen::CheckSpec::Match::kPresent:
+              return true;
+            case loadgen::CheckSpec::Match::kEquals:
+              return value == c.text;
+            case loadgen::CheckSpec::Match::kContains:
+              return value.find(c.text) != std::string::npos;
+          }
+        }
+        return false;
+    }
+    return false;
+  }
+
+  static bool strcasecmp_eq(const std::string& a, const std::string& b) {
+    return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+  }
+
+  // One HTTP request; records its samples. Returns a failure text for setup: transport
+  // error, unexpected status or failed check.
+  asio::awaitable<std::string> request(const CompiledRequest& rq,
+                                       const std::vector<uint32_t>& scenario_subs) {
+    co_await rate_limit();
+    if (interrupted_) co_return std::string();
+    auto t_get = Clock::now();
+    if (needs_close_ || (socket_.is_open() && !same_target(rq))) {
+      close();
+      needs_close_ = false;
+    }
+    timed_out_ = false;
+    request_deadline_ = t_get + rq.timeout;
+    double connecting = 0;
+    Failure failure;
+    int status = 0;
+    Clock::time_point t_send{}, t_sent{}, t_first{}, t_done{};
+    uint64_t sent = 0, received = 0;
+    bool ok = false;
     if (!socket_.is_open()) {
       tcp::endpoint ep;
-      std::memcpy(ep.data(), &cfg_.address, cfg_.address_length);
-      ep.resize(cfg_.address_length);
+      std::memcpy(ep.data(), &rq.address, rq.address_length);
+      ep.resize(rq.address_length);
       auto [ec] = co_await socket_.async_connect(ep, use_nothrow);
-      if (ec || aborted_) {
-        fail(ec ? ec.message() : "aborted", nanos(Clock::now() - t_start));
-        co_return;
+      if (ec) {
+        failure = classify(ec, true, timed_out_);
+        needs_close_ = true;
+        t_send = t_sent = t_done = Clock::now();
+        connecting = 0;
+        goto done;
       }
       asio::error_code ignored;
       socket_.set_option(tcp::no_delay(true), ignored);
-      connecting = nanos(Clock::now() - t_start);
+      std::memcpy(&target_, &rq.address, rq.address_length);
+      target_length_ = rq.address_length;
+      connecting = ms_between(t_get, Clock::now());
     }
-    stats_.http_req_connecting.record(connecting);
-    stats_.http_req_blocked.record(connecting);
-
-    // A request that takes longer than the timeout is abandoned and its connection closed
-    // (by the worker's sweep, so no timer is armed per request).
-    timed_out_ = false;
-    deadline_at_ = Clock::now() + cfg_.request_timeout;
-
-    auto t_send = Clock::now();
-    auto [wec, wn] = co_await asio::async_write(socket_, asio::buffer(cfg_.request), use_nothrow);
-    auto t_sent = Clock::now();
-    stats_.data_sent += wn;
-    if (wec) {
-      deadline_at_ = Clock::time_point::max();
-      fail(timed_out_ ? "request timeout" : wec.message(), nanos(t_sent - t_send));
-      co_return;
+    t_send = Clock::now();
+    {
+      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(rq.bytes), use_nothrow);
+      sent = n;
+      t_sent = Clock::now();
+      if (ec) {
+        failure = classify(ec, false, timed_out_);
+        needs_close_ = true;
+        t_done = t_sent;
+        goto done;
+      }
     }
     llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
     parser_.data = this;
     complete_ = false;
-    Clock::time_point t_first{};
+    want_body_ = rq.need_body;
+    want_headers_ = rq.need_headers;
+    body_.clear();
+    headers_.clear();
+    in_value_ = false;
     while (!complete_) {
       auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer_), use_nothrow);
       if (t_first == Clock::time_point{}) t_first = Clock::now();
       if (ec) {
         // A close before the end: a body delimited by the close ends here.
         if (ec == asio::error::eof && llhttp_finish(&parser_) == HPE_OK && complete_) break;
-        deadline_at_ = Clock::time_point::max();
-        fail(timed_out_               ? "request timeout"
-             : ec == asio::error::eof ? "EOF"
-                                      : ec.message(),
-             nanos(Clock::now() - t_send));
-        co_return;
+        failure = classify(ec, false, timed_out_);
+        needs_close_ = true;
+        break;
       }
-      stats_.data_received += n;
+      received += n;
       llhttp_errno_t err = llhttp_execute(&parser_, buffer_.data(), n);
       if (err != HPE_OK && !(err == HPE_PAUSED && complete_)) {
-        deadline_at_ = Clock::time_point::max();
-        fail("malformed response", nanos(Clock::now() - t_send));
-        co_return;
+        failure = {1000, "malformed HTTP response"};
+        needs_close_ = true;
+        break;
       }
     }
-    deadline_at_ = Clock::time_point::max();
-    auto t_done = Clock::now();
-    int status = parser_.status_code;
-    ++stats_.http_reqs;
-    if (status >= 400 || status < 200) ++stats_.failed;
-    stats_.http_req_duration.record(nanos(t_done - t_send));
-    stats_.http_req_sending.record(nanos(t_sent - t_send));
-    stats_.http_req_waiting.record(nanos(t_first - t_sent));
-    stats_.http_req_receiving.record(nanos(t_done - t_first));
-    if (!llhttp_should_keep_alive(&parser_)) {
-      asio::error_code ignored;
-      socket_.close(ignored);
+    t_done = Clock::now();
+    if (failure.code == 0) {
+      ok = true;
+      status = parser_.status_code;
+      if (status >= 400) failure.code = 1000 + status;
+      if (!llhttp_should_keep_alive(&parser_)) needs_close_ = true;
     }
+  done:
+    request_deadline_ = Clock::time_point::max();
+    if (interrupted_) co_return std::string();  // an interrupted request emits nothing
+    if (t_first == Clock::time_point{}) t_first = t_done;
+    double sending = ms_between(t_send, t_sent);
+    double waiting = ms_between(t_sent, t_first);
+    double receiving = ms_between(t_first, t_done);
+    double duration = sending + waiting + receiving;
+    bool expected = status >= 200 && status < 400;
+    std::string setup_failure;
+    if (!ok) {
+      setup_failure = "request failed: " + failure.text;
+    } else if (!expected) {
+      setup_failure = "unexpected status " + std::to_string(status);
+    }
+    std::lock_guard lock(w_.rec_mutex);
+    auto& rec = w_.rec;
+    const auto& subs = subs_for(rq, status, failure);
+    rec.add(loadgen::kHttpReqs, 1, subs);
+    rec.add(loadgen::kHttpReqDuration, duration, subs);
+    rec.add(loadgen::kHttpReqBlocked, connecting, subs);
+    rec.add(loadgen::kHttpReqConnecting, connecting, subs);
+    rec.add(loadgen::kHttpReqTlsHandshaking, 0, subs);
+    rec.add(loadgen::kHttpReqSending, sending, subs);
+    rec.add(loadgen::kHttpReqWaiting, waiting, subs);
+    rec.add(loadgen::kHttpReqReceiving, receiving, subs);
+    rec.add(loadgen::kHttpReqFailed, expected ? 0 : 1, subs);
+    rec.add(loadgen::kDataSent, static_cast<double>(sent), scenario_subs);
+    rec.add(loadgen::kDataReceived, static_cast<double>(received), scenario_subs);
+    bool all_checks = true;
+    for (const auto& c : rq.checks) {
+      bool pass = check_passes(c.spec, status, duration);
+      all_checks = all_checks && pass;
+      rec.add(loadgen::kChecks, pass ? 1 : 0, c.subs);
+      auto& counts = rec.checks[c.id];
+      (pass ? counts.first : counts.second) += 1;
+      if (!pass && setup_failure.empty()) setup_failure = "check '" + c.spec.name + "' failed";
+    }
+    for (const auto& r : rq.records) {
+      using Source = loadgen::RecordSpec::Source;
+      double v = 0;
+      switch (r.spec.source) {
+        case Source::kDuration: v = duration; break;
+        case Source::kWaiting: v = waiting; break;
+        case Source::kBlocked: v = connecting; break;
+        case Source::kConnecting: v = connecting; break;
+        case Source::kSending: v = sending; break;
+        case Source::kReceiving: v = receiving; break;
+        case Source::kFailed: v = expected ? 0 : 1; break;
+        case Source::kOk: v = expected ? 1 : 0; break;
+        case Source::kChecksFailed: v = all_checks ? 0 : 1; break;
+        case Source::kChecksOk: v = all_checks ? 1 : 0; break;
+        case Source::kStatus: v = status; break;
+        case Source::kOne: v = 1; break;
+      }
+      if (!r.spec.op.empty()) v = loadgen::compare(v, r.spec.op, r.spec.operand) ? 1 : 0;
+      rec.add(r.metric, v, r.subs);
+    }
+    co_return setup_failure;
   }
 
-  asio::io_context& ctx_;
-  const RunConfig& cfg_;
-  Control& control_;
-  Stats& stats_;
+  bool same_target(const CompiledRequest& rq) const {
+    return target_length_ == rq.address_length &&
+           std::memcmp(&target_, &rq.address, rq.address_length) == 0;
+  }
+
+  Worker& w_;
+  Shared& sh_;
   tcp::socket socket_;
-  Clock::time_point deadline_at_ = Clock::time_point::max();
+  asio::steady_timer timer_;
+  sockaddr_storage target_{};
+  socklen_t target_length_ = 0;
+  Clock::time_point request_deadline_ = Clock::time_point::max();
+  Clock::time_point interrupt_at_ = Clock::time_point::max();
   llhttp_t parser_{};
   llhttp_settings_t settings_{};
   bool complete_ = false;
   bool timed_out_ = false;
-  bool aborted_ = false;
+  bool interrupted_ = false;
+  bool in_iteration_ = false;
+  bool needs_close_ = false;
+  bool want_body_ = false;
+  bool want_headers_ = false;
+  bool in_value_ = false;
+  std::string body_;
+  std::vector<std::pair<std::string, std::string>> headers_;
   std::array<char, 4096> buffer_{};
 };
+
+// An activity window of a VU: [from, to) relative to the scenario start, interrupted at
+// `deadline`.
+struct Window {
+  Duration from, to, deadline;
+};
+
+class Runner {
+ public:
+  Runner(const RunConfig& cfg, Shared& sh, std::vector<std::unique_ptr<Worker>>& w)
+      : cfg_(cfg), sh_(sh), workers_(w) {}
+
+  // Spawns worker `t`'s share of every scenario.
+  void spawn(size_t t) {
+    Worker& w = *workers_[t];
+    size_t threads = workers_.size();
+    for (size_t i = 0; i < cfg_.scenarios.size(); ++i) {
+      const CompiledScenario& sc = cfg_.scenarios[i];
+      const loadgen::Scenario& s = sc.scenario;
+      ScenarioState& st = *sh_.scenarios[i];
+      Duration regular = loadgen::regular_duration(s);
+      switch (s.executor) {
+        case Executor::kConstantVus:
+        case Executor::kSharedIterations:
+        case Executor::kPerVuIterations:
+          for (int64_t k = static_cast<int64_t>(t); k < s.vus; k += static_cast<int64_t>(threads)) {
+            start_vu(w, sc, st, {{Duration{0}, regular, regular + s.graceful_stop}});
+          }
+          break;
+        case Executor::kRampingVus: {
+          int64_t peak = s.start_vus;
+          for (const auto& stage : s.stages) peak = std::max(peak, stage.target);
+          for (int64_t k = static_cast<int64_t>(t) + 1; k <= peak;
+               k += static_cast<int64_t>(threads)) {
+            std::vector<Window> windows;
+            for (auto [from, to] : loadgen::ramping_vu_intervals(s.start_vus, s.stages, k)) {
+              Duration deadline = to == regular ? to + s.graceful_stop
+                                                : std::min(to + s.graceful_ramp_down,
+                                                           regular + s.graceful_stop);
+              windows.push_back({from, to, deadline});
+            }
+            if (!windows.empty()) start_vu(w, sc, st, std::move(windows));
+          }
+          break;
+        }
+        case Executor::kConstantArrivalRate:
+        case Executor::kRampingArrivalRate:
+          sh_.outstanding.fetch_add(1);
+          st.running.fetch_add(1);
+          asio::co_spawn(w.ctx, arrival(w, sc, st), [this, &st](std::exception_ptr) {
+            st.running.fetch_sub(1);
+            sh_.outstanding.fetch_sub(1);
+          });
+          break;
+        case Executor::kExternallyControlled:
+          break;
+      }
+    }
+  }
+
+ private:
+  void start_vu(Worker& w, const CompiledScenario& sc, ScenarioState& st,
+                std::vector<Window> windows) {
+    auto vu = std::make_shared<Vu>(w, sh_);
+    w.vus.push_back(vu);
+    sh_.outstanding.fetch_add(1);
+    st.running.fetch_add(1);
+    asio::co_spawn(w.ctx, looping_vu(w, *vu, sc, st, std::move(windows)),
+                   [this, &st, &w, &sc](std::exception_ptr) {
+                     if (st.running.fetch_sub(1) == 1) finish_scenario(w, sc, st);
+                     sh_.outstanding.fetch_sub(1);
+                   });
+  }
+
+  // shared-iterations: when maxDuration ended the scenario with tickets left, one
+  // dropped_iterations sample of their number (none on an abort).
+  void finish_scenario(Worker& w, const CompiledScenario& sc, ScenarioState& st) {
+    const auto& s = sc.scenario;
+    if (s.executor != Executor::kSharedIterations || sh_.aborted) return;
+    int64_t claimed = std::min(st.tickets.load(), s.iterations);
+    if (claimed < s.iterations) {
+      std::lock_guard lock(w.rec_mutex);
+      w.rec.add(loadgen::kDroppedIterations, static_cast<double>(s.iterations - claimed), sc.subs);
+    }
+  }
+
+  asio::awaitable<void> looping_vu(Worker& w, Vu& vu, const CompiledScenario& sc,
+                                   ScenarioState& st, std::vector<Window> windows) {
+    const auto& s = sc.scenario;
+    auto base = sh_.t0 + s.start_time;
+    int64_t done = 0;
+    bool exhausted = false;
+    for (const auto& win : windows) {
+      if (!co_await vu.wait_until(base + win.from)) break;
+      st.started = true;
+      st.active.fetch_add(1);
+      sh_.active_vus.fetch_add(1);
+      auto stop_at = base + win.to;
+      while (!sh_.aborted.load(std::memory_order_relaxed) && Clock::now() < stop_at) {
+        if (s.executor == Executor::kSharedIterations) {
+          if (st.tickets.fetch_add(1) >= s.iterations) {
+            exhausted = true;
+            break;
+          }
+        } else if (s.executor == Executor::kPerVuIterations && done >= s.iterations) {
+          exhausted = true;
+          break;
+        }
+        co_await vu.iteration(sc, st, base + win.deadline);
+        ++done;
+      }
+      st.active.fetch_sub(1);
+      sh_.active_vus.fetch_sub(1);
+      if (exhausted) break;
+    }
+    if (s.executor == Executor::kPerVuIterations && !exhausted && !sh_.aborted &&
+        done < s.iterations) {
+      std::lock_guard lock(w.rec_mutex);
+      w.rec.add(loadgen::kDroppedIterations, static_cast<double>(s.iterations - done), sc.subs);
+    }
+    vu.close();
+  }
+
+  // Arrival-rate executors: this worker starts the iterations whose global number falls
+  // on it (g mod threads), each at its due time, on an idle VU of its own pool.
+  asio::awaitable<void> arrival(Worker& w, const CompiledScenario& sc, ScenarioState& st) {
+    const auto& s = sc.scenario;
+    const int64_t threads = static_cast<int64_t>(workers_.size());
+    const int64_t me = static_cast<int64_t>(w.index);
+    const int64_t max_vus = s.has_max_vus ? s.max_vus : s.pre_allocated_vus;
+    std::vector<std::shared_ptr<Vu>> pool;
+    for (int64_t i = me; i < s.pre_allocated_vus; i += threads) {
+      pool.push_back(std::make_shared<Vu>(w, sh_));
+      w.vus.push_back(pool.back());
+    }
+    st.created.fetch_add(static_cast<int64_t>(pool.size()));
+    auto base = sh_.t0 + s.start_time;
+    Duration regular = loadgen::regular_duration(s);
+    auto end = base + regular;
+    auto interrupt_at = end + s.graceful_stop;
+    std::optional<loadgen::RampingArrivalSchedule> ramp;
+    int64_t period = 0;
+    if (s.executor == Executor::kRampingArrivalRate) {
+      ramp.emplace(s.start_rate, s.time_unit, s.stages);
+    } else {
+      period = static_cast<int64_t>(static_cast<__int128>(s.time_unit.count()) / s.rate);
+    }
+    asio::steady_timer timer(w.ctx);
+    for (int64_t g = me;; g += threads) {
+      Duration due = ramp ? ramp->due(static_cast<uint64_t>(g) + 1) : Duration(g * period);
+      if (due.count() < 0 || due >= regular) break;
+      if (Clock::now() < base + due) {
+        timer.expires_at(base + due);
+        co_await timer.async_wait(use_nothrow);
+      }
+      if (sh_.aborted.load(std::memory_order_relaxed)) break;
+      st.started = true;
+      std::shared_ptr<Vu> idle;
+      for (auto& vu : pool) {
+        if (!vu->busy) {
+          idle = vu;
+          break;
+        }
+      }
+      if (!idle) {
+        {
+          std::lock_guard lock(w.rec_mutex);
+          w.rec.add(loadgen::kDroppedIterations, 1, sc.subs);
+        }
+        // One more VU for the next iterations, while maxVUs allows.
+        int64_t created = st.created.load();
+        bool grown = false;
+        while (created < max_vus) {
+          if (st.created.compare_exchange_weak(created, created + 1)) {
+            grown = true;
+            break;
+          }
+        }
+        if (grown) {
+          pool.push_back(std::make_shared<Vu>(w, sh_));
+          w.vus.push_back(pool.back());
+          sh_.vus_max.fetch_add(1);
+        } else if (!st.warned_vus.exchange(true)) {
+          loadgen::log_line("warning", "Insufficient VUs, reached " + std::to_string(max_vus) +
+                                           " active VUs and cannot initialize more",
+                            "executor=" + std::string(loadgen::executor_name(s.executor)) +
+                                " scenario=" + s.name);
+        }
+        continue;
+      }
+      idle->busy = true;
+      sh_.outstanding.fetch_add(1);
+      st.running.fetch_add(1);
+      asio::co_spawn(w.ctx, one_iteration(*idle, sc, st, interrupt_at),
+                     [this, &st, idle](std::exception_ptr) {
+                       idle->busy = false;
+                       st.running.fetch_sub(1);
+                       sh_.outstanding.fetch_sub(1);
+                     });
+    }
+    // VUs close their connections once their last iteration ended.
+    while (std::any_of(pool.begin(), pool.end(), [](const auto& vu) { return vu->busy; })) {
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(use_nothrow);
+    }
+    for (auto& vu : pool) vu->close();
+  }
+
+  asio::awaitable<void> one_iteration(Vu& vu, const CompiledScenario& sc, ScenarioState& st,
+                                      Clock::time_point interrupt_at) {
+    st.active.fetch_add(1);
+    sh_.active_vus.fetch_add(1);
+    co_await vu.iteration(sc, st, interrupt_at);
+    st.active.fetch_sub(1);
+    sh_.active_vus.fetch_sub(1);
+  }
+
+  const RunConfig& cfg_;
+  Shared& sh_;
+  std::vector<std::unique_ptr<Worker>>& workers_;
+};
+
+// The request-timeout and interruption sweep of one worker.
+asio::awaitable<void> sweep(Worker& w, Shared& sh) {
+  asio::steady_timer timer(w.ctx);
+  while (!sh.finished.load()) {
+    timer.expires_after(std::chrono::milliseconds(50));
+    co_await timer.async_wait(use_nothrow);
+    auto now = Clock::now();
+    for (auto& vu : w.vus) vu->check_deadlines(now);
+  }
+}
+
+asio::awaitable<void> run_setup(std::shared_ptr<Vu> vu, const std::vector<CompiledStep>& steps,
+                                std::string& failure) {
+  static const std::vector<uint32_t> kNoSubs;
+  failure = co_await vu->setup(steps, kNoSubs);
+}
 
 }  // namespace
 
 RunResult run_load(const RunConfig& cfg) {
-  Control control;
-  control.shared_iterations = cfg.iterations > 0;
-  control.remaining = static_cast<int64_t>(cfg.iterations);
-  unsigned threads = std::max(1u, cfg.threads);
+  Shared sh(cfg);
+  size_t threads = std::max(1u, cfg.threads);
   WorkerPool pool(threads);
-  std::vector<Stats> stats(threads);
-  std::vector<std::vector<std::shared_ptr<Vu>>> vus(threads);
-  std::atomic<uint64_t> finished{0};
-
-  auto started = Clock::now();
-  // One sweep per worker enforces the request timeout of its VUs.
-  auto sweep = [&control, &vus](asio::io_context& ctx, size_t t) -> asio::awaitable<void> {
-    asio::steady_timer timer(ctx);
-    while (!control.stopping.load()) {
-      timer.expires_after(std::chrono::milliseconds(100));
-      co_await timer.async_wait(use_nothrow);
-      auto now = Clock::now();
-      for (auto& vu : vus[t]) vu->check_deadline(now);
-    }
-  };
-  pool.run_on_all([&](size_t t) {
-    asio::co_spawn(pool.context(t), sweep(pool.context(t), t), asio::detached);
-    for (uint64_t v = t; v < cfg.vus; v += threads) {
-      auto vu = std::make_shared<Vu>(pool.context(t), cfg, control, stats[t]);
-      vus[t].push_back(vu);
-      asio::co_spawn(pool.context(t), vu->run(),
-                     [&finished](std::exception_ptr) { finished.fetch_add(1); });
-    }
-  });
-
-  // The main thread watches the clock and the signals.
-  asio::io_context control_ctx(1);
-  asio::signal_set signals(control_ctx, SIGINT, SIGTERM);
-  bool interrupted = false;
-  signals.async_wait([&](const asio::error_code& ec, int) {
-    if (!ec) interrupted = true;
-  });
-  loadgen::Duration limit = cfg.iterations > 0 ? cfg.max_duration : cfg.duration;
-  auto end_at = started + limit;
-  int last_report = -1;
-  while (!interrupted && finished.load() < cfg.vus && Clock::now() < end_at) {
-    control_ctx.run_for(std::chrono::milliseconds(50));
-    if (control_ctx.stopped()) control_ctx.restart();
-    int secs = static_cast<int>(std::chrono::duration<double>(Clock::now() - started).count());
-    if (cfg.progress && secs != last_report) {
-      last_report = secs;
-      std::fprintf(stderr, "running (%ds), %llu/%llu VUs\n", secs,
-                   static_cast<unsigned long long>(cfg.vus - finished.load()),
-                   static_cast<unsigned long long>(cfg.vus));
-    }
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (size_t t = 0; t < threads; ++t) {
+    workers.push_back(
+        std::make_unique<Worker>(t, pool.context(t), *cfg.registry, cfg.check_count, cfg.seed));
   }
-  control.stopping = true;
-  if (interrupted) {
-    // k6 aborts at once on a signal: iterations in flight are interrupted.
-    pool.run_on_all([&](size_t t) {
-      for (auto& vu : vus[t]) vu->abort();
-    });
-  } else {
-    // Iterations in flight may finish within gracefulStop, then they are interrupted.
-    auto grace_end = Clock::now() + cfg.graceful_stop;
-    while (finished.load() < cfg.vus && Clock::now() < grace_end) {
-      control_ctx.run_for(std::chrono::milliseconds(20));
-      if (control_ctx.stopped()) control_ctx.restart();
-      if (interrupted) break;
-    }
-    pool.run_on_all([&](size_t t) {
-      for (auto& vu : vus[t]) vu->abort();
-    });
-  }
-  auto wait_end = Clock::now() + std::chrono::seconds(5);
-  while (finished.load() < cfg.vus && Clock::now() < wait_end) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  Runner runner(cfg, sh, workers);
   RunResult result;
-  result.elapsed_s = std::chrono::duration<double>(Clock::now() - started).count();
-  result.interrupted = interrupted;
-  pool.run_on_all([&](size_t t) { vus[t].clear(); });
-  pool.stop();
-  for (const auto& s : stats) result.stats.merge(s);
+
+  asio::io_context control(1);
+  asio::signal_set signals(control, SIGINT, SIGTERM);
+  std::atomic<int> signalled{0};
+  std::function<void()> arm = [&] {
+    signals.async_wait([&](const asio::error_code& ec, int sig) {
+      if (ec) return;
+      if (signalled.exchange(sig) != 0) {
+        std::_Exit(105);  // a second signal ends the process at once (k6 §5)
+      }
+      arm();
+    });
+  };
+  arm();
+  auto pump = [&](Duration d) {
+    control.run_for(d);
+    if (control.stopped()) control.restart();
+  };
+  auto abort_all = [&] {
+    sh.aborted = true;
+    pool.run_on_all([&](size_t t) {
+      for (auto& vu : workers[t]->vus) vu->interrupt();
+    });
+  };
+
+  // The test-run clock includes setup; scenario offsets count from after it.
+  const Clock::time_point run_start = Clock::now();
+  sh.t0 = run_start;
+  sh.vus_max = cfg.plan.initial_vus;
+
+  // The request-timeout and interruption sweep, on every worker.
+  pool.run_on_all([&](size_t t) {
+    asio::co_spawn(workers[t]->ctx, sweep(*workers[t], sh), asio::detached);
+  });
+  auto finish = [&] {
+    sh.finished = true;
+    pool.run_on_all([&](size_t t) {
+      for (auto& vu : workers[t]->vus) vu->close();
+      workers[t]->vus.clear();
+    });
+    pool.stop();
+  };
+
+  // Setup runs once, before any scenario, on the first worker.
+  if (!cfg.setup.empty()) {
+    std::atomic<bool> done{false};
+    std::string failure;
+    auto vu = std::make_shared<Vu>(*workers[0], sh);
+    pool.run_on_all([&](size_t t) {
+      if (t != 0) return;
+      workers[0]->vus.push_back(vu);
+      asio::co_spawn(workers[0]->ctx, run_setup(vu, cfg.setup, failure),
+                     [&done](std::exception_ptr) { done = true; });
+    });
+    while (!done) {
+      pump(std::chrono::milliseconds(10));
+      if (signalled && !sh.aborted) abort_all();
+    }
+    if (!failure.empty() || signalled) {
+      result.setup_error = signalled ? "" : failure;
+      result.signal = signalled;
+      finish();
+      result.metrics = std::make_unique<Recorder>(*cfg.registry);
+      for (auto& w : workers) result.metrics->merge(w->rec);
+      result.elapsed_s = std::chrono::duration<double>(Clock::now() - run_start).count();
+      return result;
+    }
+  }
+
+  sh.t0 = Clock::now();
+  pool.run_on_all([&](size_t t) { runner.spawn(t); });
+
+  auto progress = [&](bool final) {
+    if (!cfg.on_progress) return;
+    loadgen::Progress p;
+    p.elapsed_s = std::chrono::duration<double>(Clock::now() - run_start).count();
+    p.scenarios_elapsed_s = std::chrono::duration<double>(Clock::now() - sh.t0).count();
+    p.active_vus = sh.active_vus.load();
+    p.final = final;
+    for (const auto& st : sh.scenarios) {
+      loadgen::ScenarioProgress sp;
+      sp.completed = st->completed.load();
+      sp.interrupted = st->interrupted.load();
+      sp.active = st->active.load();
+      sp.created = st->created.load();
+      sp.started = st->started.load();
+      sp.finished = st->running.load() == 0;
+      p.completed += sp.completed;
+      p.interrupted += sp.interrupted;
+      p.scenarios.push_back(sp);
+    }
+    cfg.on_progress(p);
+  };
+  auto snapshot = [&] {
+    auto merged = std::make_unique<Recorder>(*cfg.registry);
+    for (auto& w : workers) {
+      std::lock_guard lock(w->rec_mutex);
+      merged->merge(w->rec);
+    }
+    return merged;
+  };
+
+  auto next_progress = Clock::now() + cfg.progress_interval;
+  auto next_gauge = run_start + std::chrono::seconds(1);
+  auto next_eval = run_start + std::chrono::seconds(2);
+  while (sh.outstanding.load() > 0) {
+    pump(std::chrono::milliseconds(10));
+    auto now = Clock::now();
+    if (signalled) {
+      result.signal = signalled;
+      abort_all();
+      break;
+    }
+    if (now >= next_gauge) {
+      next_gauge += std::chrono::seconds(1);
+      std::lock_guard lock(workers[0]->rec_mutex);
+      workers[0]->rec.add(loadgen::kVus, static_cast<double>(sh.active_vus.load()), cfg.vus_subs);
+      workers[0]->rec.add(loadgen::kVusMax, static_cast<double>(sh.vus_max.load()), cfg.vus_subs);
+    }
+    if (now >= next_progress) {
+      next_progress += cfg.progress_interval;
+      progress(false);
+    }
+    if (cfg.should_abort && now >= next_eval) {
+      next_eval += std::chrono::seconds(2);
+      auto merged = snapshot();
+      if (cfg.should_abort(*merged, std::chrono::duration<double>(now - run_start).count())) {
+        result.aborted_by_threshold = true;
+        abort_all();
+        break;
+      }
+    }
+  }
+  // Aborted: iterations were interrupted; wait for their coroutines to unwind.
+  auto unwind_end = Clock::now() + std::chrono::seconds(10);
+  while (sh.outstanding.load() > 0 && Clock::now() < unwind_end) {
+    pump(std::chrono::milliseconds(5));
+    if (signalled && !sh.aborted) abort_all();
+  }
+  result.elapsed_s = std::chrono::duration<double>(Clock::now() - run_start).count();
+  finish();
+  result.metrics = snapshot();
+  progress(true);
+  for (const auto& st : sh.scenarios) {
+    result.completed += st->completed.load();
+    result.interrupted += st->interrupted.load();
+  }
   return result;
 }
 

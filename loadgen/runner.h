@@ -1,36 +1,110 @@
-// Runs virtual users against one HTTP/1.1 target. The runner is compiled once per I/O
-// backend (namespaces faultline::uring / faultline::epoll); main() picks one.
+// Runs a test: every scenario's executor on a pool of worker threads, each VU a coroutine
+// with one keep-alive HTTP/1.1 connection. The runner is compiled once per I/O backend
+// (namespaces faultline::uring / faultline::epoll); main() picks one.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <netinet/in.h>
 
 #include "loadgen/duration.h"
-#include "loadgen/stats.h"
+#include "loadgen/metrics.h"
+#include "loadgen/options.h"
+#include "loadgen/plan.h"
 
 namespace faultline::loadgen {
 
-struct RunConfig {
-  sockaddr_storage address{};  // resolved target
+struct CompiledCheck {
+  CheckSpec spec;
+  uint32_t id = 0;              // index into Recorder::checks
+  std::vector<uint32_t> subs;   // `checks` sub-metrics this check's samples belong to
+};
+
+struct CompiledRecord {
+  RecordSpec spec;
+  uint32_t metric = 0;
+  std::vector<uint32_t> subs;
+};
+
+// A request with everything resolved: address, the bytes to send, its tags.
+struct CompiledRequest {
+  sockaddr_storage address{};
   socklen_t address_length = 0;
-  std::string request;  // the complete request bytes, built once
-  uint64_t vus = 1;
-  Duration duration{0};     // constant-vus: how long VUs loop (0 with iterations)
-  uint64_t iterations = 0;  // shared-iterations: total across all VUs
-  Duration max_duration = std::chrono::minutes(10);  // shared-iterations' limit
-  Duration graceful_stop = std::chrono::seconds(30);
-  Duration request_timeout = std::chrono::seconds(60);
+  std::string bytes;
+  uint32_t site = 0;  // unique per request in the test, for the sub-metric cache
+  Tags tags;          // tags every sample of this request carries, before status & co.
+  std::vector<CompiledCheck> checks;
+  std::vector<CompiledRecord> records;
+  bool need_body = false;
+  bool need_headers = false;
+  Duration timeout = std::chrono::seconds(60);
+};
+
+struct CompiledStep {
+  bool is_sleep = false;
+  Duration sleep_min{0};
+  Duration sleep_max{0};
+  CompiledRequest request;
+};
+
+struct CompiledScenario {
+  Scenario scenario;
+  std::vector<CompiledStep> flow;
+  Tags tags;                    // run tags + scenario tags + scenario + group
+  std::vector<uint32_t> subs;   // sub-metrics matching `tags` (iterations, data, dropped)
+};
+
+struct ScenarioProgress {
+  uint64_t completed = 0;
+  uint64_t interrupted = 0;
+  int64_t active = 0;   // VUs in the scenario (arrival rate: VUs in an iteration)
+  int64_t created = 0;  // arrival rate: VUs created so far
+  bool started = false;
+  bool finished = false;
+};
+
+struct Progress {
+  double elapsed_s = 0;            // since the run started (setup included)
+  double scenarios_elapsed_s = 0;  // since the scenarios started
+  int64_t active_vus = 0;
+  uint64_t completed = 0;
+  uint64_t interrupted = 0;
+  bool final = false;
+  std::vector<ScenarioProgress> scenarios;
+};
+
+struct RunConfig {
+  std::shared_ptr<const Registry> registry;
+  std::vector<CompiledScenario> scenarios;  // sorted by (startTime, name)
+  std::vector<CompiledStep> setup;
+  Tags setup_tags;
+  std::vector<uint32_t> vus_subs;      // sub-metrics of vus / vus_max matching run tags
+  size_t check_count = 0;
+  RunPlan plan;
+  int64_t rps = 0;  // process-wide request cap per second; 0 = none
   unsigned threads = 1;
-  bool progress = true;  // print a progress line every second on stderr
+  uint64_t seed = 0;
+  // Called from the main thread every `progress_interval` and once at the end.
+  std::function<void(const Progress&)> on_progress;
+  Duration progress_interval = std::chrono::seconds(1);
+  // Called every 2 s with the metrics so far; returning true aborts the run
+  // (abortOnFail thresholds).
+  std::function<bool(const Recorder&, double elapsed_s)> should_abort;
 };
 
 struct RunResult {
-  Stats stats;
+  std::unique_ptr<Recorder> metrics;
   double elapsed_s = 0;
-  bool interrupted = false;  // SIGINT or SIGTERM
+  int signal = 0;                 // SIGINT or SIGTERM that aborted the run
+  bool aborted_by_threshold = false;
+  std::string setup_error;        // non-empty when setup failed (the run did not start)
+  uint64_t completed = 0;
+  uint64_t interrupted = 0;
 };
 
 }  // namespace faultline::loadgen

@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""End-to-end checks of loadgen's scenario files against a real nginx: every executor's VU
+and iteration counts, ramps, several scenarios with start offsets and tags, checks, custom
+metrics, sub-metric thresholds, abortOnFail, setup, ${ENV} substitution, --rps, progress
+output, configuration errors, and a server that dies mid-run."""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Checker, Proxy, free_port  # noqa: E402
+from test_loadgen import Nginx  # noqa: E402
+
+
+class Loadgen:
+    def __init__(self, binary, backend):
+        self.binary = binary
+        self.backend = backend
+
+    def run(self, script, *args, quiet=True, timeout=120, env=None):
+        """Runs a scenario dict (or a file path); returns (code, stdout, stderr, export)."""
+        if isinstance(script, dict):
+            fd, path = tempfile.mkstemp(suffix=".json")
+            with os.fdopen(fd, "w") as f:
+                json.dump(script, f)
+        else:
+            path = script
+        export = tempfile.mktemp(suffix=".json")
+        cmd = [self.binary, "run", "--backend", self.backend, "--summary-export", export]
+        if quiet:
+            cmd.append("--quiet")
+        cmd += [*args, path]
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env)
+        summary = None
+        if os.path.exists(export):
+            with open(export) as f:
+                summary = json.load(f)
+            os.unlink(export)
+        if isinstance(script, dict):
+            os.unlink(path)
+        return proc.returncode, proc.stdout, proc.stderr, summary
+
+
+def scenario_file(scenarios, flow, **extra):
+    return {"options": {"scenarios": scenarios, **extra.pop("options", {})},
+            "flows": {"default": flow, **extra.pop("flows", {})}, **extra}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--proxy", required=True)
+    ap.add_argument("--backend", default="auto")
+    args = ap.parse_args()
+    check = Checker(f"loadgen-scenarios-{args.backend}")
+    lg = Loadgen(args.binary, args.backend)
+    nginx = Nginx()
+    base = f"http://127.0.0.1:{nginx.port}"
+    get = [{"url": base + "/index.html"}]
+    try:
+        # per-vu-iterations: every VU runs exactly its iterations
+        code, out, err, s = lg.run(scenario_file(
+            {"pv": {"executor": "per-vu-iterations", "vus": 3, "iterations": 4}}, get))
+        check.equal(code, 0, "per-vu-iterations exits 0")
+        check.equal(s["metrics"]["iterations"]["count"], 12, "3 VUs x 4 iterations")
+        check.equal(s["metrics"]["http_reqs"]["count"], 12, "one request per iteration")
+
+        # shared-iterations through a file, two requests per iteration
+        code, out, err, s = lg.run(scenario_file(
+            {"sh": {"executor": "shared-iterations", "vus": 4, "iterations": 30}},
+            get + [{"method": "GET", "url": base + "/missing", "name": "missing"}]))
+        check.equal(s["metrics"]["iterations"]["count"], 30, "30 shared iterations")
+        check.equal(s["metrics"]["http_reqs"]["count"], 60, "two requests each")
+        check.equal(s["metrics"]["http_req_failed"]["passes"], 30, "the 404s count as failed")
+
+        # constant-vus: the vus gauge shows the configured count
+        code, out, err, s = lg.run(scenario_file(
+            {"c": {"executor": "constant-vus", "vus": 4, "duration": "2s"}}, get))
+        check.equal(code, 0, "constant-vus exits 0")
+        check.equal(s["metrics"]["vus"]["max"], 4, "4 VUs active")
+        check.equal(s["metrics"]["vus_max"]["value"], 4, "vus_max 4")
+
+        # ramping-vus: 0 -> 4 over 2 s, hold 1 s, down to 0 over 1 s; the progress lines
+        # (non-TTY, one block per second) show the ramp
+        code, out, err, s = lg.run(scenario_file(
+            {"ramp": {"executor": "ramping-vus", "startVUs": 0, "gracefulRampDown": "0s",
+                      "stages": [{"duration": "2s", "target": 4}, {"duration": "1s", "target": 4},
+                                 {"duration": "1s", "target": 0}]}},
+            [{"url": base + "/index.html", "sleep": "50ms"}]), quiet=False)
+        check.equal(code, 0, "ramping-vus exits 0")
+        check.equal(s["metrics"]["vus"]["max"], 4, "the ramp reaches 4 VUs")
+        counts = [int(m) for m in re.findall(r"running \([^)]*\), (\d+)/4 VUs", out)]
+        check.check(len(counts) >= 3 and counts[0] <= 2 and max(counts) == 4,
+                    f"progress shows the ramp: {counts}")
+        check.check("Up to 4 looping VUs for 4s over 3 stages" in out, "header describes the ramp")
+        check.check(re.search(r"ramp +[ ↓✓] \[ *\d+% \] \d/4 VUs", out) is not None,
+                    "scenario progress line")
+
+        # constant-arrival-rate: 50/s for 2 s starts 100 iterations, none dropped
+        code, out, err, s = lg.run(scenario_file(
+            {"car": {"executor": "constant-arrival-rate", "rate": 50, "timeUnit": "1s",
+                     "duration": "2s", "preAllocatedVUs": 5}}, get))
+        check.equal(code, 0, "constant-arrival-rate exits 0")
+        check.check(98 <= s["metrics"]["iterations"]["count"] <= 100,
+                    f"about 100 iterations: {s['metrics']['iterations']['count']}")
+        check.check("dropped_iterations" not in s["metrics"], "nothing dropped")
+
+        # ramping-arrival-rate: 0 -> 20/s over 2 s is an area of 20 iterations
+        code, out, err, s = lg.run(scenario_file(
+            {"rar": {"executor": "ramping-arrival-rate", "startRate": 0, "preAllocatedVUs": 2,
+                     "stages": [{"duration": "2s", "target": 20}]}}, get))
+        check.check(19 <= s["metrics"]["iterations"]["count"] <= 20,
+                    f"ramping arrival count: {s['metrics']['iterations']['count']}")
+
+        # arrival rate with a slow server and too few VUs: late starts are dropped
+        proxy = Proxy(args.proxy, args.backend, free_port())
+        try:
+            _, body = proxy.json("POST", "/proxies", {"name": "web", "listen": "127.0.0.1:0",
+                                                      "upstream": f"127.0.0.1:{nginx.port}"})
+            proxy.json("POST", "/proxies/web/toxics",
+                       {"type": "latency", "attributes": {"latency": 300}})
+            code, out, err, s = lg.run(scenario_file(
+                {"slow": {"executor": "constant-arrival-rate", "rate": 20, "duration": "2s",
+                          "preAllocatedVUs": 1, "maxVUs": 2}},
+                [{"url": f"http://{body['listen']}/index.html"}]))
+            m = s["metrics"]
+            started = m["iterations"]["count"]
+            dropped = m["dropped_iterations"]["count"]
+            check.check(dropped >= 20, f"late iterations dropped: {dropped}")
+            check.check(38 <= started + dropped <= 41,
+                        f"every due iteration started or dropped ({started}+{dropped})")
+            check.check("Insufficient VUs, reached 2 active VUs" in err, "insufficient VUs warning")
+        finally:
+            proxy.stop()
+
+        # several scenarios with start offsets and tags; sub-metric thresholds by scenario/tag
+        code, out, err, s = lg.run({
+            "options": {
+                "scenarios": {
+                    "first": {"executor": "constant-vus", "vus": 1, "duration": "1s",
+                              "tags": {"phase": "warm"}},
+                    "second": {"executor": "per-vu-iterations", "vus": 2, "iterations": 5,
+                               "startTime": "1s", "exec": "other"}},
+                "thresholds": {"http_reqs{scenario:second}": ["count==10"],
+                               "http_req_duration{phase:warm}": ["p(95)<5000"],
+                               "iterations{scenario:first}": ["count>0"]}},
+            "flows": {"default": get, "other": get}}, quiet=False)
+        check.equal(code, 0, "multi-scenario run passes its thresholds")
+        m = s["metrics"]
+        check.equal(m["http_reqs{scenario:second}"]["count"], 10, "second scenario: 10 requests")
+        check.equal(m["http_reqs{scenario:second}"]["thresholds"], {"count==10": False},
+                    "sub-metric threshold passed")
+        check.check("2 scenarios, 3 max VUs" in out, "header counts scenarios and max VUs")
+        check.check("second: 5 iterations for each of 2 VUs (maxDuration: 10m0s, exec: other, "
+                    "startTime: 1s, gracefulStop: 30s)" in out, "scenario description")
+
+        # checks and custom metrics fed from requests
+        code, out, err, s = lg.run({
+            "options": {"scenarios": {"c": {"executor": "shared-iterations", "vus": 2,
+                                            "iterations": 20}},
+                        "thresholds": {"checks{check:body says hello}": ["rate==1"],
+                                       "page_time": ["p(95)<5000"], "errors": ["rate<0.6"]}},
+            "metrics": {"page_time": "trend", "errors": "rate", "slow": "counter"},
+            "flows": {"default": [
+                {"url": base + "/index.html", "name": "page",
+                 "checks": [{"name": "status is 200", "status": 200},
+                            {"name": "body says hello", "body_contains": "hello from nginx"},
+                            {"header": "Content-Type", "contains": "text/html"}],
+                 "record": {"page_time": "duration", "errors": "failed", "slow": "duration>-1"}},
+                {"url": base + "/missing", "checks": [{"status": 200}],
+                 "record": {"errors": "failed"}}]}})
+        check.equal(code, 0, "checks run passes its thresholds")
+        m = s["metrics"]
+        checks = s["root_group"]["checks"]
+        check.equal(checks["status is 200"]["passes"], 40, "status check passes on the page...")
+        check.equal(checks["status is 200"]["fails"], 20, "...and fails on the 404")
+        check.equal(checks["body says hello"]["passes"], 20, "body check")
+        check.equal(checks["header Content-Type contains text/html"]["passes"], 20,
+                    "header check with a generated name")
+        check.equal(m["checks"]["passes"], 80, "checks rate counts passes")
+        check.equal(m["errors"]["value"], 0.5, "custom rate fed from failed requests")
+        check.equal(m["slow"]["count"], 20, "custom counter from a comparison")
+        check.check(0 < m["page_time"]["avg"] < 5000, "custom trend in milliseconds")
+
+        # abortOnFail stops the run within a few seconds with exit 99
+        t0 = time.time()
+        code, out, err, s = lg.run({
+            "options": {"scenarios": {"c": {"executor": "constant-vus", "vus": 2,
+                                            "duration": "30s"}},
+                        "thresholds": {"http_req_failed": [
+                            {"threshold": "rate<0.01", "abortOnFail": True}]}},
+            "flows": {"default": [{"url": base + "/missing", "sleep": "10ms"}]}})
+        took = time.time() - t0
+        check.equal(code, 99, "abortOnFail exits 99")
+        check.check(took < 10, f"aborted early ({took:.1f} s)")
+        check.check("at least one has abortOnFail enabled, stopping test prematurely" in err,
+                    "abort message")
+        check.check(s is not None and s["metrics"]["http_req_failed"]["thresholds"]["rate<0.01"],
+                    "export written after the abort")
+
+        # setup: a failing check aborts before any scenario (exit 107)
+        code, out, err, s = lg.run({
+            "options": {"scenarios": {"c": {"executor": "constant-vus", "vus": 1,
+                                            "duration": "5s"}}},
+            "setup": [{"url": base + "/missing", "checks": [{"name": "healthy", "status": 200}]}],
+            "flows": {"default": get}})
+        check.equal(code, 107, "failed setup exits 107")
+        check.check("setup failed: check 'healthy' failed" in err, "setup failure message")
+
+        # ${ENV} substitution: -e wins over the default, the process environment is used
+        script = {"options": {"iterations": 3},
+                  "flows": {"default": [{"url": "${TARGET:-http://127.0.0.1:1}/index.html",
+                                         "headers": {"X-Api-Key": "${KEY}"}}]}}
+        code, out, err, s = lg.run(script, "-e", f"TARGET={base}", env={"KEY": "k"})
+        check.equal(s["metrics"]["http_req_failed"]["value"], 0, "-e TARGET used")
+        code, out, err, s = lg.run(script)
+        check.equal(s["metrics"]["http_req_failed"]["value"], 1, "default used without -e")
+
+        # --rps caps the request rate for the whole process
+        code, out, err, s = lg.run(scenario_file(
+            {"c": {"executor": "constant-vus", "vus": 4, "duration": "2s"}}, get), "--rps", "20")
+        n = s["metrics"]["http_reqs"]["count"]
+        check.check(35 <= n <= 45, f"--rps 20 for 2 s: {n} requests")
+
+        # the command line's --duration replaces the file's scenarios, thresholds stay
+        code, out, err, s = lg.run({
+            "options": {"scenarios": {"x": {"executor": "per-vu-iterations", "vus": 1}},
+                        "thresholds": {"http_reqs": ["count<0"]}},
+            "flows": {"default": get}}, "--vus", "2", "--duration", "1s")
+        check.equal(code, 99, "file thresholds still apply with --duration")
+        check.check(s["metrics"]["http_reqs"]["count"] > 1, "constant VUs ran instead")
+
+        # configuration errors: exit 104 with k6's messages
+        code, out, err, s = lg.run({"options": {"scenarios": {"x": {"executor": "constant-vus",
+                                                                    "vus": 1, "duratoin": "1s"}}},
+                                    "flows": {"default": get}})
+        check.equal(code, 104, "unknown scenario key exits 104")
+        check.check('unknown field \\"duratoin\\"' in err or 'unknown field "duratoin"' in err,
+                    f"unknown key named: {err.strip()[:200]}")
+        code, out, err, s = lg.run({"options": {"scenarios": {
+            "x": {"executor": "constant-vus", "vus": 0},
+            "y": {"executor": "shared-iterations", "vus": 5, "iterations": 2}}},
+            "flows": {"default": get}})
+        check.equal(code, 104, "invalid scenarios exit 104")
+        check.check("There were problems with the specified script configuration:" in err and
+                    "scenario x has configuration errors: the number of VUs must be more than 0, "
+                    "the duration is unspecified" in err, "k6's validation layout")
+        code, out, err, s = lg.run({"options": {"iterations": 1,
+                                                "thresholds": {"htp_reqs": ["count>0"]}},
+                                    "flows": {"default": get}})
+        check.equal(code, 104, "threshold on an unknown metric exits 104")
+        code, out, err, s = lg.run({"options": {"iterations": 1}, "flows": {}})
+        check.equal(code, 104, "missing flow exits 104")
+        check.check("function 'default' not found in exports" in err, "missing flow message")
+
+        # a server that dies mid-run: failed requests, exit 0, a summary
+        victim = Nginx()
+        try:
+            p = subprocess.Popen([args.binary, "--quiet", "--backend", args.backend, "-u", "4",
+                                  "-d", "3s", f"http://127.0.0.1:{victim.port}/index.html",
+                                  "--summary-export", "/dev/stdout"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1.0)
+            victim.proc.kill()
+            out, err = p.communicate(timeout=60)
+            check.equal(p.returncode, 0, "server death does not change the exit code")
+            check.check("http_req_failed" in out and "TOTAL RESULTS" in out,
+                        "summary printed after the server died")
+        finally:
+            try:
+                victim.stop()
+            except Exception:
+                pass
+    finally:
+        nginx.stop()
+    return check.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
