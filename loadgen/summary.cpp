@@ -1,6 +1,7 @@
 #include "loadgen/summary.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 
@@ -304,6 +305,87 @@ std::string summary_export(const SummaryInput& in) {
 }  // namespace faultline::loadgen
 
 namespace faultline::loadgen {
-bool valid_trend_stat(std::string_view) { return true; }
-std::string summary_data(const SummaryInput&) { return "{}"; }
+bool valid_trend_stat(std::string_view) {
+  return true;
+}
+std::string summary_data(const SummaryInput&) {
+  return "{}";
+}
+
+// MD5 as RFC 1321 defines it: the message is padded to 56 bytes modulo 64, its bit length
+// appended (little-endian), and every 64-byte block is mixed into four 32-bit words over
+// four rounds of sixteen steps.
+std::string md5_hex(std::string_view data) {
+  // Step constants: the integer part of 2^32 * |sin(i + 1)|, computed once.
+  static const std::array<uint32_t, 64> kSine = [] {
+    std::array<uint32_t, 64> k{};
+    for (size_t i = 0; i < k.size(); ++i) {
+      k[i] = static_cast<uint32_t>(
+          std::floor(std::fabs(std::sin(static_cast<double>(i + 1))) * 4294967296.0));
+    }
+    return k;
+  }();
+  static const int kRotate[4][4] = {
+      {7, 12, 17, 22}, {5, 9, 14, 20}, {4, 11, 16, 23}, {6, 10, 15, 21}};
+
+  std::string msg(data);
+  uint64_t bits = static_cast<uint64_t>(data.size()) * 8;
+  msg.push_back(static_cast<char>(0x80));
+  while (msg.size() % 64 != 56) msg.push_back('\0');
+  for (int i = 0; i < 8; ++i) msg.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+
+  uint32_t state[4] = {0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476u};
+  auto rotl = [](uint32_t v, int n) { return (v << n) | (v >> (32 - n)); };
+  for (size_t block = 0; block < msg.size(); block += 64) {
+    uint32_t w[16];
+    for (int i = 0; i < 16; ++i) {
+      const auto* b = reinterpret_cast<const unsigned char*>(msg.data() + block + 4 * i);
+      w[i] =
+          uint32_t{b[0]} | (uint32_t{b[1]} << 8) | (uint32_t{b[2]} << 16) | (uint32_t{b[3]} << 24);
+    }
+    uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
+    for (int i = 0; i < 64; ++i) {
+      int round = i / 16;
+      uint32_t mix;
+      int word;
+      switch (round) {
+        case 0:
+          mix = (b & c) | (~b & d);
+          word = i;
+          break;
+        case 1:
+          mix = (d & b) | (~d & c);
+          word = (5 * i + 1) % 16;
+          break;
+        case 2:
+          mix = b ^ c ^ d;
+          word = (3 * i + 5) % 16;
+          break;
+        default:
+          mix = c ^ (b | ~d);
+          word = (7 * i) % 16;
+          break;
+      }
+      uint32_t next = b + rotl(a + mix + kSine[i] + w[word], kRotate[round][i % 4]);
+      a = d;
+      d = c;
+      c = b;
+      b = next;
+    }
+    state[0] += a;
+    state[1] += b;
+    state[2] += c;
+    state[3] += d;
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (uint32_t word : state) {
+    for (int i = 0; i < 4; ++i) {
+      auto byte = (word >> (8 * i)) & 0xff;
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xf]);
+    }
+  }
+  return out;
+}
 }  // namespace faultline::loadgen
