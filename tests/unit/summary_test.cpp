@@ -422,3 +422,23 @@ TEST_CASE("summary data numbers print like JSON.stringify", "[summary]") {
   CHECK(data.find(R"("value":123456789012345680000,)") != std::string::npos);
   CHECK(data.find(R"("value":-0.5,)") != std::string::npos);
 }
+
+// Expected order checked against Node: names.sort() with k6's parent-then-suffix
+// localeCompare comparator.
+TEST_CASE("metrics sort like JavaScript's localeCompare, sub-metrics after parents", "[summary]") {
+  std::map<std::string, MetricValue> metrics;
+  for (const char* name : {"b_total", "a1", "a_b", "Ab", "ab", "aB", "ab{tag:x}", "ab_c"}) {
+    metrics[name].count = 1;  // counters
+  }
+  SummaryInput in;
+  in.metrics = &metrics;
+  in.options.mode = "legacy";
+  auto text = console_summary(in);
+  std::vector<std::string> order;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.size() > 5) order.push_back(line.substr(5, line.find('.') - 5));
+  }
+  std::vector<std::string> want = {"a_b", "a1", "ab", "  { tag:x }", "aB", "Ab", "ab_c", "b_total"};
+  CHECK(order == want);
+}
