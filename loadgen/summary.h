@@ -58,8 +58,15 @@ struct SummaryInput {
   SummaryOptions options;
 };
 
-// Checks a --summary-trend-stats list: k6's error text in `err` on a bad entry.
+// Checks one --summary-trend-stats entry: avg, min, med, max, count or p(N) with N a
+// number from 0 to 100.
 bool valid_trend_stat(std::string_view stat);
+// The same, with k6's error text in `err` when the entry is rejected.
+bool valid_trend_stat(std::string_view stat, std::string& err);
+
+// Lowercase hex MD5 (RFC 1321) of `data`: k6 names groups and checks by the MD5 of their
+// path.
+std::string md5_hex(std::string_view data);
 
 // The text printed on stdout at the end: k6 1.x layout (§6.5) or the legacy one (§6.6),
 // framed as in §6.4.
