@@ -6,8 +6,11 @@ cd "$(dirname "$0")/.."
 # The concurrency tests open thousands of sockets.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-# The compatibility suite drives the server with the real toxiproxy-node-client from npm.
-if [ ! -d tests/compat/node_modules/toxiproxy-node-client ]; then
+# The compatibility suite drives the server with the real toxiproxy-node-client from npm and
+# feeds loadgen's reports to k6 report tools from npm.
+if [ ! -d tests/compat/node_modules/toxiproxy-node-client ] ||
+  [ ! -d tests/compat/node_modules/k6-to-junit ] ||
+  [ ! -d tests/compat/node_modules/k6-html-reporter ]; then
   (cd tests/compat && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 

@@ -225,7 +225,7 @@ TEST_CASE("thresholds evaluate on the final values", "[loadgen]") {
   in.elapsed_s = 10.0;
   auto text = console_summary(in);
   CHECK(text.find("\xe2\x9c\x97 'p(95)<90' p(95)=") != std::string::npos);
-  CHECK(text.find("http_req_failed......: 3.00% 3 out of 100") != std::string::npos);
+  CHECK(text.find("http_req_failed.....: 3.00% 3 out of 100") != std::string::npos);
   auto exported = summary_export(in);
   CHECK(exported.find("\"p(95)<90\": true") != std::string::npos);
   CHECK(exported.find("\"rate<0.01\": true") != std::string::npos);
