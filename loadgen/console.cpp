@@ -8,7 +8,9 @@
 namespace faultline::loadgen {
 namespace {
 
-double seconds_of(Duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds_of(Duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 std::string pad_number(int64_t v, int64_t max) {
   std::string digits = std::to_string(max);
@@ -97,9 +99,8 @@ std::string run_header(const std::string& script, const std::vector<std::string>
       (std::chrono::duration_cast<std::chrono::milliseconds>(plan.max_duration).count() + 50) /
       100 * 100);
   out += "\n\n     scenarios: (100.00%) " + std::to_string(scenarios.size()) +
-         (scenarios.size() == 1 ? " scenario, " : " scenarios, ") +
-         std::to_string(plan.max_vus) + " max VUs, " + format_go_duration(rounded) +
-         " max duration (incl. graceful stop):\n";
+         (scenarios.size() == 1 ? " scenario, " : " scenarios, ") + std::to_string(plan.max_vus) +
+         " max VUs, " + format_go_duration(rounded) + " max duration (incl. graceful stop):\n";
   for (const auto& s : scenarios) out += "              * " + s.name + ": " + describe(s) + "\n";
   out += "\n";
   return out;
@@ -135,11 +136,11 @@ std::string progress_block(const Progress& p, const std::vector<Scenario>& scena
     if (ended) {
       time_column = format_go_duration(regular_duration(s));
     } else if (s.executor == Executor::kRampingVus) {
-      time_column = fixed_width_duration(elapsed, regular) + "/" +
-                    fixed_width_duration(regular, regular);
+      time_column =
+          fixed_width_duration(elapsed, regular) + "/" + fixed_width_duration(regular, regular);
     } else {
-      time_column = fixed_width_duration(elapsed, regular) + "/" +
-                    format_go_duration(regular_duration(s));
+      time_column =
+          fixed_width_duration(elapsed, regular) + "/" + format_go_duration(regular_duration(s));
     }
     uint64_t done = sp.completed + sp.interrupted;
     switch (s.executor) {
@@ -175,12 +176,12 @@ std::string progress_block(const Progress& p, const std::vector<Scenario>& scena
         double rate = static_cast<double>(s.rate) * 1e9 / static_cast<double>(s.time_unit.count());
         if (s.executor == Executor::kRampingArrivalRate) {
           RampingArrivalSchedule sched(s.start_rate, s.time_unit, s.stages);
-          rate = sched.rate_per_second_at(std::chrono::duration_cast<Duration>(
-              std::chrono::duration<double>(elapsed)));
+          rate = sched.rate_per_second_at(
+              std::chrono::duration_cast<Duration>(std::chrono::duration<double>(elapsed)));
         }
-        l.columns = {pad_number(sp.active, max_vus) + "/" + pad_number(sp.created, max_vus) +
-                         " VUs",
-                     time_column, two_decimals(rate) + " iters/s"};
+        l.columns = {
+            pad_number(sp.active, max_vus) + "/" + pad_number(sp.created, max_vus) + " VUs",
+            time_column, two_decimals(rate) + " iters/s"};
         l.fraction = regular > 0 ? elapsed / regular : 1;
         break;
       }

@@ -147,9 +147,9 @@ std::vector<fl::Stage> parse_stage_flags(const std::vector<std::string>& flags) 
       }
       auto d = fl::parse_go_duration(dur);
       if (!d) {
-        throw ConfigError{"error for stage " + std::to_string(n) + ": time: invalid duration \"" +
-                              dur + "\"",
-                          kExitOther};
+        throw ConfigError{
+            "error for stage " + std::to_string(n) + ": time: invalid duration \"" + dur + "\"",
+            kExitOther};
       }
       st.duration = *d;
       st.has_duration = true;
@@ -228,7 +228,9 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
   return out;
 }
 
-bool is_tty(int fd) { return isatty(fd) == 1; }
+bool is_tty(int fd) {
+  return isatty(fd) == 1;
+}
 
 // Everything the command line gave.
 struct Cli {
@@ -256,8 +258,8 @@ int main(int argc, char** argv) {
       ->required();
   auto* vus_opt = app.add_option("-u,--vus", vus, "Number of virtual users");
   app.add_option("-d,--duration", cli.duration_text, "Test duration (Go syntax: 30s, 1m30s)");
-  auto* iter_opt = app.add_option("-i,--iterations", iterations,
-                                  "Total iterations shared by all VUs");
+  auto* iter_opt =
+      app.add_option("-i,--iterations", iterations, "Total iterations shared by all VUs");
   app.add_option("-s,--stage", cli.stages, "Ramping stage DURATION:TARGET (repeatable)");
   auto* rps_opt = app.add_option("--rps", rps, "Process-wide cap on requests per second");
   app.add_option("-X,--method", cli.method, "HTTP method (URL mode)");
@@ -316,7 +318,8 @@ int main(int argc, char** argv) {
       step.body = cli.body_file.empty() ? cli.body : read_file(cli.body_file);
       for (const auto& h : cli.headers) {
         size_t colon = h.find(':');
-        if (colon == std::string::npos) throw ConfigError{"invalid header \"" + h + "\"", kExitOther};
+        if (colon == std::string::npos)
+          throw ConfigError{"invalid header \"" + h + "\"", kExitOther};
         std::string value = h.substr(colon + 1);
         while (!value.empty() && value.front() == ' ') value.erase(0, 1);
         step.headers.emplace_back(h.substr(0, colon), value);
@@ -325,7 +328,8 @@ int main(int argc, char** argv) {
     }
     fl::Options options = script.options;
     if (fl::apply_layer(options, env_layer())) {
-      fl::log_line("warning", "\"env\" level configuration overrode scenarios configuration entirely");
+      fl::log_line("warning",
+                   "\"env\" level configuration overrode scenarios configuration entirely");
     }
     fl::Options cli_layer;
     cli_layer.vus = cli.vus;
@@ -358,14 +362,16 @@ int main(int argc, char** argv) {
     if (!cli.trend_stats.empty()) cli_layer.summary_trend_stats = cli.trend_stats;
     if (!cli.summary_time_unit.empty()) cli_layer.summary_time_unit = cli.summary_time_unit;
     if (fl::apply_layer(options, cli_layer)) {
-      fl::log_line("warning", "\"cli\" level configuration overrode scenarios configuration entirely");
+      fl::log_line("warning",
+                   "\"cli\" level configuration overrode scenarios configuration entirely");
     }
 
     // --- summary options ---
     if (options.summary_trend_stats) {
       for (const auto& s : *options.summary_trend_stats) {
         if (!fl::valid_trend_stat(s)) {
-          throw ConfigError{"stat '" + s + "' is unknown", cli.trend_stats.empty() ? kExitConfig : kExitOther};
+          throw ConfigError{"stat '" + s + "' is unknown",
+                            cli.trend_stats.empty() ? kExitConfig : kExitOther};
         }
       }
       summary_options.trend_stats = *options.summary_trend_stats;
@@ -373,7 +379,8 @@ int main(int argc, char** argv) {
     if (options.summary_time_unit) {
       const auto& u = *options.summary_time_unit;
       if (u != "s" && u != "ms" && u != "us") {
-        throw ConfigError{"invalid summary time unit '" + u + "', use 's', 'ms' or 'us'", kExitOther};
+        throw ConfigError{"invalid summary time unit '" + u + "', use 's', 'ms' or 'us'",
+                          kExitOther};
       }
       summary_options.time_unit = u;
     }
@@ -389,7 +396,8 @@ int main(int argc, char** argv) {
                             "', use compact, full, legacy or disabled",
                         kExitOther};
     }
-    summary_options.no_color = cli.no_color || std::getenv("NO_COLOR") || env_or_null("K6_NO_COLOR");
+    summary_options.no_color =
+        cli.no_color || std::getenv("NO_COLOR") || env_or_null("K6_NO_COLOR");
     summary_options.stdout_tty = is_tty(1);
     summary_options.stderr_tty = is_tty(2);
     if (!cli.outs.empty()) {
@@ -484,8 +492,8 @@ int main(int argc, char** argv) {
     }
     std::map<std::string, uint32_t> check_ids;
     uint32_t next_site = 0;
-    auto compile = [&](const std::vector<fl::Step>& steps, const std::map<std::string, std::string>& e,
-                       const fl::Tags& base) {
+    auto compile = [&](const std::vector<fl::Step>& steps,
+                       const std::map<std::string, std::string>& e, const fl::Tags& base) {
       std::vector<fl::CompiledStep> out;
       for (const auto& step : steps) {
         fl::CompiledStep cs;
@@ -649,8 +657,8 @@ int main(int argc, char** argv) {
   summary.elapsed_s = result.elapsed_s;
   summary.options = summary_options;
   for (size_t i = 0; i < result.metrics->checks.size(); ++i) {
-    summary.checks.push_back({check_names[i], result.metrics->checks[i].first,
-                              result.metrics->checks[i].second});
+    summary.checks.push_back(
+        {check_names[i], result.metrics->checks[i].first, result.metrics->checks[i].second});
   }
   if (result.completed == 0) {
     fl::log_line("warning",
@@ -667,10 +675,14 @@ int main(int argc, char** argv) {
     if (!cli.summary_export.empty()) write(cli.summary_export, fl::summary_export(summary));
     if (!cli.summary_data.empty()) write(cli.summary_data, fl::summary_data(summary));
   }
+  if (!cli.quiet) {
+    // The last block comes after the summary, as k6 prints it.
+    std::fputs(fl::progress_block(result.final_progress, scenarios, cfg.plan, tty).c_str(), stdout);
+    std::fflush(stdout);
+  }
   if (result.signal != 0) {
     fl::log_line("error", std::string("test run was aborted because loadgen received a '") +
-                              (result.signal == SIGINT ? "interrupt" : "terminated") +
-                              "' signal");
+                              (result.signal == SIGINT ? "interrupt" : "terminated") + "' signal");
     return kExitSignal;
   }
   if (result.aborted_by_threshold) {

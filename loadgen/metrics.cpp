@@ -66,7 +66,9 @@ std::vector<uint32_t> Registry::matching(uint32_t metric, const Tags& tags) cons
   return out;
 }
 
-double trend_scale(const MetricDef& def) { return def.is_data ? 1 : 1e6; }
+double trend_scale(const MetricDef& def) {
+  return def.is_data ? 1 : 1e6;
+}
 
 void Sink::add(MetricType type, double value, double scale) {
   switch (type) {

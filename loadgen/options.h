@@ -3,8 +3,8 @@
 //
 //   {
 //     "options": {                       // k6's `options` object (§2.1), same key names
-//       "vus": 5, "duration": "30s", "iterations": 10, "stages": [{"duration": "10s", "target": 5}],
-//       "scenarios": { "<name>": { "executor": "constant-vus", "vus": 5, "duration": "2m",
+//       "vus": 5, "duration": "30s", "iterations": 10, "stages": [{"duration": "10s", "target":
+//       5}], "scenarios": { "<name>": { "executor": "constant-vus", "vus": 5, "duration": "2m",
 //                                  "startTime": "30s", "gracefulStop": "30s", "exec": "browse",
 //                                  "env": {"K": "v"}, "tags": {"k": "v"}, ... } },
 //       "thresholds": { "http_req_duration": ["p(95)<2000", {"threshold": "p(99)<5000",
@@ -55,11 +55,11 @@ struct CheckSpec {
   enum class Kind { kStatus, kBodyContains, kHeader, kDurationBelow };
   std::string name;  // given, or generated: "status is 200", "body contains ok", ...
   Kind kind = Kind::kStatus;
-  std::vector<int> statuses;      // kStatus: any of these
-  std::string text;               // kBodyContains: substring; kHeader: expected value part
-  std::string header;             // kHeader: header name (case-insensitive)
+  std::vector<int> statuses;  // kStatus: any of these
+  std::string text;           // kBodyContains: substring; kHeader: expected value part
+  std::string header;         // kHeader: header name (case-insensitive)
   enum class Match { kPresent, kEquals, kContains } match = Match::kPresent;
-  double max_ms = 0;              // kDurationBelow
+  double max_ms = 0;  // kDurationBelow
 };
 
 // Where a custom metric's value comes from, for one request.
@@ -92,10 +92,10 @@ struct Step {
   Duration sleep_min{0};
   Duration sleep_max{0};
   std::string method = "GET";
-  std::string url;   // before ${} substitution
-  std::string body;  // before ${} substitution
+  std::string url;                                           // before ${} substitution
+  std::string body;                                          // before ${} substitution
   std::vector<std::pair<std::string, std::string>> headers;  // in file order
-  std::string name;  // the `name` tag; the URL when empty
+  std::string name;                                          // the `name` tag; the URL when empty
   std::map<std::string, std::string> tags;
   std::optional<Duration> timeout;
   std::vector<CheckSpec> checks;

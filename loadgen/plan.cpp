@@ -12,7 +12,9 @@ constexpr int64_t kMaxVuLimit = 100000000;
 
 using std::chrono::seconds;
 
-int64_t ns(Duration d) { return d.count(); }
+int64_t ns(Duration d) {
+  return d.count();
+}
 
 struct ExecutorName {
   const char* name;
@@ -61,8 +63,7 @@ void validate_duration(const Scenario& s, std::vector<std::string>& errors) {
   if (!s.has_duration) {
     errors.push_back("the duration is unspecified");
   } else if (s.duration < seconds(1)) {
-    errors.push_back("the duration must be at least 1s, but is " +
-                     format_go_duration(s.duration));
+    errors.push_back("the duration must be at least 1s, but is " + format_go_duration(s.duration));
   }
 }
 
@@ -77,7 +78,9 @@ void validate_arrival_vus(const Scenario& s, std::vector<std::string>& errors) {
   }
 }
 
-int64_t max_vus_of(const Scenario& s) { return s.has_max_vus ? s.max_vus : s.pre_allocated_vus; }
+int64_t max_vus_of(const Scenario& s) {
+  return s.has_max_vus ? s.max_vus : s.pre_allocated_vus;
+}
 
 // k6's ramping-vus plan with VUs reserved for gracefulRampDown after every decrease
 // (§2.3): a drop is planned only once the grace has passed without the count coming back.
@@ -429,8 +432,8 @@ std::string describe(const Scenario& s) {
       std::string vus = std::to_string(s.pre_allocated_vus);
       if (max_vus_of(s) != s.pre_allocated_vus) vus += "-" + std::to_string(max_vus_of(s));
       if (s.executor == Executor::kConstantArrivalRate) {
-        text = rate_text(s.rate, s.time_unit) + " iterations/s for " +
-               format_go_duration(s.duration);
+        text =
+            rate_text(s.rate, s.time_unit) + " iterations/s for " + format_go_duration(s.duration);
       } else {
         int64_t peak = s.start_rate;
         for (const auto& st : s.stages) peak = std::max(peak, st.target);

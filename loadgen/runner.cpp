@@ -39,8 +39,8 @@ struct ScenarioState {
   std::atomic<uint64_t> interrupted{0};
   std::atomic<int64_t> active{0};
   std::atomic<int64_t> created{0};
-  std::atomic<int64_t> tickets{0};   // shared-iterations: tickets handed out
-  std::atomic<int64_t> running{0};   // coroutines of this scenario still running
+  std::atomic<int64_t> tickets{0};  // shared-iterations: tickets handed out
+  std::atomic<int64_t> running{0};  // coroutines of this scenario still running
   std::atomic<bool> started{false};
   std::atomic<bool> warned_vus{false};
 };
@@ -56,7 +56,7 @@ struct Shared {
   const RunConfig& cfg;
   Clock::time_point t0;
   std::atomic<bool> aborted{false};
-  std::atomic<bool> finished{false};     // ends the workers' sweeps
+  std::atomic<bool> finished{false};    // ends the workers' sweeps
   std::atomic<int64_t> outstanding{0};  // coroutines still running, all scenarios
   std::atomic<int64_t> active_vus{0};
   std::atomic<int64_t> vus_max{0};
@@ -399,10 +399,11 @@ class Vu : public std::enable_shared_from_this<Vu> {
     double receiving = ms_between(t_first, t_done);
     double duration = sending + waiting + receiving;
     bool expected = status >= 200 && status < 400;
+    // In setup, a step with checks fails by its checks; one without, by its status.
     std::string setup_failure;
-    if (!ok) {
+    if (rq.checks.empty() && !ok) {
       setup_failure = "request failed: " + failure.text;
-    } else if (!expected) {
+    } else if (rq.checks.empty() && !expected) {
       setup_failure = "unexpected status " + std::to_string(status);
     }
     std::lock_guard lock(w_.rec_mutex);
@@ -432,18 +433,42 @@ class Vu : public std::enable_shared_from_this<Vu> {
       using Source = loadgen::RecordSpec::Source;
       double v = 0;
       switch (r.spec.source) {
-        case Source::kDuration: v = duration; break;
-        case Source::kWaiting: v = waiting; break;
-        case Source::kBlocked: v = connecting; break;
-        case Source::kConnecting: v = connecting; break;
-        case Source::kSending: v = sending; break;
-        case Source::kReceiving: v = receiving; break;
-        case Source::kFailed: v = expected ? 0 : 1; break;
-        case Source::kOk: v = expected ? 1 : 0; break;
-        case Source::kChecksFailed: v = all_checks ? 0 : 1; break;
-        case Source::kChecksOk: v = all_checks ? 1 : 0; break;
-        case Source::kStatus: v = status; break;
-        case Source::kOne: v = 1; break;
+        case Source::kDuration:
+          v = duration;
+          break;
+        case Source::kWaiting:
+          v = waiting;
+          break;
+        case Source::kBlocked:
+          v = connecting;
+          break;
+        case Source::kConnecting:
+          v = connecting;
+          break;
+        case Source::kSending:
+          v = sending;
+          break;
+        case Source::kReceiving:
+          v = receiving;
+          break;
+        case Source::kFailed:
+          v = expected ? 0 : 1;
+          break;
+        case Source::kOk:
+          v = expected ? 1 : 0;
+          break;
+        case Source::kChecksFailed:
+          v = all_checks ? 0 : 1;
+          break;
+        case Source::kChecksOk:
+          v = all_checks ? 1 : 0;
+          break;
+        case Source::kStatus:
+          v = status;
+          break;
+        case Source::kOne:
+          v = 1;
+          break;
       }
       if (!r.spec.op.empty()) v = loadgen::compare(v, r.spec.op, r.spec.operand) ? 1 : 0;
       rec.add(r.metric, v, r.subs);
@@ -514,9 +539,9 @@ class Runner {
                k += static_cast<int64_t>(threads)) {
             std::vector<Window> windows;
             for (auto [from, to] : loadgen::ramping_vu_intervals(s.start_vus, s.stages, k)) {
-              Duration deadline = to == regular ? to + s.graceful_stop
-                                                : std::min(to + s.graceful_ramp_down,
-                                                           regular + s.graceful_stop);
+              Duration deadline =
+                  to == regular ? to + s.graceful_stop
+                                : std::min(to + s.graceful_ramp_down, regular + s.graceful_stop);
               windows.push_back({from, to, deadline});
             }
             if (!windows.empty()) start_vu(w, sc, st, std::move(windows));
@@ -564,8 +589,8 @@ class Runner {
     }
   }
 
-  asio::awaitable<void> looping_vu(Worker& w, Vu& vu, const CompiledScenario& sc,
-                                   ScenarioState& st, std::vector<Window> windows) {
+  asio::awaitable<void> looping_vu(Worker& w, Vu& vu, const CompiledScenario& sc, ScenarioState& st,
+                                   std::vector<Window> windows) {
     const auto& s = sc.scenario;
     auto base = sh_.t0 + s.start_time;
     int64_t done = 0;
@@ -661,8 +686,9 @@ class Runner {
           w.vus.push_back(pool.back());
           sh_.vus_max.fetch_add(1);
         } else if (!st.warned_vus.exchange(true)) {
-          loadgen::log_line("warning", "Insufficient VUs, reached " + std::to_string(max_vus) +
-                                           " active VUs and cannot initialize more",
+          loadgen::log_line("warning",
+                            "Insufficient VUs, reached " + std::to_string(max_vus) +
+                                " active VUs and cannot initialize more",
                             "executor=" + std::string(loadgen::executor_name(s.executor)) +
                                 " scenario=" + s.name);
         }
@@ -761,9 +787,8 @@ RunResult run_load(const RunConfig& cfg) {
   sh.vus_max = cfg.plan.initial_vus;
 
   // The request-timeout and interruption sweep, on every worker.
-  pool.run_on_all([&](size_t t) {
-    asio::co_spawn(workers[t]->ctx, sweep(*workers[t], sh), asio::detached);
-  });
+  pool.run_on_all(
+      [&](size_t t) { asio::co_spawn(workers[t]->ctx, sweep(*workers[t], sh), asio::detached); });
   auto finish = [&] {
     sh.finished = true;
     pool.run_on_all([&](size_t t) {
@@ -802,8 +827,7 @@ RunResult run_load(const RunConfig& cfg) {
   sh.t0 = Clock::now();
   pool.run_on_all([&](size_t t) { runner.spawn(t); });
 
-  auto progress = [&](bool final) {
-    if (!cfg.on_progress) return;
+  auto state = [&](bool final) {
     loadgen::Progress p;
     p.elapsed_s = std::chrono::duration<double>(Clock::now() - run_start).count();
     p.scenarios_elapsed_s = std::chrono::duration<double>(Clock::now() - sh.t0).count();
@@ -821,7 +845,7 @@ RunResult run_load(const RunConfig& cfg) {
       p.interrupted += sp.interrupted;
       p.scenarios.push_back(sp);
     }
-    cfg.on_progress(p);
+    return p;
   };
   auto snapshot = [&] {
     auto merged = std::make_unique<Recorder>(*cfg.registry);
@@ -832,6 +856,12 @@ RunResult run_load(const RunConfig& cfg) {
     return merged;
   };
 
+  // The vus gauges are sampled every second until the last scenario's regular end.
+  Clock::time_point sampling_end = sh.t0;
+  for (const auto& sc : cfg.scenarios) {
+    sampling_end = std::max(
+        sampling_end, sh.t0 + sc.scenario.start_time + loadgen::regular_duration(sc.scenario));
+  }
   auto next_progress = Clock::now() + cfg.progress_interval;
   auto next_gauge = run_start + std::chrono::seconds(1);
   auto next_eval = run_start + std::chrono::seconds(2);
@@ -843,7 +873,7 @@ RunResult run_load(const RunConfig& cfg) {
       abort_all();
       break;
     }
-    if (now >= next_gauge) {
+    if (now >= next_gauge && now < sampling_end) {
       next_gauge += std::chrono::seconds(1);
       std::lock_guard lock(workers[0]->rec_mutex);
       workers[0]->rec.add(loadgen::kVus, static_cast<double>(sh.active_vus.load()), cfg.vus_subs);
@@ -851,7 +881,7 @@ RunResult run_load(const RunConfig& cfg) {
     }
     if (now >= next_progress) {
       next_progress += cfg.progress_interval;
-      progress(false);
+      if (cfg.on_progress) cfg.on_progress(state(false));
     }
     if (cfg.should_abort && now >= next_eval) {
       next_eval += std::chrono::seconds(2);
@@ -872,7 +902,7 @@ RunResult run_load(const RunConfig& cfg) {
   result.elapsed_s = std::chrono::duration<double>(Clock::now() - run_start).count();
   finish();
   result.metrics = snapshot();
-  progress(true);
+  result.final_progress = state(true);
   for (const auto& st : sh.scenarios) {
     result.completed += st->completed.load();
     result.interrupted += st->interrupted.load();

@@ -21,8 +21,8 @@ namespace faultline::loadgen {
 
 struct CompiledCheck {
   CheckSpec spec;
-  uint32_t id = 0;              // index into Recorder::checks
-  std::vector<uint32_t> subs;   // `checks` sub-metrics this check's samples belong to
+  uint32_t id = 0;             // index into Recorder::checks
+  std::vector<uint32_t> subs;  // `checks` sub-metrics this check's samples belong to
 };
 
 struct CompiledRecord {
@@ -55,8 +55,8 @@ struct CompiledStep {
 struct CompiledScenario {
   Scenario scenario;
   std::vector<CompiledStep> flow;
-  Tags tags;                    // run tags + scenario tags + scenario + group
-  std::vector<uint32_t> subs;   // sub-metrics matching `tags` (iterations, data, dropped)
+  Tags tags;                   // run tags + scenario tags + scenario + group
+  std::vector<uint32_t> subs;  // sub-metrics matching `tags` (iterations, data, dropped)
 };
 
 struct ScenarioProgress {
@@ -83,13 +83,13 @@ struct RunConfig {
   std::vector<CompiledScenario> scenarios;  // sorted by (startTime, name)
   std::vector<CompiledStep> setup;
   Tags setup_tags;
-  std::vector<uint32_t> vus_subs;      // sub-metrics of vus / vus_max matching run tags
+  std::vector<uint32_t> vus_subs;  // sub-metrics of vus / vus_max matching run tags
   size_t check_count = 0;
   RunPlan plan;
   int64_t rps = 0;  // process-wide request cap per second; 0 = none
   unsigned threads = 1;
   uint64_t seed = 0;
-  // Called from the main thread every `progress_interval` and once at the end.
+  // Called from the main thread every `progress_interval`.
   std::function<void(const Progress&)> on_progress;
   Duration progress_interval = std::chrono::seconds(1);
   // Called every 2 s with the metrics so far; returning true aborts the run
@@ -100,11 +100,12 @@ struct RunConfig {
 struct RunResult {
   std::unique_ptr<Recorder> metrics;
   double elapsed_s = 0;
-  int signal = 0;                 // SIGINT or SIGTERM that aborted the run
+  int signal = 0;  // SIGINT or SIGTERM that aborted the run
   bool aborted_by_threshold = false;
-  std::string setup_error;        // non-empty when setup failed (the run did not start)
+  std::string setup_error;  // non-empty when setup failed (the run did not start)
   uint64_t completed = 0;
   uint64_t interrupted = 0;
+  Progress final_progress;  // the state at the end, for the last progress block
 };
 
 }  // namespace faultline::loadgen

@@ -123,7 +123,7 @@ def main():
         check.check("\u2717 'max<0.000001'" in out, "failed threshold marked in the summary")
         code, out, err, s = run(args.binary, [*b, url, "--threshold", "http_req_duraton: p(95)<1"])
         check.equal(code, 104, "unknown metric exits 104")
-        check.check('no metric name "http_req_duraton" found' in err, "unknown metric message")
+        check.check('no metric name \\"http_req_duraton\\" found' in err, "unknown metric message")
         code, *_ = run(args.binary, [*b, url, "--threshold", "http_req_duration: count<10"])
         check.equal(code, 104, "aggregation not allowed exits 104")
 

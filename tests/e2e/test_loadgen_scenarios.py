@@ -180,12 +180,12 @@ def main():
         check.equal(code, 0, "checks run passes its thresholds")
         m = s["metrics"]
         checks = s["root_group"]["checks"]
-        check.equal(checks["status is 200"]["passes"], 40, "status check passes on the page...")
+        check.equal(checks["status is 200"]["passes"], 20, "status check passes on the page...")
         check.equal(checks["status is 200"]["fails"], 20, "...and fails on the 404")
         check.equal(checks["body says hello"]["passes"], 20, "body check")
         check.equal(checks["header Content-Type contains text/html"]["passes"], 20,
                     "header check with a generated name")
-        check.equal(m["checks"]["passes"], 80, "checks rate counts passes")
+        check.equal(m["checks"]["passes"], 60, "checks rate counts passes")
         check.equal(m["errors"]["value"], 0.5, "custom rate fed from failed requests")
         check.equal(m["slow"]["count"], 20, "custom counter from a comparison")
         check.check(0 < m["page_time"]["avg"] < 5000, "custom trend in milliseconds")

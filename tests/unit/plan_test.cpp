@@ -38,10 +38,10 @@ Scenario constant(const std::string& name, int64_t vus, int64_t secs, int64_t st
 }  // namespace
 
 TEST_CASE("ramping-vus counts follow k6's rounding toward the stage start", "[plan]") {
-  const std::pair<int, int64_t> expected[] = {
-      {0, 4},  {1, 5},  {2, 6},  {3, 5},  {4, 4},  {5, 3},  {6, 2},  {7, 1},
-      {8, 2},  {9, 3},  {10, 4}, {11, 5}, {12, 4}, {13, 3}, {14, 2}, {15, 1},
-      {16, 2}, {17, 3}, {18, 4}, {20, 1}, {23, 0}};
+  const std::pair<int, int64_t> expected[] = {{0, 4},  {1, 5},  {2, 6},  {3, 5},  {4, 4},  {5, 3},
+                                              {6, 2},  {7, 1},  {8, 2},  {9, 3},  {10, 4}, {11, 5},
+                                              {12, 4}, {13, 3}, {14, 2}, {15, 1}, {16, 2}, {17, 3},
+                                              {18, 4}, {20, 1}, {23, 0}};
   for (auto [t, count] : expected) {
     INFO("t=" << t);
     CHECK(ramping_vus_at(4, k6_stages(), seconds(t)) == count);
@@ -113,8 +113,7 @@ TEST_CASE("the users' baseline scenarios need 15 VUs and 5m30s", "[plan]") {
   CHECK(describe(all[1]) == "5 looping VUs for 2m0s (startTime: 30s, gracefulStop: 30s)");
 }
 
-TEST_CASE("ramping-arrival-rate iterations are due where the rate's area reaches n",
-          "[plan]") {
+TEST_CASE("ramping-arrival-rate iterations are due where the rate's area reaches n", "[plan]") {
   RampingArrivalSchedule sched(0, seconds(1), {stage(5, 1), stage(1, 1), stage(5, 0)});
   const double expected[] = {3.162, 4.472, 5.500, 6.527, 7.837, 11.0};
   for (size_t n = 1; n <= 6; ++n) {
@@ -170,7 +169,8 @@ TEST_CASE("executor descriptions read like k6's header", "[plan]") {
   s.executor = Executor::kSharedIterations;
   s.vus = 10;
   s.iterations = 100;
-  CHECK(describe(s) == "100 iterations shared among 10 VUs (maxDuration: 10m0s, gracefulStop: 30s)");
+  CHECK(describe(s) ==
+        "100 iterations shared among 10 VUs (maxDuration: 10m0s, gracefulStop: 30s)");
   s.executor = Executor::kConstantArrivalRate;
   s.rate = 7;
   s.duration = seconds(60);
