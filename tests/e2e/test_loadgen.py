@@ -18,7 +18,7 @@ from harness import Checker, Proxy, free_port  # noqa: E402
 
 
 class Nginx:
-    def __init__(self):
+    def __init__(self, locations=""):
         self.dir = tempfile.mkdtemp(prefix="loadgen-nginx-")
         self.port = free_port()
         os.makedirs(f"{self.dir}/www")
@@ -42,7 +42,7 @@ http {{
   fastcgi_temp_path {self.dir}/fastcgi;
   uwsgi_temp_path {self.dir}/uwsgi;
   scgi_temp_path {self.dir}/scgi;
-  server {{ listen 127.0.0.1:{self.port}; root {self.dir}/www; }}
+  server {{ listen 127.0.0.1:{self.port}; root {self.dir}/www; {locations} }}
 }}
 """
         with open(f"{self.dir}/nginx.conf", "w") as f:

@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -260,6 +261,45 @@ def main():
         code, out, err, s = lg.run({"options": {"iterations": 1}, "flows": {}})
         check.equal(code, 104, "missing flow exits 104")
         check.check("function 'default' not found in exports" in err, "missing flow message")
+
+        # the users' baseline file (examples/baseline.json) against a stand-in service, the way
+        # their chaos script runs it: --vus/--duration replace the scenarios, the file's
+        # thresholds, setup, checks and custom metrics stay
+        service = Nginx(locations="location / { default_type application/json; return 200 'ok'; }")
+        example = os.path.join(os.path.dirname(__file__), "../../examples/baseline.json")
+        env = dict(os.environ, CCA_HTTP_URL=f"http://127.0.0.1:{service.port}")
+        # A full run takes 5m30s: read its header and first progress block, then interrupt.
+        p = subprocess.Popen([args.binary, "run", "--backend", args.backend, example],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        head = ""
+        deadline = time.time() + 20
+        while "running (" not in head and time.time() < deadline:
+            line = p.stdout.readline()
+            if not line:
+                break
+            head += line
+        p.send_signal(signal.SIGINT)
+        rest, err = p.communicate(timeout=30)
+        check.check("4 scenarios, 15 max VUs, 5m30s max duration (incl. graceful stop):" in head,
+                    "the baseline's plan: 15 max VUs, 5m30s")
+        check.check("* light_load: 10 looping VUs for 2m0s (startTime: 2m30s, gracefulStop: 30s)"
+                    in head, "scenario lines")
+        check.check(re.search(r"cool_down  • \[   0% \] waiting", head + rest) is not None,
+                    "waiting scenarios shown")
+        check.equal(p.returncode, 105, "interrupted run exits 105")
+        try:
+            code, out, err, s = lg.run(example, "--vus", "2", "--duration", "2s",
+                                       env={"CCA_HTTP_URL": f"http://127.0.0.1:{service.port}"})
+            check.equal(code, 0, f"baseline file passes against a healthy service: {err[-300:]}")
+            m = s["metrics"]
+            check.check(m["http_reqs"]["count"] >= 6, "requests made")
+            check.equal(m["errors"]["value"], 0, "no errors")
+            check.equal(s["root_group"]["checks"]["task accepted"]["fails"], 0, "POST accepted")
+            check.check("health_check_duration" in m and "thresholds" in m["health_check_duration"],
+                        "custom trend with its threshold")
+            check.check("checks{check:health is 200}" in m, "check sub-metric")
+        finally:
+            service.stop()
 
         # a server that dies mid-run: failed requests, exit 0, a summary
         victim = Nginx()
