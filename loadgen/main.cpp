@@ -25,6 +25,7 @@
 #include "loadgen/metrics.h"
 #include "loadgen/options.h"
 #include "loadgen/plan.h"
+#include "loadgen/prometheus_output.h"
 #include "loadgen/runner.h"
 #include "loadgen/summary.h"
 
@@ -279,7 +280,8 @@ int main(int argc, char** argv) {
   app.add_option("--summary-time-unit", cli.summary_time_unit, "s, ms or us");
   app.add_flag("--no-summary", cli.no_summary, "Same as --summary-mode=disabled");
   app.add_flag("--no-thresholds", cli.no_thresholds, "Do not evaluate thresholds");
-  app.add_option("-o,--out", cli.outs, "Output TYPE[=ARG] (not available yet)");
+  app.add_option("-o,--out", cli.outs,
+                 "Output: prometheus=HOST:PORT serves k6-named metrics on /metrics");
   app.add_option("--request-timeout", cli.timeout, "Per-request timeout (default 60s)");
   app.add_flag("-q,--quiet", cli.quiet, "No header and no progress");
   app.add_flag("--no-color", cli.no_color, "No colours");
@@ -301,6 +303,7 @@ int main(int argc, char** argv) {
   fl::RunConfig cfg;
   auto registry = std::make_shared<fl::Registry>();
   std::vector<std::string> check_names;  // root-group checks, first-seen order
+  std::string prometheus_address;
   std::string script_name = cli.target;
   bool url_mode = cli.target.rfind("http://", 0) == 0 || cli.target.rfind("https://", 0) == 0;
   try {
@@ -400,10 +403,21 @@ int main(int argc, char** argv) {
         cli.no_color || std::getenv("NO_COLOR") || env_or_null("K6_NO_COLOR");
     summary_options.stdout_tty = is_tty(1);
     summary_options.stderr_tty = is_tty(2);
-    if (!cli.outs.empty()) {
-      throw ConfigError{"--out " + cli.outs[0] + ": outputs are not available in loadgen yet",
-                        kExitOther};
+    for (const auto& out : cli.outs) {
+      size_t eq = out.find('=');
+      std::string type = out.substr(0, eq);
+      std::string arg = eq == std::string::npos ? "" : out.substr(eq + 1);
+      if (type != "prometheus") {
+        throw ConfigError{"invalid output type '" + type + "', available types are: prometheus",
+                          kExitOther};
+      }
+      if (arg.empty() || arg.find(':') == std::string::npos) {
+        throw ConfigError{"--out prometheus needs the address to serve on: prometheus=HOST:PORT",
+                          kExitOther};
+      }
+      prometheus_address = arg;
     }
+    if (!prometheus_address.empty()) cfg.series = std::make_shared<fl::SeriesTable>();
 
     // --- scenarios (§1.5) and their validation (§2.7) ---
     std::vector<std::string> errors, warnings;
@@ -536,6 +550,7 @@ int main(int argc, char** argv) {
             fl::Tags ct = base;
             ct.emplace_back("check", c.name);
             cc.subs = registry->matching(fl::kChecks, ct);
+            if (cfg.series) cc.series = cfg.series->id(fl::kChecks, ct);
             rq.need_body = rq.need_body || c.kind == fl::CheckSpec::Kind::kBodyContains;
             rq.need_headers = rq.need_headers || c.kind == fl::CheckSpec::Kind::kHeader;
             rq.checks.push_back(std::move(cc));
@@ -547,6 +562,7 @@ int main(int argc, char** argv) {
             if (id < 0) throw ConfigError{"record: metric \"" + r.metric + "\" is not declared"};
             cr.metric = static_cast<uint32_t>(id);
             cr.subs = registry->matching(cr.metric, sample_tags);
+            if (cfg.series) cr.series = cfg.series->id(cr.metric, sample_tags);
             rq.records.push_back(std::move(cr));
           }
         }
@@ -568,6 +584,13 @@ int main(int argc, char** argv) {
         auto found = registry->matching(m, sc.tags);
         sc.subs.insert(sc.subs.end(), found.begin(), found.end());
       }
+      if (cfg.series) {
+        sc.series_iterations = cfg.series->id(fl::kIterations, sc.tags);
+        sc.series_iteration_duration = cfg.series->id(fl::kIterationDuration, sc.tags);
+        sc.series_data_sent = cfg.series->id(fl::kDataSent, sc.tags);
+        sc.series_data_received = cfg.series->id(fl::kDataReceived, sc.tags);
+        sc.series_dropped = cfg.series->id(fl::kDroppedIterations, sc.tags);
+      }
       sc.flow = compile(script.flows.at(s.exec), e, sc.tags);
       cfg.scenarios.push_back(std::move(sc));
     }
@@ -580,6 +603,10 @@ int main(int argc, char** argv) {
       auto found = registry->matching(m, run_tags);
       cfg.vus_subs.insert(cfg.vus_subs.end(), found.begin(), found.end());
     }
+    if (cfg.series) {
+      cfg.series_vus = cfg.series->id(fl::kVus, run_tags);
+      cfg.series_vus_max = cfg.series->id(fl::kVusMax, run_tags);
+    }
     cfg.check_count = check_names.size();
     cfg.rps = options.rps.value_or(0);
   } catch (const ConfigError& e) {
@@ -590,10 +617,35 @@ int main(int argc, char** argv) {
   cfg.registry = registry;
   cfg.plan = fl::summarize(scenarios);
   cfg.threads = cli.threads;
+  // Outputs start before the run (k6 §6.2: the header lists them).
+  std::vector<std::string> outputs;
+  std::unique_ptr<fl::PrometheusOutput> prometheus;
+  if (!prometheus_address.empty()) {
+    std::vector<std::string> stats{"p(99)"};
+    if (const char* env = env_or_null("K6_PROMETHEUS_RW_TREND_STATS")) {
+      stats = split(env, ',');
+      for (const auto& stat : stats) {
+        if (stat != "sum" && !fl::valid_trend_stat(stat)) {
+          fl::log_line("error", "invalid K6_PROMETHEUS_RW_TREND_STATS entry '" + stat + "'");
+          return kExitOther;
+        }
+      }
+    }
+    try {
+      prometheus =
+          std::make_unique<fl::PrometheusOutput>(prometheus_address, registry, cfg.series, stats);
+    } catch (const std::exception& e) {
+      fl::log_line("error", "could not start the prometheus output on " + prometheus_address +
+                                ": " + e.what());
+      return kExitOther;
+    }
+    outputs.push_back(prometheus->description());
+    cfg.on_snapshot = [&prometheus](const fl::Recorder& rec, double) { prometheus->update(rec); };
+  }
   const bool tty = summary_options.stdout_tty;
   if (!cli.quiet) {
     std::fputs(("\n  loadgen (Faultline " FAULTLINE_VERSION ")\n" +
-                fl::run_header(script_name, {}, scenarios, cfg.plan))
+                fl::run_header(script_name, outputs, scenarios, cfg.plan))
                    .c_str(),
                stdout);
     std::fflush(stdout);

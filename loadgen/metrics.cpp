@@ -66,6 +66,37 @@ std::vector<uint32_t> Registry::matching(uint32_t metric, const Tags& tags) cons
   return out;
 }
 
+uint32_t SeriesTable::id(uint32_t metric, const Tags& tags) {
+  Tags sorted;
+  for (const auto& t : tags) {
+    if (!t.second.empty()) sorted.push_back(t);
+  }
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // A later tag with the same name wins.
+  Tags unique;
+  for (const auto& t : sorted) {
+    if (!unique.empty() && unique.back().first == t.first) {
+      unique.back() = t;
+    } else {
+      unique.push_back(t);
+    }
+  }
+  std::lock_guard lock(mutex_);
+  auto key = std::make_pair(metric, unique);
+  auto it = index_.find(key);
+  if (it != index_.end()) return it->second;
+  auto id = static_cast<uint32_t>(series_.size());
+  series_.push_back({metric, std::move(unique)});
+  index_.emplace(std::move(key), id);
+  return id;
+}
+
+std::vector<SeriesTable::Series> SeriesTable::list() const {
+  std::lock_guard lock(mutex_);
+  return series_;
+}
+
 double trend_scale(const MetricDef& def) {
   return def.is_data ? 1 : 1e6;
 }
@@ -127,14 +158,21 @@ Recorder::Recorder(const Registry& registry) : registry_(&registry) {
 void Recorder::merge(const Recorder& o) {
   for (size_t i = 0; i < sinks_.size(); ++i) sinks_[i].merge(types_[i], o.sinks_[i]);
   for (size_t i = 0; i < subs_.size(); ++i) subs_[i].merge(types_[parents_[i]], o.subs_[i]);
+  if (series_.size() < o.series_.size()) {
+    series_.resize(o.series_.size());
+    series_metric_.resize(o.series_.size());
+  }
+  for (size_t i = 0; i < o.series_.size(); ++i) {
+    if (o.series_[i].total == 0) continue;
+    series_metric_[i] = o.series_metric_[i];
+    series_[i].merge(types_[o.series_metric_[i]], o.series_[i]);
+  }
   if (checks.size() < o.checks.size()) checks.resize(o.checks.size());
   for (size_t i = 0; i < o.checks.size(); ++i) {
     checks[i].first += o.checks[i].first;
     checks[i].second += o.checks[i].second;
   }
 }
-
-namespace {
 
 MetricValue value_of(const MetricDef& def, const Sink& s) {
   MetricValue v;
@@ -163,8 +201,6 @@ MetricValue value_of(const MetricDef& def, const Sink& s) {
   }
   return v;
 }
-
-}  // namespace
 
 std::map<std::string, MetricValue> observed_values(const Registry& registry, const Recorder& r,
                                                    const std::vector<std::string>& thresholded) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -78,6 +79,24 @@ class Registry {
   std::vector<SubMetricDef> subs_;
 };
 
+// Time series for outputs that keep one aggregate per metric and tag set (k6's Prometheus
+// output, spec §9.3). Ids are handed out once per (metric, tags); lookups after that are by
+// id only. Safe to use from several threads.
+class SeriesTable {
+ public:
+  struct Series {
+    uint32_t metric = 0;
+    Tags tags;  // sorted by name, empty values dropped
+  };
+  uint32_t id(uint32_t metric, const Tags& tags);
+  std::vector<Series> list() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<Series> series_;
+  std::map<std::pair<uint32_t, Tags>, uint32_t> index_;
+};
+
 // One metric's aggregate: a counter's sum, a gauge's last/min/max, a rate's non-zero and
 // total counts, or a trend's histogram.
 struct Sink {
@@ -114,6 +133,18 @@ class Recorder {
     }
   }
 
+  // Adds a sample to one series of `metric` (see SeriesTable).
+  void add_series(uint32_t series, uint32_t metric, double value) {
+    if (series >= series_.size()) {
+      series_.resize(series + 1);
+      series_metric_.resize(series + 1);
+    }
+    series_metric_[series] = metric;
+    series_[series].add(types_[metric], value, scales_[metric]);
+  }
+  size_t series_count() const { return series_.size(); }
+  const Sink& series(uint32_t id) const { return series_[id]; }
+
   void merge(const Recorder& other);
   const Sink& sink(uint32_t metric) const { return sinks_[metric]; }
   const Sink& sub(uint32_t id) const { return subs_[id]; }
@@ -128,10 +159,15 @@ class Recorder {
   std::vector<uint32_t> parents_;
   std::vector<Sink> sinks_;
   std::vector<Sink> subs_;
+  std::vector<Sink> series_;
+  std::vector<uint32_t> series_metric_;
 };
 
 // The values the summary and thresholds read, for every metric that has samples plus every
 // metric or sub-metric named in a threshold (k6 §7). `thresholded` lists the threshold keys.
+// A sink's values in the shape the summary reads.
+MetricValue value_of(const MetricDef& def, const Sink& s);
+
 std::map<std::string, MetricValue> observed_values(const Registry& registry, const Recorder& r,
                                                    const std::vector<std::string>& thresholded);
 

@@ -76,8 +76,12 @@ struct Worker {
   asio::io_context& ctx;
   Recorder rec;
   std::mutex rec_mutex;  // held while recording so the main thread can snapshot
-  // Sub-metrics matched by (request site, status, error code).
-  std::unordered_map<uint64_t, std::vector<uint32_t>> sub_cache;
+  // Sub-metrics and series of a request's samples, by (request site, status, error code).
+  struct Matched {
+    std::vector<uint32_t> subs;
+    std::array<uint32_t, loadgen::kHttpReqFailed + 1> series{};
+  };
+  std::unordered_map<uint64_t, Matched> sub_cache;
   std::vector<std::shared_ptr<Vu>> vus;
   std::mt19937_64 rng;
 };
@@ -155,7 +159,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
     in_iteration_ = true;
     auto start = Clock::now();
     std::string ignored;
-    co_await run_steps(sc.flow, sc.subs, ignored);
+    co_await run_steps(sc.flow, &sc, ignored);
     in_iteration_ = false;
     if (interrupted_ || sh_.aborted.load(std::memory_order_relaxed)) {
       st.interrupted.fetch_add(1, std::memory_order_relaxed);
@@ -163,21 +167,25 @@ class Vu : public std::enable_shared_from_this<Vu> {
     }
     {
       std::lock_guard lock(w_.rec_mutex);
+      double took = ms_between(start, Clock::now());
       w_.rec.add(loadgen::kIterations, 1, sc.subs);
-      w_.rec.add(loadgen::kIterationDuration, ms_between(start, Clock::now()), sc.subs);
+      w_.rec.add(loadgen::kIterationDuration, took, sc.subs);
+      if (sh_.cfg.series) {
+        w_.rec.add_series(sc.series_iterations, loadgen::kIterations, 1);
+        w_.rec.add_series(sc.series_iteration_duration, loadgen::kIterationDuration, took);
+      }
     }
     st.completed.fetch_add(1, std::memory_order_relaxed);
     co_return true;
   }
 
   // Runs the setup steps; returns the reason when one failed.
-  asio::awaitable<std::string> setup(const std::vector<CompiledStep>& steps,
-                                     const std::vector<uint32_t>& subs) {
+  asio::awaitable<std::string> setup(const std::vector<CompiledStep>& steps) {
     interrupt_at_ = Clock::time_point::max();
     interrupted_ = false;
     in_iteration_ = true;
     std::string failure;
-    co_await run_steps(steps, subs, failure);
+    co_await run_steps(steps, nullptr, failure);
     in_iteration_ = false;
     if (failure.empty() && (interrupted_ || sh_.aborted)) failure = "setup was interrupted";
     close();
@@ -220,12 +228,13 @@ class Vu : public std::enable_shared_from_this<Vu> {
  private:
   // Runs steps in order; the first failed request or check of a setup is put in
   // `setup_failure` (only used by setup).
+  // `scenario` is null for setup.
   asio::awaitable<void> run_steps(const std::vector<CompiledStep>& steps,
-                                  const std::vector<uint32_t>& subs, std::string& setup_failure) {
+                                  const CompiledScenario* scenario, std::string& setup_failure) {
     for (const auto& step : steps) {
       if (interrupted_ || sh_.aborted.load(std::memory_order_relaxed)) co_return;
       if (!step.is_sleep) {
-        std::string failure = co_await request(step.request, subs);
+        std::string failure = co_await request(step.request, scenario);
         if (!failure.empty() && setup_failure.empty()) setup_failure = failure;
         if (interrupted_) co_return;
       }
@@ -256,8 +265,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
     }
   }
 
-  const std::vector<uint32_t>& subs_for(const CompiledRequest& rq, int status,
-                                        const Failure& failure) {
+  const Worker::Matched& subs_for(const CompiledRequest& rq, int status, const Failure& failure) {
     uint64_t key = (static_cast<uint64_t>(rq.site) << 32) |
                    (static_cast<uint64_t>(status & 0xffff) << 16) |
                    static_cast<uint64_t>(failure.code & 0xffff);
@@ -270,12 +278,13 @@ class Vu : public std::enable_shared_from_this<Vu> {
     if (status != 0) tags.emplace_back("proto", "HTTP/1.1");
     if (failure.code != 0) tags.emplace_back("error_code", std::to_string(failure.code));
     if (status == 0) tags.emplace_back("error", failure.text);
-    std::vector<uint32_t> subs;
+    Worker::Matched matched;
     for (uint32_t m = loadgen::kHttpReqs; m <= loadgen::kHttpReqFailed; ++m) {
       auto found = sh_.cfg.registry->matching(m, tags);
-      subs.insert(subs.end(), found.begin(), found.end());
+      matched.subs.insert(matched.subs.end(), found.begin(), found.end());
+      if (sh_.cfg.series) matched.series[m] = sh_.cfg.series->id(m, tags);
     }
-    return w_.sub_cache.emplace(key, std::move(subs)).first->second;
+    return w_.sub_cache.emplace(key, std::move(matched)).first->second;
   }
 
   bool check_passes(const loadgen::CheckSpec& c, int status, double duration_ms) const {
@@ -311,7 +320,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
   // One HTTP request; records its samples. Returns a failure text for setup: transport
   // error, unexpected status or failed check.
   asio::awaitable<std::string> request(const CompiledRequest& rq,
-                                       const std::vector<uint32_t>& scenario_subs) {
+                                       const CompiledScenario* scenario) {
     co_await rate_limit();
     if (interrupted_) co_return std::string();
     auto t_get = Clock::now();
@@ -408,23 +417,29 @@ class Vu : public std::enable_shared_from_this<Vu> {
     }
     std::lock_guard lock(w_.rec_mutex);
     auto& rec = w_.rec;
-    const auto& subs = subs_for(rq, status, failure);
-    rec.add(loadgen::kHttpReqs, 1, subs);
-    rec.add(loadgen::kHttpReqDuration, duration, subs);
-    rec.add(loadgen::kHttpReqBlocked, connecting, subs);
-    rec.add(loadgen::kHttpReqConnecting, connecting, subs);
-    rec.add(loadgen::kHttpReqTlsHandshaking, 0, subs);
-    rec.add(loadgen::kHttpReqSending, sending, subs);
-    rec.add(loadgen::kHttpReqWaiting, waiting, subs);
-    rec.add(loadgen::kHttpReqReceiving, receiving, subs);
-    rec.add(loadgen::kHttpReqFailed, expected ? 0 : 1, subs);
+    const bool series = sh_.cfg.series != nullptr;
+    const auto& matched = subs_for(rq, status, failure);
+    const double values[] = {1,       duration, connecting, connecting,          0,
+                             sending, waiting,  receiving,  expected ? 0.0 : 1.0};
+    for (uint32_t m = loadgen::kHttpReqs; m <= loadgen::kHttpReqFailed; ++m) {
+      rec.add(m, values[m], matched.subs);
+      if (series) rec.add_series(matched.series[m], m, values[m]);
+    }
+    static const std::vector<uint32_t> kNone;
+    const auto& scenario_subs = scenario ? scenario->subs : kNone;
     rec.add(loadgen::kDataSent, static_cast<double>(sent), scenario_subs);
     rec.add(loadgen::kDataReceived, static_cast<double>(received), scenario_subs);
+    if (series && scenario) {
+      rec.add_series(scenario->series_data_sent, loadgen::kDataSent, static_cast<double>(sent));
+      rec.add_series(scenario->series_data_received, loadgen::kDataReceived,
+                     static_cast<double>(received));
+    }
     bool all_checks = true;
     for (const auto& c : rq.checks) {
       bool pass = check_passes(c.spec, status, duration);
       all_checks = all_checks && pass;
       rec.add(loadgen::kChecks, pass ? 1 : 0, c.subs);
+      if (series) rec.add_series(c.series, loadgen::kChecks, pass ? 1 : 0);
       auto& counts = rec.checks[c.id];
       (pass ? counts.first : counts.second) += 1;
       if (!pass && setup_failure.empty()) setup_failure = "check '" + c.spec.name + "' failed";
@@ -472,6 +487,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
       }
       if (!r.spec.op.empty()) v = loadgen::compare(v, r.spec.op, r.spec.operand) ? 1 : 0;
       rec.add(r.metric, v, r.subs);
+      if (series) rec.add_series(r.series, r.metric, v);
     }
     co_return setup_failure;
   }
@@ -577,6 +593,12 @@ class Runner {
                    });
   }
 
+  void dropped(Worker& w, const CompiledScenario& sc, double n) {
+    std::lock_guard lock(w.rec_mutex);
+    w.rec.add(loadgen::kDroppedIterations, n, sc.subs);
+    if (cfg_.series) w.rec.add_series(sc.series_dropped, loadgen::kDroppedIterations, n);
+  }
+
   // shared-iterations: when maxDuration ended the scenario with tickets left, one
   // dropped_iterations sample of their number (none on an abort).
   void finish_scenario(Worker& w, const CompiledScenario& sc, ScenarioState& st) {
@@ -584,8 +606,7 @@ class Runner {
     if (s.executor != Executor::kSharedIterations || sh_.aborted) return;
     int64_t claimed = std::min(st.tickets.load(), s.iterations);
     if (claimed < s.iterations) {
-      std::lock_guard lock(w.rec_mutex);
-      w.rec.add(loadgen::kDroppedIterations, static_cast<double>(s.iterations - claimed), sc.subs);
+      dropped(w, sc, static_cast<double>(s.iterations - claimed));
     }
   }
 
@@ -620,8 +641,7 @@ class Runner {
     }
     if (s.executor == Executor::kPerVuIterations && !exhausted && !sh_.aborted &&
         done < s.iterations) {
-      std::lock_guard lock(w.rec_mutex);
-      w.rec.add(loadgen::kDroppedIterations, static_cast<double>(s.iterations - done), sc.subs);
+      dropped(w, sc, static_cast<double>(s.iterations - done));
     }
     vu.close();
   }
@@ -668,10 +688,7 @@ class Runner {
         }
       }
       if (!idle) {
-        {
-          std::lock_guard lock(w.rec_mutex);
-          w.rec.add(loadgen::kDroppedIterations, 1, sc.subs);
-        }
+        dropped(w, sc, 1);
         // One more VU for the next iterations, while maxVUs allows.
         int64_t created = st.created.load();
         bool grown = false;
@@ -739,8 +756,7 @@ asio::awaitable<void> sweep(Worker& w, Shared& sh) {
 
 asio::awaitable<void> run_setup(std::shared_ptr<Vu> vu, const std::vector<CompiledStep>& steps,
                                 std::string& failure) {
-  static const std::vector<uint32_t> kNoSubs;
-  failure = co_await vu->setup(steps, kNoSubs);
+  failure = co_await vu->setup(steps);
 }
 
 }  // namespace
@@ -864,6 +880,7 @@ RunResult run_load(const RunConfig& cfg) {
   }
   auto next_progress = Clock::now() + cfg.progress_interval;
   auto next_gauge = run_start + std::chrono::seconds(1);
+  auto next_snapshot = run_start + std::chrono::seconds(1);
   auto next_eval = run_start + std::chrono::seconds(2);
   while (sh.outstanding.load() > 0) {
     pump(std::chrono::milliseconds(10));
@@ -873,11 +890,22 @@ RunResult run_load(const RunConfig& cfg) {
       abort_all();
       break;
     }
+    if (cfg.on_snapshot && now >= next_snapshot) {
+      next_snapshot += std::chrono::seconds(1);
+      cfg.on_snapshot(*snapshot(), std::chrono::duration<double>(now - run_start).count());
+    }
     if (now >= next_gauge && now < sampling_end) {
       next_gauge += std::chrono::seconds(1);
       std::lock_guard lock(workers[0]->rec_mutex);
-      workers[0]->rec.add(loadgen::kVus, static_cast<double>(sh.active_vus.load()), cfg.vus_subs);
-      workers[0]->rec.add(loadgen::kVusMax, static_cast<double>(sh.vus_max.load()), cfg.vus_subs);
+      auto active = static_cast<double>(sh.active_vus.load());
+      auto max = static_cast<double>(sh.vus_max.load());
+      auto& rec = workers[0]->rec;
+      rec.add(loadgen::kVus, active, cfg.vus_subs);
+      rec.add(loadgen::kVusMax, max, cfg.vus_subs);
+      if (cfg.series) {
+        rec.add_series(cfg.series_vus, loadgen::kVus, active);
+        rec.add_series(cfg.series_vus_max, loadgen::kVusMax, max);
+      }
     }
     if (now >= next_progress) {
       next_progress += cfg.progress_interval;
@@ -903,6 +931,7 @@ RunResult run_load(const RunConfig& cfg) {
   finish();
   result.metrics = snapshot();
   result.final_progress = state(true);
+  if (cfg.on_snapshot) cfg.on_snapshot(*result.metrics, result.elapsed_s);
   for (const auto& st : sh.scenarios) {
     result.completed += st->completed.load();
     result.interrupted += st->interrupted.load();

@@ -23,12 +23,14 @@ struct CompiledCheck {
   CheckSpec spec;
   uint32_t id = 0;             // index into Recorder::checks
   std::vector<uint32_t> subs;  // `checks` sub-metrics this check's samples belong to
+  uint32_t series = 0;         // with RunConfig::series
 };
 
 struct CompiledRecord {
   RecordSpec spec;
   uint32_t metric = 0;
   std::vector<uint32_t> subs;
+  uint32_t series = 0;
 };
 
 // A request with everything resolved: address, the bytes to send, its tags.
@@ -57,6 +59,10 @@ struct CompiledScenario {
   std::vector<CompiledStep> flow;
   Tags tags;                   // run tags + scenario tags + scenario + group
   std::vector<uint32_t> subs;  // sub-metrics matching `tags` (iterations, data, dropped)
+  // With RunConfig::series: the series of iterations, iteration_duration, data_sent,
+  // data_received and dropped_iterations for this scenario.
+  uint32_t series_iterations = 0, series_iteration_duration = 0, series_data_sent = 0,
+           series_data_received = 0, series_dropped = 0;
 };
 
 struct ScenarioProgress {
@@ -84,6 +90,11 @@ struct RunConfig {
   std::vector<CompiledStep> setup;
   Tags setup_tags;
   std::vector<uint32_t> vus_subs;  // sub-metrics of vus / vus_max matching run tags
+  // Per-tag-set series (for --out prometheus); null when no output needs them.
+  std::shared_ptr<SeriesTable> series;
+  uint32_t series_vus = 0, series_vus_max = 0;
+  // Called from the main thread every second with all metrics so far, and at the end.
+  std::function<void(const Recorder&, double elapsed_s)> on_snapshot;
   size_t check_count = 0;
   RunPlan plan;
   int64_t rps = 0;  // process-wide request cap per second; 0 = none

@@ -55,6 +55,83 @@ def scenario_file(scenarios, flow, **extra):
             "flows": {"default": flow, **extra.pop("flows", {})}, **extra}
 
 
+def prometheus_check(check, lg, base):
+    import urllib.parse
+    import urllib.request
+    metrics_port = free_port()
+    prom_port = free_port()
+    work = tempfile.mkdtemp(prefix="loadgen-prom-")
+    with open(f"{work}/prometheus.yml", "w") as f:
+        f.write(f"""global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: loadgen
+    static_configs:
+      - targets: ['127.0.0.1:{metrics_port}']
+""")
+    prom = subprocess.Popen(["prometheus", f"--config.file={work}/prometheus.yml",
+                             f"--storage.tsdb.path={work}/data",
+                             f"--web.listen-address=127.0.0.1:{prom_port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(150):  # Prometheus must be up before the short run starts
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{prom_port}/-/ready", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        script = {"options": {"scenarios": {"c": {"executor": "constant-vus", "vus": 2,
+                                                  "duration": "30s", "tags": {"team": "qa"}}}},
+                  "metrics": {"page_time": "trend"},
+                  "flows": {"default": [{"url": base + "/index.html", "name": "page",
+                                         "record": {"page_time": "duration"},
+                                         "sleep": "20ms"}]}}
+        fd, path = tempfile.mkstemp(suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump(script, f)
+        p = subprocess.Popen([lg.binary, "run", "--quiet", "--backend", lg.backend, "--out",
+                              f"prometheus=127.0.0.1:{metrics_port}", path],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.5)
+        import urllib.request as ur
+        text = ur.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+        check.check(re.search(r'k6_http_reqs_total\{[^}]*name="page"[^}]*scenario="c"[^}]*'
+                              r'status="200"[^}]*team="qa"[^}]*\} [1-9]', text) is not None,
+                    "k6_http_reqs_total with k6's labels while running")
+        check.check(re.search(r'k6_http_req_duration_p99\{[^}]*\} 0\.0', text) is not None,
+                    "k6_http_req_duration_p99 in seconds")
+        check.check(re.search(r'k6_vus\{\} 2|k6_vus 2', text) is not None, "k6_vus gauge")
+        check.check("k6_page_time_p99{" in text, "custom trend exported")
+        check.check(re.search(r'k6_http_req_failed_rate\{[^}]*\} 0', text) is not None,
+                    "k6_http_req_failed_rate")
+
+        def query(q):
+            url = f"http://127.0.0.1:{prom_port}/api/v1/query?" + urllib.parse.urlencode({"query": q})
+            return json.loads(urllib.request.urlopen(url, timeout=5).read())["data"]["result"]
+        # Prometheus applies new targets every 5 s; wait (bounded) for its first scrapes.
+        result = []
+        deadline = time.time() + 25
+        while time.time() < deadline:
+            try:
+                result = query('k6_http_reqs_total{scenario="c"}')
+            except OSError:
+                result = []
+            if result and float(result[0]["value"][1]) > 10:
+                break
+            time.sleep(0.2)
+        check.check(len(result) == 1 and float(result[0]["value"][1]) > 10,
+                    f"Prometheus scraped loadgen: {result}")
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+        check.equal(p.returncode, 105, "interrupted run with the prometheus output exits 105")
+        os.unlink(path)
+    finally:
+        prom.terminate()
+        prom.wait(10)
+        import shutil
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -300,6 +377,10 @@ def main():
             check.check("checks{check:health is 200}" in m, "check sub-metric")
         finally:
             service.stop()
+
+        # --out prometheus: k6-named series served while the run goes on, scraped by a real
+        # Prometheus
+        prometheus_check(check, lg, base)
 
         # a server that dies mid-run: failed requests, exit 0, a summary
         victim = Nginx()
