@@ -66,6 +66,19 @@ struct Shared {
 };
 
 class Vu;
+struct Worker;
+
+// Locks a worker's recorder only when someone reads it during the run.
+class RecordLock {
+ public:
+  explicit RecordLock(Worker& w);
+  ~RecordLock();
+  RecordLock(const RecordLock&) = delete;
+  RecordLock& operator=(const RecordLock&) = delete;
+
+ private:
+  std::mutex* mutex_ = nullptr;
+};
 
 struct Worker {
   Worker(size_t i, asio::io_context& c, const loadgen::Registry& reg, size_t checks, uint64_t seed)
@@ -75,7 +88,9 @@ struct Worker {
   size_t index;
   asio::io_context& ctx;
   Recorder rec;
-  std::mutex rec_mutex;  // held while recording so the main thread can snapshot
+  // Held while recording when the main thread takes snapshots during the run.
+  std::mutex rec_mutex;
+  bool locking = false;
   // Sub-metrics and series of a request's samples, by (request site, status, error code).
   struct Matched {
     std::vector<uint32_t> subs;
@@ -85,6 +100,16 @@ struct Worker {
   std::vector<std::shared_ptr<Vu>> vus;
   std::mt19937_64 rng;
 };
+
+RecordLock::RecordLock(Worker& w) {
+  if (w.locking) {
+    mutex_ = &w.rec_mutex;
+    mutex_->lock();
+  }
+}
+RecordLock::~RecordLock() {
+  if (mutex_) mutex_->unlock();
+}
 
 // Transport failures, with k6's error codes (§3.5).
 struct Failure {
@@ -109,11 +134,14 @@ Failure classify(const asio::error_code& ec, bool connecting, bool timed_out) {
 class Vu : public std::enable_shared_from_this<Vu> {
  public:
   Vu(Worker& w, Shared& sh) : w_(w), sh_(sh), socket_(w.ctx), timer_(w.ctx) {
+    // Two parser setups: the plain one only finds the end of the message; the other also
+    // keeps headers and body for checks.
     llhttp_settings_init(&settings_);
     settings_.on_message_complete = [](llhttp_t* p) {
       static_cast<Vu*>(p->data)->complete_ = true;
       return static_cast<int>(HPE_PAUSED);
     };
+    plain_settings_ = settings_;
     settings_.on_header_field = [](llhttp_t* p, const char* at, size_t n) {
       auto* vu = static_cast<Vu*>(p->data);
       if (!vu->want_headers_) return 0;
@@ -166,7 +194,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
       co_return false;
     }
     {
-      std::lock_guard lock(w_.rec_mutex);
+      RecordLock lock(w_);
       double took = ms_between(start, Clock::now());
       w_.rec.add(loadgen::kIterations, 1, sc.subs);
       w_.rec.add(loadgen::kIterationDuration, took, sc.subs);
@@ -252,7 +280,6 @@ class Vu : public std::enable_shared_from_this<Vu> {
 
   // Waits for a slot of the process-wide --rps bucket.
   asio::awaitable<void> rate_limit() {
-    if (sh_.rps_period_ns == 0) co_return;
     int64_t now = (Clock::now() - sh_.t0).count();
     int64_t slot = sh_.rps_next.load(std::memory_order_relaxed);
     int64_t mine;
@@ -321,7 +348,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
   // error, unexpected status or failed check.
   asio::awaitable<std::string> request(const CompiledRequest& rq,
                                        const CompiledScenario* scenario) {
-    co_await rate_limit();
+    if (sh_.rps_period_ns != 0) co_await rate_limit();
     if (interrupted_) co_return std::string();
     auto t_get = Clock::now();
     if (needs_close_ || (socket_.is_open() && !same_target(rq))) {
@@ -366,7 +393,8 @@ class Vu : public std::enable_shared_from_this<Vu> {
         goto done;
       }
     }
-    llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
+    llhttp_init(&parser_, HTTP_RESPONSE,
+                rq.need_body || rq.need_headers ? &settings_ : &plain_settings_);
     parser_.data = this;
     complete_ = false;
     want_body_ = rq.need_body;
@@ -415,7 +443,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
     } else if (rq.checks.empty() && !expected) {
       setup_failure = "unexpected status " + std::to_string(status);
     }
-    std::lock_guard lock(w_.rec_mutex);
+    RecordLock lock(w_);
     auto& rec = w_.rec;
     const bool series = sh_.cfg.series != nullptr;
     const auto& matched = subs_for(rq, status, failure);
@@ -507,6 +535,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
   Clock::time_point interrupt_at_ = Clock::time_point::max();
   llhttp_t parser_{};
   llhttp_settings_t settings_{};
+  llhttp_settings_t plain_settings_{};
   bool complete_ = false;
   bool timed_out_ = false;
   bool interrupted_ = false;
@@ -594,7 +623,7 @@ class Runner {
   }
 
   void dropped(Worker& w, const CompiledScenario& sc, double n) {
-    std::lock_guard lock(w.rec_mutex);
+    RecordLock lock(w);
     w.rec.add(loadgen::kDroppedIterations, n, sc.subs);
     if (cfg_.series) w.rec.add_series(sc.series_dropped, loadgen::kDroppedIterations, n);
   }
@@ -769,6 +798,7 @@ RunResult run_load(const RunConfig& cfg) {
   for (size_t t = 0; t < threads; ++t) {
     workers.push_back(
         std::make_unique<Worker>(t, pool.context(t), *cfg.registry, cfg.check_count, cfg.seed));
+    workers.back()->locking = cfg.should_abort || cfg.on_snapshot;
   }
   Runner runner(cfg, sh, workers);
   RunResult result;
@@ -863,12 +893,15 @@ RunResult run_load(const RunConfig& cfg) {
     }
     return p;
   };
+  // The vus gauges, sampled by this thread.
+  Recorder gauges(*cfg.registry);
   auto snapshot = [&] {
     auto merged = std::make_unique<Recorder>(*cfg.registry);
     for (auto& w : workers) {
       std::lock_guard lock(w->rec_mutex);
       merged->merge(w->rec);
     }
+    merged->merge(gauges);
     return merged;
   };
 
@@ -896,10 +929,9 @@ RunResult run_load(const RunConfig& cfg) {
     }
     if (now >= next_gauge && now < sampling_end) {
       next_gauge += std::chrono::seconds(1);
-      std::lock_guard lock(workers[0]->rec_mutex);
       auto active = static_cast<double>(sh.active_vus.load());
       auto max = static_cast<double>(sh.vus_max.load());
-      auto& rec = workers[0]->rec;
+      auto& rec = gauges;
       rec.add(loadgen::kVus, active, cfg.vus_subs);
       rec.add(loadgen::kVusMax, max, cfg.vus_subs);
       if (cfg.series) {

@@ -18,7 +18,7 @@ from harness import Checker, Proxy, free_port  # noqa: E402
 
 
 class Nginx:
-    def __init__(self, locations=""):
+    def __init__(self, locations="", single_process=False):
         self.dir = tempfile.mkdtemp(prefix="loadgen-nginx-")
         self.port = free_port()
         os.makedirs(f"{self.dir}/www")
@@ -30,6 +30,7 @@ class Nginx:
         conf = f"""
 {user}
 worker_processes 1;
+{"master_process off;" if single_process else ""}
 pid {self.dir}/nginx.pid;
 error_log {self.dir}/error.log warn;
 daemon off;

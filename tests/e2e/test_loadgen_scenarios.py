@@ -383,7 +383,7 @@ def main():
         prometheus_check(check, lg, base)
 
         # a server that dies mid-run: failed requests, exit 0, a summary
-        victim = Nginx()
+        victim = Nginx(single_process=True)  # SIGKILL must leave no worker behind
         try:
             p = subprocess.Popen([args.binary, "--quiet", "--backend", args.backend, "-u", "4",
                                   "-d", "3s", f"http://127.0.0.1:{victim.port}/index.html",

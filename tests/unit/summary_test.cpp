@@ -300,7 +300,7 @@ TEST_CASE("values are rounded and printed as k6's JavaScript does", "[summary]")
   CHECK(format_rate(1) == "100.00%");
 }
 
-TEST_CASE("--summary-export: flat values, failed thresholds true, checks by name", "[summary]") {
+TEST_CASE("summary export: flat values, failed thresholds true, checks by name", "[summary]") {
   Histogram h;
   for (uint64_t v : {1, 2, 3}) h.record(v);
   std::map<std::string, MetricValue> metrics;

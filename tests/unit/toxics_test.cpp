@@ -219,7 +219,7 @@ TEST_CASE("latency: a burst keeps its spacing and order; delay does not accumula
   CHECK(rig.stage->held_bytes() == 0);
 }
 
-TEST_CASE("latency: jitter stays within [-jitter, +jitter) and keeps the order", "[toxics]") {
+TEST_CASE("latency: jitter stays between -jitter and +jitter and keeps the order", "[toxics]") {
   Rig rig("latency", {100, 20}, kT0, 0x5eed);
   // Chunks 50 ms apart: more than the jitter range, so ordering never shifts a release.
   const int n = 300;
