@@ -22,6 +22,7 @@
 #include "common/backend.h"
 #include "loadgen/console.h"
 #include "loadgen/duration.h"
+#include "loadgen/json_output.h"
 #include "loadgen/metrics.h"
 #include "loadgen/options.h"
 #include "loadgen/plan.h"
@@ -304,6 +305,7 @@ int main(int argc, char** argv) {
   auto registry = std::make_shared<fl::Registry>();
   std::vector<std::string> check_names;  // root-group checks, first-seen order
   std::string prometheus_address;
+  std::string json_path;  // --out json: "-" for stdout
   std::string script_name = cli.target;
   bool url_mode = cli.target.rfind("http://", 0) == 0 || cli.target.rfind("https://", 0) == 0;
   try {
@@ -407,9 +409,17 @@ int main(int argc, char** argv) {
       size_t eq = out.find('=');
       std::string type = out.substr(0, eq);
       std::string arg = eq == std::string::npos ? "" : out.substr(eq + 1);
+      if (type == "json") {
+        if (arg.size() > 3 && arg.compare(arg.size() - 3, 3, ".gz") == 0) {
+          throw ConfigError{"--out json: compressed (.gz) files are not supported", kExitOther};
+        }
+        json_path = arg.empty() ? "-" : arg;
+        continue;
+      }
       if (type != "prometheus") {
-        throw ConfigError{"invalid output type '" + type + "', available types are: prometheus",
-                          kExitOther};
+        throw ConfigError{
+            "invalid output type '" + type + "', available types are: json, prometheus",
+            kExitOther};
       }
       if (arg.empty() || arg.find(':') == std::string::npos) {
         throw ConfigError{"--out prometheus needs the address to serve on: prometheus=HOST:PORT",
@@ -551,6 +561,7 @@ int main(int argc, char** argv) {
             ct.emplace_back("check", c.name);
             cc.subs = registry->matching(fl::kChecks, ct);
             if (cfg.series) cc.series = cfg.series->id(fl::kChecks, ct);
+            if (!json_path.empty()) cc.tags_json = fl::tags_to_json(ct);
             rq.need_body = rq.need_body || c.kind == fl::CheckSpec::Kind::kBodyContains;
             rq.need_headers = rq.need_headers || c.kind == fl::CheckSpec::Kind::kHeader;
             rq.checks.push_back(std::move(cc));
@@ -563,6 +574,7 @@ int main(int argc, char** argv) {
             cr.metric = static_cast<uint32_t>(id);
             cr.subs = registry->matching(cr.metric, sample_tags);
             if (cfg.series) cr.series = cfg.series->id(cr.metric, sample_tags);
+            if (!json_path.empty()) cr.tags_json = fl::tags_to_json(sample_tags);
             rq.records.push_back(std::move(cr));
           }
         }
@@ -591,6 +603,12 @@ int main(int argc, char** argv) {
         sc.series_data_received = cfg.series->id(fl::kDataReceived, sc.tags);
         sc.series_dropped = cfg.series->id(fl::kDroppedIterations, sc.tags);
       }
+      if (!json_path.empty()) {
+        sc.tags_json = fl::tags_to_json(sc.tags);
+        fl::Tags dropped = sc.tags;
+        dropped.pop_back();  // dropped_iterations carry no group
+        sc.dropped_tags_json = fl::tags_to_json(dropped);
+      }
       sc.flow = compile(script.flows.at(s.exec), e, sc.tags);
       cfg.scenarios.push_back(std::move(sc));
     }
@@ -607,6 +625,7 @@ int main(int argc, char** argv) {
       cfg.series_vus = cfg.series->id(fl::kVus, run_tags);
       cfg.series_vus_max = cfg.series->id(fl::kVusMax, run_tags);
     }
+    cfg.run_tags_json = fl::tags_to_json(run_tags);
     cfg.check_count = check_names.size();
     cfg.rps = options.rps.value_or(0);
   } catch (const ConfigError& e) {
@@ -641,6 +660,17 @@ int main(int argc, char** argv) {
     }
     outputs.push_back(prometheus->description());
     cfg.on_snapshot = [&prometheus](const fl::Recorder& rec, double) { prometheus->update(rec); };
+  }
+  std::unique_ptr<fl::JsonFile> json_out;
+  if (!json_path.empty()) {
+    try {
+      json_out = std::make_unique<fl::JsonFile>(json_path, *registry, thresholds);
+    } catch (const std::exception& e) {
+      fl::log_line("error", std::string("could not start the json output: ") + e.what());
+      return kExitOther;
+    }
+    outputs.insert(outputs.begin(), json_out->description());
+    cfg.json = json_out.get();
   }
   const bool tty = summary_options.stdout_tty;
   if (!cli.quiet) {
@@ -695,6 +725,7 @@ int main(int argc, char** argv) {
   backend = faultline::resolve_backend(backend);
   fl::RunResult result = backend == faultline::Backend::kIoUring ? faultline::uring::run_load(cfg)
                                                                  : faultline::epoll::run_load(cfg);
+  if (json_out) json_out->flush();
   if (!result.setup_error.empty()) {
     fl::log_line("error", "setup failed: " + result.setup_error);
     return kExitSetup;

@@ -11,6 +11,7 @@
 
 #include "common/event_loop.h"
 #include "loadgen/console.h"
+#include "loadgen/json_output.h"
 
 namespace faultline::FAULTLINE_BACKEND_NS {
 
@@ -82,12 +83,14 @@ class RecordLock {
 
 struct Worker {
   Worker(size_t i, asio::io_context& c, const loadgen::Registry& reg, size_t checks, uint64_t seed)
-      : index(i), ctx(c), rec(reg), rng(seed * 1000003 + i) {
+      : index(i), ctx(c), rec(reg), registry(&reg), rng(seed * 1000003 + i) {
     rec.checks.resize(checks);
   }
   size_t index;
   asio::io_context& ctx;
   Recorder rec;
+  const loadgen::Registry* registry = nullptr;
+  const std::string& rec_name(uint32_t metric) const { return registry->metrics()[metric].name; }
   // Held while recording when the main thread takes snapshots during the run.
   std::mutex rec_mutex;
   bool locking = false;
@@ -95,8 +98,14 @@ struct Worker {
   struct Matched {
     std::vector<uint32_t> subs;
     std::array<uint32_t, loadgen::kHttpReqFailed + 1> series{};
+    std::string tags_json;  // with --out json
   };
   std::unordered_map<uint64_t, Matched> sub_cache;
+  // --out json: Point lines not written yet, and the metrics whose Metric line is out.
+  std::string json;
+  std::vector<char> announced;
+  int64_t json_second = -1;
+  std::string json_second_text, json_offset_text;
   std::vector<std::shared_ptr<Vu>> vus;
   std::mt19937_64 rng;
 };
@@ -109,6 +118,35 @@ RecordLock::RecordLock(Worker& w) {
 }
 RecordLock::~RecordLock() {
   if (mutex_) mutex_->unlock();
+}
+
+// Appends one "Point" line (spec §8.1) to the worker's buffer, after making sure the
+// metric's "Metric" line went out first.
+void append_point(Worker& w, loadgen::JsonSink& sink, uint32_t metric, double value,
+                  const std::string& tags_json, std::chrono::system_clock::time_point when) {
+  if (w.announced.size() <= metric) w.announced.resize(metric + 1, 0);
+  if (!w.announced[metric]) {
+    sink.announce(metric);
+    w.announced[metric] = 1;
+  }
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch()).count();
+  int64_t second = ns / 1000000000;
+  if (second != w.json_second) {
+    w.json_second = second;
+    loadgen::format_second(second, w.json_second_text, w.json_offset_text);
+  }
+  std::string& out = w.json;
+  out += "{\"metric\":\"";
+  out += w.rec_name(metric);
+  out += "\",\"type\":\"Point\",\"data\":{\"time\":\"";
+  out += w.json_second_text;
+  loadgen::append_fraction(out, ns % 1000000000);
+  out += w.json_offset_text;
+  out += "\",\"value\":";
+  loadgen::append_number(out, value);
+  out += ",\"tags\":";
+  out += tags_json;
+  out += "}}\n";
 }
 
 // Transport failures, with k6's error codes (§3.5).
@@ -201,6 +239,11 @@ class Vu : public std::enable_shared_from_this<Vu> {
       if (sh_.cfg.series) {
         w_.rec.add_series(sc.series_iterations, loadgen::kIterations, 1);
         w_.rec.add_series(sc.series_iteration_duration, loadgen::kIterationDuration, took);
+      }
+      if (auto* json = sh_.cfg.json) {
+        auto when = std::chrono::system_clock::now();
+        append_point(w_, *json, loadgen::kIterationDuration, took, sc.tags_json, when);
+        append_point(w_, *json, loadgen::kIterations, 1, sc.tags_json, when);
       }
     }
     st.completed.fetch_add(1, std::memory_order_relaxed);
@@ -311,6 +354,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
       matched.subs.insert(matched.subs.end(), found.begin(), found.end());
       if (sh_.cfg.series) matched.series[m] = sh_.cfg.series->id(m, tags);
     }
+    if (sh_.cfg.json) matched.tags_json = loadgen::tags_to_json(tags);
     return w_.sub_cache.emplace(key, std::move(matched)).first->second;
   }
 
@@ -453,6 +497,19 @@ class Vu : public std::enable_shared_from_this<Vu> {
       rec.add(m, values[m], matched.subs);
       if (series) rec.add_series(matched.series[m], m, values[m]);
     }
+    auto when = std::chrono::system_clock::now();
+    auto* json = sh_.cfg.json;
+    if (json) {
+      for (uint32_t m = loadgen::kHttpReqs; m <= loadgen::kHttpReqFailed; ++m) {
+        append_point(w_, *json, m, values[m], matched.tags_json, when);
+      }
+      if (scenario) {
+        append_point(w_, *json, loadgen::kDataSent, static_cast<double>(sent), scenario->tags_json,
+                     when);
+        append_point(w_, *json, loadgen::kDataReceived, static_cast<double>(received),
+                     scenario->tags_json, when);
+      }
+    }
     static const std::vector<uint32_t> kNone;
     const auto& scenario_subs = scenario ? scenario->subs : kNone;
     rec.add(loadgen::kDataSent, static_cast<double>(sent), scenario_subs);
@@ -468,6 +525,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
       all_checks = all_checks && pass;
       rec.add(loadgen::kChecks, pass ? 1 : 0, c.subs);
       if (series) rec.add_series(c.series, loadgen::kChecks, pass ? 1 : 0);
+      if (json) append_point(w_, *json, loadgen::kChecks, pass ? 1 : 0, c.tags_json, when);
       auto& counts = rec.checks[c.id];
       (pass ? counts.first : counts.second) += 1;
       if (!pass && setup_failure.empty()) setup_failure = "check '" + c.spec.name + "' failed";
@@ -516,6 +574,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
       if (!r.spec.op.empty()) v = loadgen::compare(v, r.spec.op, r.spec.operand) ? 1 : 0;
       rec.add(r.metric, v, r.subs);
       if (series) rec.add_series(r.series, r.metric, v);
+      if (json) append_point(w_, *json, r.metric, v, r.tags_json, when);
     }
     co_return setup_failure;
   }
@@ -626,6 +685,10 @@ class Runner {
     RecordLock lock(w);
     w.rec.add(loadgen::kDroppedIterations, n, sc.subs);
     if (cfg_.series) w.rec.add_series(sc.series_dropped, loadgen::kDroppedIterations, n);
+    if (cfg_.json) {
+      append_point(w, *cfg_.json, loadgen::kDroppedIterations, n, sc.dropped_tags_json,
+                   std::chrono::system_clock::now());
+    }
   }
 
   // shared-iterations: when maxDuration ended the scenario with tickets left, one
@@ -798,7 +861,7 @@ RunResult run_load(const RunConfig& cfg) {
   for (size_t t = 0; t < threads; ++t) {
     workers.push_back(
         std::make_unique<Worker>(t, pool.context(t), *cfg.registry, cfg.check_count, cfg.seed));
-    workers.back()->locking = cfg.should_abort || cfg.on_snapshot;
+    workers.back()->locking = cfg.should_abort || cfg.on_snapshot || cfg.json;
   }
   Runner runner(cfg, sh, workers);
   RunResult result;
@@ -895,6 +958,19 @@ RunResult run_load(const RunConfig& cfg) {
   };
   // The vus gauges, sampled by this thread.
   Recorder gauges(*cfg.registry);
+  Worker main_json(threads, control, *cfg.registry, 0, 0);  // formats this thread's lines
+  auto flush_json = [&] {
+    if (!cfg.json) return;
+    std::string lines;
+    for (auto& w : workers) {
+      {
+        std::lock_guard lock(w->rec_mutex);
+        lines.swap(w->json);
+      }
+      if (!lines.empty()) cfg.json->write(lines);
+      lines.clear();
+    }
+  };
   auto snapshot = [&] {
     auto merged = std::make_unique<Recorder>(*cfg.registry);
     for (auto& w : workers) {
@@ -914,6 +990,7 @@ RunResult run_load(const RunConfig& cfg) {
   auto next_progress = Clock::now() + cfg.progress_interval;
   auto next_gauge = run_start + std::chrono::seconds(1);
   auto next_snapshot = run_start + std::chrono::seconds(1);
+  auto next_flush = run_start + std::chrono::milliseconds(200);
   auto next_eval = run_start + std::chrono::seconds(2);
   while (sh.outstanding.load() > 0) {
     pump(std::chrono::milliseconds(10));
@@ -938,6 +1015,18 @@ RunResult run_load(const RunConfig& cfg) {
         rec.add_series(cfg.series_vus, loadgen::kVus, active);
         rec.add_series(cfg.series_vus_max, loadgen::kVusMax, max);
       }
+      if (cfg.json) {
+        append_point(main_json, *cfg.json, loadgen::kVus, active, cfg.run_tags_json,
+                     std::chrono::system_clock::now());
+        append_point(main_json, *cfg.json, loadgen::kVusMax, max, cfg.run_tags_json,
+                     std::chrono::system_clock::now());
+        cfg.json->write(main_json.json);
+        main_json.json.clear();
+      }
+    }
+    if (cfg.json && now >= next_flush) {
+      next_flush += std::chrono::milliseconds(200);
+      flush_json();
     }
     if (now >= next_progress) {
       next_progress += cfg.progress_interval;
@@ -961,6 +1050,7 @@ RunResult run_load(const RunConfig& cfg) {
   }
   result.elapsed_s = std::chrono::duration<double>(Clock::now() - run_start).count();
   finish();
+  flush_json();
   result.metrics = snapshot();
   result.final_progress = state(true);
   if (cfg.on_snapshot) cfg.on_snapshot(*result.metrics, result.elapsed_s);

@@ -24,6 +24,7 @@ struct CompiledCheck {
   uint32_t id = 0;             // index into Recorder::checks
   std::vector<uint32_t> subs;  // `checks` sub-metrics this check's samples belong to
   uint32_t series = 0;         // with RunConfig::series
+  std::string tags_json;       // with RunConfig::json
 };
 
 struct CompiledRecord {
@@ -31,6 +32,7 @@ struct CompiledRecord {
   uint32_t metric = 0;
   std::vector<uint32_t> subs;
   uint32_t series = 0;
+  std::string tags_json;
 };
 
 // A request with everything resolved: address, the bytes to send, its tags.
@@ -63,6 +65,19 @@ struct CompiledScenario {
   // data_received and dropped_iterations for this scenario.
   uint32_t series_iterations = 0, series_iteration_duration = 0, series_data_sent = 0,
            series_data_received = 0, series_dropped = 0;
+  // With RunConfig::json: the tags object of the scenario's samples, and of its
+  // dropped_iterations samples (no group).
+  std::string tags_json, dropped_tags_json;
+};
+
+// `--out json` (spec §8.1): receives JSON lines. Thread-safe.
+class JsonSink {
+ public:
+  virtual ~JsonSink() = default;
+  // Writes the metric's "Metric" line unless that was done already.
+  virtual void announce(uint32_t metric) = 0;
+  // Writes "Point" lines (complete lines).
+  virtual void write(const std::string& lines) = 0;
 };
 
 struct ScenarioProgress {
@@ -95,6 +110,9 @@ struct RunConfig {
   uint32_t series_vus = 0, series_vus_max = 0;
   // Called from the main thread every second with all metrics so far, and at the end.
   std::function<void(const Recorder&, double elapsed_s)> on_snapshot;
+  // --out json: every sample as a JSON line; null when not asked for.
+  JsonSink* json = nullptr;
+  std::string run_tags_json;  // tags of vus / vus_max samples
   size_t check_count = 0;
   RunPlan plan;
   int64_t rps = 0;  // process-wide request cap per second; 0 = none

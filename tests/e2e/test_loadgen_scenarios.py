@@ -378,6 +378,42 @@ def main():
         finally:
             service.stop()
 
+        # --out json: k6's JSON lines, a Metric line before each metric's first Point
+        jpath = tempfile.mktemp(suffix=".jsonl")
+        code, out, err, s = lg.run({
+            "options": {"scenarios": {"j": {"executor": "shared-iterations", "vus": 2,
+                                            "iterations": 10}},
+                        "thresholds": {"http_req_duration": ["p(95)<5000", {
+                            "threshold": "max<60000", "abortOnFail": True,
+                            "delayAbortEval": "10s"}]}},
+            "flows": {"default": [{"url": base + "/index.html", "name": "page",
+                                   "checks": [{"status": 200}]}]}}, "--out", f"json={jpath}")
+        with open(jpath) as f:
+            lines = [json.loads(line) for line in f]
+        os.unlink(jpath)
+        seen, ordered = set(), True
+        points = {}
+        for line in lines:
+            if line["type"] == "Metric":
+                seen.add(line["metric"])
+            else:
+                ordered = ordered and line["metric"] in seen
+                points.setdefault(line["metric"], []).append(line["data"])
+        check.check(ordered, "every Point comes after its metric's Metric line")
+        check.equal(len(points.get("http_reqs", [])), 10, "one http_reqs point per request")
+        check.equal(len(points.get("iterations", [])), 10, "one iterations point per iteration")
+        check.equal(len(points.get("checks", [])), 10, "one checks point per check")
+        tags = points["http_req_duration"][0]["tags"]
+        check.check(tags.get("name") == "page" and tags.get("status") == "200" and
+                    tags.get("scenario") == "j" and tags.get("method") == "GET",
+                    f"request tags: {tags}")
+        meta = [x for x in lines if x["type"] == "Metric" and x["metric"] == "http_req_duration"][0]
+        check.equal(meta["data"]["thresholds"], ["p(95)<5000", {
+            "threshold": "max<60000", "abortOnFail": True, "delayAbortEval": "10s"}],
+            "thresholds in the Metric line")
+        check.check(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$",
+                             points["http_reqs"][0]["time"]) is not None, "RFC 3339 times")
+
         # --out prometheus: k6-named series served while the run goes on, scraped by a real
         # Prometheus
         prometheus_check(check, lg, base)
