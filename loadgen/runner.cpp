@@ -423,9 +423,11 @@ class Vu : public std::enable_shared_from_this<Vu> {
       socket_.set_option(tcp::no_delay(true), ignored);
       std::memcpy(&target_, &rq.address, rq.address_length);
       target_length_ = rq.address_length;
-      connecting = ms_between(t_get, Clock::now());
+      t_send = Clock::now();
+      connecting = ms_between(t_get, t_send);
+    } else {
+      t_send = t_get;  // a reused connection: nothing happened in between
     }
-    t_send = Clock::now();
     {
       auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(rq.bytes), use_nothrow);
       sent = n;
@@ -497,8 +499,8 @@ class Vu : public std::enable_shared_from_this<Vu> {
       rec.add(m, values[m], matched.subs);
       if (series) rec.add_series(matched.series[m], m, values[m]);
     }
-    auto when = std::chrono::system_clock::now();
     auto* json = sh_.cfg.json;
+    auto when = json ? std::chrono::system_clock::now() : std::chrono::system_clock::time_point{};
     if (json) {
       for (uint32_t m = loadgen::kHttpReqs; m <= loadgen::kHttpReqFailed; ++m) {
         append_point(w_, *json, m, values[m], matched.tags_json, when);

@@ -85,18 +85,30 @@ def main():
     url = f"http://127.0.0.1:{port}/index.html"
     export = f"{work}/summary.json"
     try:
-        print(f"loadgen vs wrk ({os.cpu_count()} cores, {secs}s each, 1 thread, 50 connections/VUs)")
-        out, wrk_cpu, _ = timed(["wrk", "-t1", "-c50", f"-d{secs}s", url])
-        wrk_total = int(re.search(r"(\d+) requests in", out).group(1))
-        wrk_rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-        _, lg_cpu, _ = timed([LOADGEN, "--quiet", "--threads", "1", "-u", "50", "-d", f"{secs}s",
-                              "--summary-export", export, url])
-        lg_total, lg_rps = loadgen_requests(export)
-        print(f"  {'':28} {'wrk':>12} {'loadgen':>12} {'ratio':>8}")
-        print(f"  {'requests/s':28} {wrk_rps:12.0f} {lg_rps:12.0f} {lg_rps / wrk_rps:8.2f}")
-        wrk_us = wrk_cpu / wrk_total * 1e6
-        lg_us = lg_cpu / lg_total * 1e6
-        print(f"  {'CPU µs per request':28} {wrk_us:12.2f} {lg_us:12.2f} {lg_us / wrk_us:8.2f}")
+        rounds = 3
+        print(f"loadgen vs wrk ({os.cpu_count()} cores, {secs}s each, 1 thread, 50 connections/VUs,"
+              f" median of {rounds} alternating rounds)")
+        results = {"wrk": [], "loadgen io_uring": [], "loadgen epoll": []}
+        for _ in range(rounds):
+            out, cpu, _ = timed(["wrk", "-t1", "-c50", f"-d{secs}s", url])
+            total = int(re.search(r"(\d+) requests in", out).group(1))
+            results["wrk"].append((total / secs, cpu / total * 1e6))
+            for backend in ("io_uring", "epoll"):
+                _, cpu, _ = timed([LOADGEN, "--quiet", "--threads", "1", "--backend", backend,
+                                   "-u", "50", "-d", f"{secs}s", "--summary-export", export, url])
+                total, rate = loadgen_requests(export)
+                results[f"loadgen {backend}"].append((rate, cpu / total * 1e6))
+
+        def median(values):
+            values = sorted(values)
+            return values[len(values) // 2]
+        wrk_rps = median([r for r, _ in results["wrk"]])
+        wrk_us = median([u for _, u in results["wrk"]])
+        print(f"  {'':20} {'requests/s':>12} {'CPU µs/request':>16} {'CPU vs wrk':>11}")
+        for name, values in results.items():
+            rps = median([r for r, _ in values])
+            us = median([u for _, u in values])
+            print(f"  {name:20} {rps:12.0f} {us:16.2f} {us / wrk_us:11.2f}")
         print("memory per VU (loadgen, keep-alive VUs against nginx, 3 s):")
         base = None
         for vus in (1, 1000, 10000):
