@@ -543,6 +543,7 @@ int main(int argc, char** argv) {
           }
           rq.bytes += "\r\n" + body;
           rq.site = next_site++;
+          rq.head = step.method == "HEAD";
           rq.timeout = step.timeout.value_or(*request_timeout);
           rq.tags = base;
           for (const auto& [k, v] : step.tags) rq.tags.emplace_back(k, v);

@@ -179,6 +179,10 @@ class Vu : public std::enable_shared_from_this<Vu> {
       static_cast<Vu*>(p->data)->complete_ = true;
       return static_cast<int>(HPE_PAUSED);
     };
+    // A response to HEAD has no body whatever its Content-Length says (1 = skip the body).
+    settings_.on_headers_complete = [](llhttp_t* p) {
+      return static_cast<Vu*>(p->data)->skip_body_ ? 1 : 0;
+    };
     plain_settings_ = settings_;
     settings_.on_header_field = [](llhttp_t* p, const char* at, size_t n) {
       auto* vu = static_cast<Vu*>(p->data);
@@ -444,6 +448,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
     parser_.data = this;
     complete_ = false;
     want_body_ = rq.need_body;
+    skip_body_ = rq.head;
     want_headers_ = rq.need_headers;
     body_.clear();
     headers_.clear();
@@ -453,7 +458,13 @@ class Vu : public std::enable_shared_from_this<Vu> {
       if (t_first == Clock::time_point{}) t_first = Clock::now();
       if (ec) {
         // A close before the end: a body delimited by the close ends here.
-        if (ec == asio::error::eof && llhttp_finish(&parser_) == HPE_OK && complete_) break;
+        if (ec == asio::error::eof) {
+          llhttp_errno_t end = llhttp_finish(&parser_);
+          if (complete_ && (end == HPE_OK || end == HPE_PAUSED)) {
+            needs_close_ = true;
+            break;
+          }
+        }
         failure = classify(ec, false, timed_out_);
         needs_close_ = true;
         break;
@@ -603,6 +614,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
   bool in_iteration_ = false;
   bool needs_close_ = false;
   bool want_body_ = false;
+  bool skip_body_ = false;
   bool want_headers_ = false;
   bool in_value_ = false;
   std::string body_;

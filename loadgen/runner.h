@@ -46,6 +46,7 @@ struct CompiledRequest {
   std::vector<CompiledRecord> records;
   bool need_body = false;
   bool need_headers = false;
+  bool head = false;  // HEAD: the response has no body
   Duration timeout = std::chrono::seconds(60);
 };
 
