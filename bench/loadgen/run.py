@@ -85,15 +85,15 @@ def main():
     url = f"http://127.0.0.1:{port}/index.html"
     export = f"{work}/summary.json"
     try:
-        rounds = 3
+        rounds = 5
         print(f"loadgen vs wrk ({os.cpu_count()} cores, {secs}s each, 1 thread, 50 connections/VUs,"
               f" median of {rounds} alternating rounds)")
-        results = {"wrk": [], "loadgen io_uring": [], "loadgen epoll": []}
+        results = {"wrk": [], "loadgen epoll": [], "loadgen io_uring": []}
         for _ in range(rounds):
             out, cpu, _ = timed(["wrk", "-t1", "-c50", f"-d{secs}s", url])
             total = int(re.search(r"(\d+) requests in", out).group(1))
             results["wrk"].append((total / secs, cpu / total * 1e6))
-            for backend in ("io_uring", "epoll"):
+            for backend in ("epoll", "io_uring"):
                 _, cpu, _ = timed([LOADGEN, "--quiet", "--threads", "1", "--backend", backend,
                                    "-u", "50", "-d", f"{secs}s", "--summary-export", export, url])
                 total, rate = loadgen_requests(export)
