@@ -8,24 +8,6 @@
 #include "common/json.h"
 
 namespace faultline::loadgen {
-namespace {
-
-const char* type_name(MetricType t) {
-  switch (t) {
-    case MetricType::kCounter:
-      return "counter";
-    case MetricType::kGauge:
-      return "gauge";
-    case MetricType::kRate:
-      return "rate";
-    case MetricType::kTrend:
-      return "trend";
-  }
-  return "";
-}
-
-}  // namespace
-
 std::string tags_to_json(const Tags& tags) {
   std::string out = "{";
   for (size_t i = 0; i < tags.size(); ++i) {
@@ -79,7 +61,7 @@ std::string JsonFile::metric_line(const Registry& registry, uint32_t metric,
                                   const std::map<std::string, std::vector<Threshold>>& thresholds) {
   const MetricDef& def = registry.metrics()[metric];
   std::string out = "{\"type\":\"Metric\",\"data\":{\"name\":\"" + def.name + "\",\"type\":\"" +
-                    type_name(def.type) + "\",\"contains\":\"" +
+                    metric_type_name(def.type) + "\",\"contains\":\"" +
                     (def.is_time   ? "time"
                      : def.is_data ? "data"
                                    : "default") +

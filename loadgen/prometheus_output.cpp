@@ -40,18 +40,6 @@ bool valid_label_name(const std::string& name) {
   return true;
 }
 
-// A trend statistic in the metric's reported unit (ms for time trends).
-double trend_stat(const Histogram& h, double scale, const std::string& stat) {
-  if (stat == "count") return static_cast<double>(h.count());
-  if (stat == "sum") return h.sum() / scale;
-  if (stat == "avg") return h.mean() / scale;
-  if (stat == "min") return static_cast<double>(h.min()) / scale;
-  if (stat == "max") return static_cast<double>(h.max()) / scale;
-  if (stat == "med") return h.quantile(0.5) / scale;
-  double p = std::strtod(stat.c_str() + 2, nullptr);
-  return h.quantile(p / 100.0) / scale;
-}
-
 }  // namespace
 
 std::string prometheus_stat_suffix(const std::string& stat) {

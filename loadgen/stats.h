@@ -3,7 +3,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/histogram.h"
@@ -31,5 +33,12 @@ struct MetricValue {
 // The number a threshold compares (k6 §3.6, §4.3); nullopt when not available (a rate
 // with no samples, which passes). Trends are in milliseconds.
 std::optional<double> aggregate(const MetricValue& m, const Threshold& t, double elapsed_s);
+
+// A trend statistic ("avg", "min", "med", "max", "count", "sum", "p(N)") of a histogram
+// whose values were recorded multiplied by `scale`; 0 for an empty histogram.
+double trend_stat(const Histogram& h, double scale, std::string_view stat);
+
+// k6's name of a metric type: "counter", "gauge", "rate", "trend".
+const char* metric_type_name(MetricType t);
 
 }  // namespace faultline::loadgen

@@ -228,37 +228,7 @@ double per_second(double count, double elapsed_s) {
 
 // A trend statistic in the metric's reported unit (ms for time trends); 0 when empty.
 double trend_value(const MetricValue& m, std::string_view stat) {
-  const Histogram* h = m.trend;
-  if (h == nullptr || h->count() == 0) return 0;
-  double scale = m.trend_scale > 0 ? m.trend_scale : 1;
-  if (stat == "count") return static_cast<double>(h->count());
-  if (stat == "avg") return h->mean() / scale;
-  if (stat == "min") return static_cast<double>(h->min()) / scale;
-  if (stat == "max") return static_cast<double>(h->max()) / scale;
-  if (stat == "med") return h->quantile(0.5) / scale;
-  double p = 0;
-  if (stat.size() > 3 && stat.substr(0, 2) == "p(") {
-    p = std::strtod(std::string(stat.substr(2, stat.size() - 3)).c_str(), nullptr);
-  }
-  return h->quantile(p / 100.0) / scale;
-}
-
-// The threshold's number (k6 §4.3); nullopt when the aggregation has nothing to work on.
-std::optional<double> aggregate_value(const MetricValue& m, const Threshold& t, double elapsed_s) {
-  switch (m.type) {
-    case MetricType::kCounter:
-      if (t.aggregation == "count") return m.count;
-      if (elapsed_s <= 0) return std::nullopt;
-      return m.count / elapsed_s;
-    case MetricType::kGauge:
-      return m.value;
-    case MetricType::kRate:
-      if (m.total == 0) return std::nullopt;
-      return m.count / m.total;
-    case MetricType::kTrend:
-      return trend_value(m, t.aggregation);
-  }
-  return std::nullopt;
+  return m.trend == nullptr ? 0 : trend_stat(*m.trend, m.trend_scale, stat);
 }
 
 // A sub-metric that was declared in a threshold but never saw a sample is still reported,
@@ -712,20 +682,6 @@ Json metric_values_json(const MetricValue& m, const SummaryInput& in) {
   return v;
 }
 
-const char* type_name(MetricType t) {
-  switch (t) {
-    case MetricType::kCounter:
-      return "counter";
-    case MetricType::kGauge:
-      return "gauge";
-    case MetricType::kRate:
-      return "rate";
-    case MetricType::kTrend:
-      return "trend";
-  }
-  return "";
-}
-
 }  // namespace
 
 std::vector<ThresholdResult> evaluate(const std::map<std::string, std::vector<Threshold>>& declared,
@@ -744,7 +700,7 @@ std::vector<ThresholdResult> evaluate(const std::map<std::string, std::vector<Th
       r.metric = key;
       r.threshold = t;
       if (found) {
-        r.observed = aggregate_value(*found, t, elapsed_s);
+        r.observed = aggregate(*found, t, elapsed_s);
         r.ok = !r.observed || compare(*r.observed, t.op, t.value);
       }
       out.push_back(std::move(r));
@@ -860,7 +816,7 @@ std::string summary_data(const SummaryInput& in) {
   Json& out = root.set("metrics", Json());
   for (const auto& [key, m] : metrics) {
     Json& j = out.set(key, Json());
-    j.set("type", Json::str(type_name(m.type)));
+    j.set("type", Json::str(metric_type_name(m.type)));
     j.set("contains", Json::str(m.is_time ? "time" : m.is_data ? "data" : "default"));
     j.set("values", metric_values_json(m, in));
     auto t = declared.find(key);
