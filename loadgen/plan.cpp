@@ -222,6 +222,8 @@ std::vector<std::string> validate(const Scenario& s) {
         errors.push_back("the iteration rate isn't specified");
       } else if (s.rate <= 0) {
         errors.push_back("the iteration rate must be more than 0");
+      } else if (s.time_unit.count() > 0 && s.time_unit.count() / s.rate == 0) {
+        errors.push_back("the iteration rate can't be more than one per nanosecond");
       }
       if (s.time_unit.count() <= 0) errors.push_back("the timeUnit must be more than 0");
       validate_duration(s, errors);

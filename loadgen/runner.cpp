@@ -107,6 +107,7 @@ struct Worker {
   int64_t json_second = -1;
   std::string json_second_text, json_offset_text;
   std::vector<std::shared_ptr<Vu>> vus;
+  std::vector<asio::steady_timer*> timers;  // arrival-rate schedulers' waits
   std::mt19937_64 rng;
 };
 
@@ -343,6 +344,8 @@ class Vu : public std::enable_shared_from_this<Vu> {
     uint64_t key = (static_cast<uint64_t>(rq.site) << 32) |
                    (static_cast<uint64_t>(status & 0xffff) << 16) |
                    static_cast<uint64_t>(failure.code & 0xffff);
+    // Transport errors carry their text as a tag, so it is part of the key.
+    if (status == 0) key ^= std::hash<std::string>{}(failure.text) * 0x9E3779B97F4A7C15ull;
     auto it = w_.sub_cache.find(key);
     if (it != w_.sub_cache.end()) return it->second;
     loadgen::Tags tags = rq.tags;
@@ -660,6 +663,11 @@ class Runner {
               Duration deadline =
                   to == regular ? to + s.graceful_stop
                                 : std::min(to + s.graceful_ramp_down, regular + s.graceful_stop);
+              // Ramped up again before its grace ran out: the VU is reused, and the
+              // iteration it is finishing must not be interrupted.
+              if (!windows.empty() && from < windows.back().deadline) {
+                windows.back().deadline = std::max(windows.back().deadline, deadline);
+              }
               windows.push_back({from, to, deadline});
             }
             if (!windows.empty()) start_vu(w, sc, st, std::move(windows));
@@ -668,6 +676,10 @@ class Runner {
         }
         case Executor::kConstantArrivalRate:
         case Executor::kRampingArrivalRate:
+          // One worker schedules the whole scenario and owns all its VUs, so an iteration
+          // is dropped exactly when no VU of the scenario is idle (k6 §2.3). Several
+          // arrival-rate scenarios spread over the workers.
+          if (i % threads != t) break;
           sh_.outstanding.fetch_add(1);
           st.running.fetch_add(1);
           asio::co_spawn(w.ctx, arrival(w, sc, st), [this, &st](std::exception_ptr) {
@@ -681,7 +693,7 @@ class Runner {
     }
   }
 
- private:
+  // The executors.
   void start_vu(Worker& w, const CompiledScenario& sc, ScenarioState& st,
                 std::vector<Window> windows) {
     auto vu = std::make_shared<Vu>(w, sh_);
@@ -722,6 +734,10 @@ class Runner {
     auto base = sh_.t0 + s.start_time;
     int64_t done = 0;
     bool exhausted = false;
+    // A flow that never waits (no request, no pause) must still let the worker breathe.
+    const bool never_waits = std::all_of(sc.flow.begin(), sc.flow.end(), [](const auto& step) {
+      return step.is_sleep && step.sleep_max.count() <= 0;
+    });
     for (const auto& win : windows) {
       if (!co_await vu.wait_until(base + win.from)) break;
       st.started = true;
@@ -740,6 +756,7 @@ class Runner {
         }
         co_await vu.iteration(sc, st, base + win.deadline);
         ++done;
+        if (never_waits) co_await asio::post(w.ctx, asio::use_awaitable);
       }
       st.active.fetch_sub(1);
       sh_.active_vus.fetch_sub(1);
@@ -756,11 +773,9 @@ class Runner {
   // on it (g mod threads), each at its due time, on an idle VU of its own pool.
   asio::awaitable<void> arrival(Worker& w, const CompiledScenario& sc, ScenarioState& st) {
     const auto& s = sc.scenario;
-    const int64_t threads = static_cast<int64_t>(workers_.size());
-    const int64_t me = static_cast<int64_t>(w.index);
     const int64_t max_vus = s.has_max_vus ? s.max_vus : s.pre_allocated_vus;
     std::vector<std::shared_ptr<Vu>> pool;
-    for (int64_t i = me; i < s.pre_allocated_vus; i += threads) {
+    for (int64_t i = 0; i < s.pre_allocated_vus; ++i) {
       pool.push_back(std::make_shared<Vu>(w, sh_));
       w.vus.push_back(pool.back());
     }
@@ -777,12 +792,18 @@ class Runner {
       period = static_cast<int64_t>(static_cast<__int128>(s.time_unit.count()) / s.rate);
     }
     asio::steady_timer timer(w.ctx);
-    for (int64_t g = me;; g += threads) {
+    w.timers.push_back(&timer);  // an abort cancels the wait
+    int64_t late_in_a_row = 0;
+    for (int64_t g = 0;; ++g) {
       Duration due = ramp ? ramp->due(static_cast<uint64_t>(g) + 1) : Duration(g * period);
       if (due.count() < 0 || due >= regular) break;
       if (Clock::now() < base + due) {
+        late_in_a_row = 0;
         timer.expires_at(base + due);
         co_await timer.async_wait(use_nothrow);
+      } else if (++late_in_a_row % 64 == 0) {
+        // Running behind: let the worker's other work (VUs, the sweep, aborts) run.
+        co_await asio::post(w.ctx, asio::use_awaitable);
       }
       if (sh_.aborted.load(std::memory_order_relaxed)) break;
       st.started = true;
@@ -832,6 +853,7 @@ class Runner {
       timer.expires_after(std::chrono::milliseconds(20));
       co_await timer.async_wait(use_nothrow);
     }
+    w.timers.erase(std::find(w.timers.begin(), w.timers.end(), &timer));
     for (auto& vu : pool) vu->close();
   }
 
@@ -901,6 +923,7 @@ RunResult run_load(const RunConfig& cfg) {
     sh.aborted = true;
     pool.run_on_all([&](size_t t) {
       for (auto& vu : workers[t]->vus) vu->interrupt();
+      for (auto* timer : workers[t]->timers) timer->cancel();
     });
   };
 
@@ -912,11 +935,21 @@ RunResult run_load(const RunConfig& cfg) {
   // The request-timeout and interruption sweep, on every worker.
   pool.run_on_all(
       [&](size_t t) { asio::co_spawn(workers[t]->ctx, sweep(*workers[t], sh), asio::detached); });
+  bool unsettled = false;
   auto finish = [&] {
     sh.finished = true;
+    // Sockets are closed only when no operation is pending on them. If some coroutine
+    // never unwound (it should not happen), its VUs are left alone and leaked.
+    unsettled = sh.outstanding.load() > 0;
     pool.run_on_all([&](size_t t) {
-      for (auto& vu : workers[t]->vus) vu->close();
-      workers[t]->vus.clear();
+      for (auto& vu : workers[t]->vus) {
+        if (unsettled) {
+          vu->interrupt();
+        } else {
+          vu->close();
+        }
+      }
+      if (!unsettled) workers[t]->vus.clear();
     });
     pool.stop();
   };
@@ -930,7 +963,10 @@ RunResult run_load(const RunConfig& cfg) {
       if (t != 0) return;
       workers[0]->vus.push_back(vu);
       asio::co_spawn(workers[0]->ctx, run_setup(vu, cfg.setup, failure),
-                     [&done](std::exception_ptr) { done = true; });
+                     [&done, &failure](std::exception_ptr e) {
+                       if (e) failure = "internal error while running setup";
+                       done = true;
+                     });
     });
     while (!done) {
       pump(std::chrono::milliseconds(10));
@@ -948,7 +984,18 @@ RunResult run_load(const RunConfig& cfg) {
   }
 
   sh.t0 = Clock::now();
+  sh.rps_next = 0;  // the bucket's slots count from the new t0
+  // A guard count per scenario while the workers spawn their parts, so that a scenario
+  // whose VUs all end early is not finished twice.
+  for (auto& st : sh.scenarios) st->running.fetch_add(1);
   pool.run_on_all([&](size_t t) { runner.spawn(t); });
+  for (size_t i = 0; i < sh.scenarios.size(); ++i) {
+    if (sh.scenarios[i]->running.fetch_sub(1) == 1) {
+      pool.run_on_all([&](size_t t) {
+        if (t == 0) runner.finish_scenario(*workers[0], cfg.scenarios[i], *sh.scenarios[i]);
+      });
+    }
+  }
 
   auto state = [&](bool final) {
     loadgen::Progress p;
@@ -1066,6 +1113,10 @@ RunResult run_load(const RunConfig& cfg) {
   finish();
   flush_json();
   result.metrics = snapshot();
+  if (unsettled) {
+    loadgen::log_line("warning", "some virtual users did not stop within 10 s of the end");
+    for (auto& w : workers) (void)w.release();
+  }
   result.final_progress = state(true);
   if (cfg.on_snapshot) cfg.on_snapshot(*result.metrics, result.elapsed_s);
   for (const auto& st : sh.scenarios) {

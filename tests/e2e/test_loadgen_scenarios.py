@@ -185,11 +185,28 @@ def main():
         # constant-arrival-rate: 50/s for 2 s starts 100 iterations, none dropped
         code, out, err, s = lg.run(scenario_file(
             {"car": {"executor": "constant-arrival-rate", "rate": 50, "timeUnit": "1s",
-                     "duration": "2s", "preAllocatedVUs": 5}}, get))
+                     "duration": "2s", "preAllocatedVUs": 2}}, get), "--threads", "4")
         check.equal(code, 0, "constant-arrival-rate exits 0")
         check.check(98 <= s["metrics"]["iterations"]["count"] <= 100,
                     f"about 100 iterations: {s['metrics']['iterations']['count']}")
         check.check("dropped_iterations" not in s["metrics"], "nothing dropped")
+
+        # SIGINT while an arrival-rate scenario waits for its next start: stops at once
+        fd, path = tempfile.mkstemp(suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump(scenario_file({"slow": {"executor": "constant-arrival-rate", "rate": 1,
+                                              "timeUnit": "10s", "duration": "60s",
+                                              "preAllocatedVUs": 1}}, get), f)
+        p = subprocess.Popen([args.binary, "run", "--quiet", "--backend", args.backend, path],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        t0 = time.time()
+        p.send_signal(signal.SIGINT)
+        p.wait(30)
+        took = time.time() - t0
+        os.unlink(path)
+        check.equal(p.returncode, 105, "SIGINT during an arrival-rate wait exits 105")
+        check.check(took < 3, f"...at once ({took:.2f} s)")
 
         # ramping-arrival-rate: 0 -> 20/s over 2 s is an area of 20 iterations
         code, out, err, s = lg.run(scenario_file(
