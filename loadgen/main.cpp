@@ -304,7 +304,8 @@ int main(int argc, char** argv) {
   std::vector<fl::Scenario> scenarios;
   fl::RunConfig cfg;
   auto registry = std::make_shared<fl::Registry>();
-  std::vector<std::string> check_names;  // root-group checks, first-seen order
+  std::vector<std::string> check_names;   // checks by id, first-seen order
+  std::vector<std::string> check_scopes;  // "" for the root group, else the scenario (full)
   std::string prometheus_address;
   std::string json_path;  // --out json: "-" for stdout
   std::string script_name = cli.target;
@@ -493,6 +494,19 @@ int main(int argc, char** argv) {
     }
     registry->add_submetric("http_req_duration{expected_response:true}", fl::kHttpReqDuration,
                             "expected_response:true", {{"expected_response", "true"}});
+    // The full summary reports each named scenario from its own samples: one hidden
+    // {scenario:NAME} sub-metric per metric and scenario.
+    if (summary_options.mode == "full") {
+      const size_t count = registry->metrics().size();
+      for (const auto& s : scenarios) {
+        if (s.name == "default") continue;
+        for (uint32_t m = 0; m < count; ++m) {
+          if (m == fl::kVus || m == fl::kVusMax) continue;
+          registry->add_submetric(registry->metrics()[m].name + "{scenario:" + s.name + "}", m,
+                                  "scenario:" + s.name, {{"scenario", s.name}}, true);
+        }
+      }
+    }
 
     // --- compile the flows: env substitution, addresses, request bytes, tags ---
     auto env = process_env();
@@ -517,8 +531,10 @@ int main(int argc, char** argv) {
     }
     std::map<std::string, uint32_t> check_ids;
     uint32_t next_site = 0;
+    // `scenario` names the scenario whose flow this is (null for setup).
     auto compile = [&](const std::vector<fl::Step>& steps,
-                       const std::map<std::string, std::string>& e, const fl::Tags& base) {
+                       const std::map<std::string, std::string>& e, const fl::Tags& base,
+                       const fl::Scenario* scenario) {
       std::vector<fl::CompiledStep> out;
       for (const auto& step : steps) {
         fl::CompiledStep cs;
@@ -557,8 +573,21 @@ int main(int argc, char** argv) {
             fl::CompiledCheck cc;
             cc.spec = c;
             auto [it, added] = check_ids.emplace(c.name, static_cast<uint32_t>(check_names.size()));
-            if (added) check_names.push_back(c.name);
+            if (added) {
+              check_names.push_back(c.name);
+              check_scopes.emplace_back();
+            }
             cc.id = it->second;
+            if (summary_options.mode == "full" && scenario && scenario->name != "default") {
+              // The same check counted once more for the scenario's own section.
+              std::string key = scenario->name + "\n" + c.name;
+              auto [own, fresh] = check_ids.emplace(key, static_cast<uint32_t>(check_names.size()));
+              if (fresh) {
+                check_names.push_back(c.name);
+                check_scopes.push_back(scenario->name);
+              }
+              cc.scenario_id = own->second;
+            }
             fl::Tags ct = base;
             ct.emplace_back("check", c.name);
             cc.subs = registry->matching(fl::kChecks, ct);
@@ -611,13 +640,13 @@ int main(int argc, char** argv) {
         dropped.pop_back();  // dropped_iterations carry no group
         sc.dropped_tags_json = fl::tags_to_json(dropped);
       }
-      sc.flow = compile(script.flows.at(s.exec), e, sc.tags);
+      sc.flow = compile(script.flows.at(s.exec), e, sc.tags, &s);
       cfg.scenarios.push_back(std::move(sc));
     }
     if (!script.setup.empty()) {
       fl::Tags setup_tags = run_tags;
       setup_tags.emplace_back("group", "::setup");
-      cfg.setup = compile(script.setup, env, setup_tags);
+      cfg.setup = compile(script.setup, env, setup_tags, nullptr);
     }
     for (uint32_t m : {fl::kVus, fl::kVusMax}) {
       auto found = registry->matching(m, run_tags);
@@ -745,8 +774,25 @@ int main(int argc, char** argv) {
   summary.elapsed_s = result.elapsed_s;
   summary.options = summary_options;
   for (size_t i = 0; i < result.metrics->checks.size(); ++i) {
-    summary.checks.push_back(
-        {check_names[i], result.metrics->checks[i].first, result.metrics->checks[i].second});
+    if (check_scopes[i].empty()) {
+      summary.checks.push_back(
+          {check_names[i], result.metrics->checks[i].first, result.metrics->checks[i].second});
+    }
+  }
+  if (summary_options.mode == "full") {
+    for (const auto& s : scenarios) {
+      if (s.name == "default") continue;
+      fl::ScenarioSection section;
+      section.name = s.name;
+      section.metrics = fl::scenario_values(*registry, *result.metrics, s.name);
+      for (size_t i = 0; i < result.metrics->checks.size(); ++i) {
+        if (check_scopes[i] == s.name) {
+          section.checks.push_back(
+              {check_names[i], result.metrics->checks[i].first, result.metrics->checks[i].second});
+        }
+      }
+      summary.scenarios.push_back(std::move(section));
+    }
   }
   if (result.completed == 0) {
     fl::log_line("warning",

@@ -33,10 +33,10 @@ uint32_t Registry::add_metric(const MetricDef& def) {
 }
 
 uint32_t Registry::add_submetric(const std::string& key, uint32_t parent,
-                                 const std::string& selector, const Tags& tags) {
+                                 const std::string& selector, const Tags& tags, bool hidden) {
   int existing = find_submetric(key);
   if (existing >= 0) return static_cast<uint32_t>(existing);
-  subs_.push_back({key, parent, selector, tags});
+  subs_.push_back({key, parent, selector, tags, hidden});
   return static_cast<uint32_t>(subs_.size() - 1);
 }
 
@@ -174,6 +174,20 @@ void Recorder::merge(const Recorder& o) {
   }
 }
 
+std::map<std::string, MetricValue> scenario_values(const Registry& registry, const Recorder& r,
+                                                   const std::string& scenario) {
+  std::map<std::string, MetricValue> out;
+  const Tags want{{"scenario", scenario}};
+  const auto& subs = registry.submetrics();
+  for (size_t i = 0; i < subs.size(); ++i) {
+    const Sink& s = r.sub(static_cast<uint32_t>(i));
+    if (subs[i].tags != want || s.total == 0) continue;
+    const MetricDef& def = registry.metrics()[subs[i].parent];
+    out[def.name] = value_of(def, s);
+  }
+  return out;
+}
+
 MetricValue value_of(const MetricDef& def, const Sink& s) {
   MetricValue v;
   v.type = def.type;
@@ -217,6 +231,7 @@ std::map<std::string, MetricValue> observed_values(const Registry& registry, con
   const auto& subs = registry.submetrics();
   for (size_t i = 0; i < subs.size(); ++i) {
     const Sink& s = r.sub(static_cast<uint32_t>(i));
+    if (subs[i].hidden && !wanted(subs[i].key)) continue;
     if (s.total == 0 && !wanted(subs[i].key)) continue;
     MetricValue v = value_of(defs[subs[i].parent], s);
     v.parent = defs[subs[i].parent].name;

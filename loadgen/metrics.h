@@ -54,6 +54,7 @@ struct SubMetricDef {
   uint32_t parent = 0;
   std::string selector;  // text between the braces
   Tags tags;             // the pairs to match
+  bool hidden = false;   // internal (full summary's per-scenario values), not reported
 };
 
 class Registry {
@@ -63,7 +64,7 @@ class Registry {
   uint32_t add_metric(const MetricDef& def);
   // Adds (or finds) a sub-metric; returns its id.
   uint32_t add_submetric(const std::string& key, uint32_t parent, const std::string& selector,
-                         const Tags& tags);
+                         const Tags& tags, bool hidden = false);
   // The metric id for a plain name, or -1.
   int find(const std::string& name) const;
   int find_submetric(const std::string& key) const;
@@ -165,6 +166,11 @@ class Recorder {
 
 // The values the summary and thresholds read, for every metric that has samples plus every
 // metric or sub-metric named in a threshold (k6 §7). `thresholded` lists the threshold keys.
+// The values of one scenario's samples (`--summary-mode full`), read from the sub-metrics
+// selecting exactly {scenario:NAME}, keyed by their parents' names.
+std::map<std::string, MetricValue> scenario_values(const Registry& registry, const Recorder& r,
+                                                   const std::string& scenario);
+
 // A sink's values in the shape the summary reads.
 MetricValue value_of(const MetricDef& def, const Sink& s);
 

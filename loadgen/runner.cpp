@@ -544,6 +544,10 @@ class Vu : public std::enable_shared_from_this<Vu> {
       if (json) append_point(w_, *json, loadgen::kChecks, pass ? 1 : 0, c.tags_json, when);
       auto& counts = rec.checks[c.id];
       (pass ? counts.first : counts.second) += 1;
+      if (c.scenario_id != UINT32_MAX) {
+        auto& own = rec.checks[c.scenario_id];
+        (pass ? own.first : own.second) += 1;
+      }
       if (!pass && setup_failure.empty()) setup_failure = "check '" + c.spec.name + "' failed";
     }
     for (const auto& r : rq.records) {

@@ -21,10 +21,11 @@ namespace faultline::loadgen {
 
 struct CompiledCheck {
   CheckSpec spec;
-  uint32_t id = 0;             // index into Recorder::checks
-  std::vector<uint32_t> subs;  // `checks` sub-metrics this check's samples belong to
-  uint32_t series = 0;         // with RunConfig::series
-  std::string tags_json;       // with RunConfig::json
+  uint32_t id = 0;                    // index into Recorder::checks
+  uint32_t scenario_id = UINT32_MAX;  // full summary: the scenario's own count, if any
+  std::vector<uint32_t> subs;         // `checks` sub-metrics this check's samples belong to
+  uint32_t series = 0;                // with RunConfig::series
+  std::string tags_json;              // with RunConfig::json
 };
 
 struct CompiledRecord {

@@ -425,6 +425,62 @@ class Lines {
   std::string out_;
 };
 
+// The checks and metric blocks of a TOTAL RESULTS or SCENARIO section.
+void results_body(const std::map<std::string, MetricValue>& metrics,
+                  const std::vector<CheckResult>& checks_list, const SummaryInput& in, bool full,
+                  Lines& text) {
+  // Checks: their three totals (aligned among themselves), then each check.
+  auto checks = metrics.find("checks");
+  if (checks != metrics.end() && checks->second.total > 0) {
+    const MetricValue& c = checks->second;
+    MetricValue total;
+    total.type = MetricType::kCounter;
+    total.count = c.total;
+    MetricValue succeeded;
+    succeeded.type = MetricType::kRate;
+    succeeded.count = c.count;
+    succeeded.total = c.total;
+    MetricValue failed = succeeded;
+    failed.count = c.total - c.count;
+    std::vector<Row> rows = {make_row("checks_total", total, in.options, in.elapsed_s),
+                             make_row("checks_succeeded", succeeded, in.options, in.elapsed_s),
+                             make_row("checks_failed", failed, in.options, in.elapsed_s)};
+    std::vector<const Row*> ptrs;
+    for (const auto& r : rows) ptrs.push_back(&r);
+    Table table(ptrs);
+    for (const auto& r : rows) text.line("    " + table.render(r, in.options.trend_stats));
+    text.blank();
+    for (const auto& check : checks_list) text.line(check_lines(check, "    ", "      "));
+    text.blank();
+  }
+
+  // Metric blocks, aligned together across the whole section.
+  std::vector<std::string> keys;
+  for (const auto& [key, m] : metrics) {
+    if (section_of(key).empty() || (!full && hidden_in_compact(key))) continue;
+    keys.push_back(key);
+  }
+  keys = sorted_keys(keys);
+  std::map<std::string, Row> rows;
+  std::vector<const Row*> ptrs;
+  for (const auto& key : keys) {
+    auto it = rows.emplace(key, make_row(key, metrics.at(key), in.options, in.elapsed_s)).first;
+    ptrs.push_back(&it->second);
+  }
+  Table table(ptrs);
+  for (const char* section : kSections) {
+    bool any = false;
+    for (const auto& key : keys) {
+      if (section_of(key) != section) continue;
+      if (!any) text.line(std::string("    ") + section);
+      any = true;
+      const Row& r = rows.at(key);
+      text.line("    " + std::string(r.indent, ' ') + table.render(r, in.options.trend_stats));
+    }
+    if (any) text.blank();
+  }
+}
+
 // k6 1.x layout (§6.5); `full` also lists the HTTP phase trends.
 std::string modern_summary(const SummaryInput& in) {
   const auto metrics = reported_metrics(in);
@@ -453,56 +509,20 @@ std::string modern_summary(const SummaryInput& in) {
   }
 
   text.line(std::string("  ") + kBlock + " TOTAL RESULTS \n");
-
-  // Checks: their three totals (aligned among themselves), then each check.
-  auto checks = metrics.find("checks");
-  if (checks != metrics.end() && checks->second.total > 0) {
-    const MetricValue& c = checks->second;
-    MetricValue total;
-    total.type = MetricType::kCounter;
-    total.count = c.total;
-    MetricValue succeeded;
-    succeeded.type = MetricType::kRate;
-    succeeded.count = c.count;
-    succeeded.total = c.total;
-    MetricValue failed = succeeded;
-    failed.count = c.total - c.count;
-    std::vector<Row> rows = {make_row("checks_total", total, in.options, in.elapsed_s),
-                             make_row("checks_succeeded", succeeded, in.options, in.elapsed_s),
-                             make_row("checks_failed", failed, in.options, in.elapsed_s)};
-    std::vector<const Row*> ptrs;
-    for (const auto& r : rows) ptrs.push_back(&r);
-    Table table(ptrs);
-    for (const auto& r : rows) text.line("    " + table.render(r, in.options.trend_stats));
-    text.blank();
-    for (const auto& check : in.checks) text.line(check_lines(check, "    ", "      "));
-    text.blank();
-  }
-
-  // Metric blocks, aligned together across the whole section.
-  std::vector<std::string> keys;
-  for (const auto& [key, m] : metrics) {
-    if (section_of(key).empty() || (!full && hidden_in_compact(key))) continue;
-    keys.push_back(key);
-  }
-  keys = sorted_keys(keys);
-  std::map<std::string, Row> rows;
-  std::vector<const Row*> ptrs;
-  for (const auto& key : keys) {
-    auto it = rows.emplace(key, make_row(key, metrics.at(key), in.options, in.elapsed_s)).first;
-    ptrs.push_back(&it->second);
-  }
-  Table table(ptrs);
-  for (const char* section : kSections) {
-    bool any = false;
-    for (const auto& key : keys) {
-      if (section_of(key) != section) continue;
-      if (!any) text.line(std::string("    ") + section);
-      any = true;
-      const Row& r = rows.at(key);
-      text.line("    " + std::string(r.indent, ' ') + table.render(r, in.options.trend_stats));
+  results_body(metrics, in.checks, in, full, text);
+  // full: one section per named scenario, from its own samples, sorted by name.
+  if (full) {
+    std::vector<const ScenarioSection*> sections;
+    for (const auto& sc : in.scenarios) {
+      if (sc.name != "default") sections.push_back(&sc);
     }
-    if (any) text.blank();
+    std::sort(sections.begin(), sections.end(),
+              [](const auto* a, const auto* b) { return a->name < b->name; });
+    for (const auto* sc : sections) {
+      text.blank();
+      text.line(std::string("  ") + kBlock + " SCENARIO: " + sc->name + " \n");
+      results_body(sc->metrics, sc->checks, in, full, text);
+    }
   }
   text.blank();
   return "\n" + text.str() + "\n\n";

@@ -48,6 +48,13 @@ struct SummaryOptions {
   bool stderr_tty = false;
 };
 
+// `--summary-mode full`: one scenario's own metrics and checks (k6 §6.5 item 3).
+struct ScenarioSection {
+  std::string name;
+  std::map<std::string, MetricValue> metrics;  // keyed by metric name
+  std::vector<CheckResult> checks;
+};
+
 // Everything the end-of-test reports are made from. `metrics` holds every observed
 // metric and sub-metric, keyed by name ("http_req_duration{status:200}" for a sub-metric).
 struct SummaryInput {
@@ -55,6 +62,7 @@ struct SummaryInput {
   std::vector<ThresholdResult> thresholds;  // in declaration order per metric
   std::vector<CheckResult> checks;          // root group, first-seen order
   double elapsed_s = 0;                     // test-run duration (k6 §2.5)
+  std::vector<ScenarioSection> scenarios;   // full mode: SCENARIO sections (not "default")
   SummaryOptions options;
 };
 

@@ -247,8 +247,18 @@ def main():
                 "thresholds": {"http_reqs{scenario:second}": ["count==10"],
                                "http_req_duration{phase:warm}": ["p(95)<5000"],
                                "iterations{scenario:first}": ["count>0"]}},
-            "flows": {"default": get, "other": get}}, quiet=False)
+            "flows": {"default": get, "other": [{"url": base + "/index.html",
+                                                 "checks": [{"name": "second ok",
+                                                             "status": 200}]}]}},
+            "--summary-mode", "full", quiet=False)
         check.equal(code, 0, "multi-scenario run passes its thresholds")
+        second = out[out.find("\u2588 SCENARIO: second"):]
+        check.check("\u2588 SCENARIO: first" in out and out.find("SCENARIO: first") <
+                    out.find("SCENARIO: second"), "full summary: a section per scenario")
+        check.check(re.search(r"http_reqs\.+: 10 ", second) is not None and
+                    "\u2713 second ok" in second and "vus_max" not in second,
+                    "the second scenario's section counts only its own samples")
+        check.check("http_req_waiting" in out, "full summary lists the phase trends")
         m = s["metrics"]
         check.equal(m["http_reqs{scenario:second}"]["count"], 10, "second scenario: 10 requests")
         check.equal(m["http_reqs{scenario:second}"]["thresholds"], {"count==10": False},

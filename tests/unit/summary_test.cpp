@@ -188,6 +188,35 @@ TEST_CASE("1.x layout without thresholds or checks; full mode shows HTTP phases"
                   "    http_reqs......................: 11     1.1/s\n") != std::string::npos);
 }
 
+TEST_CASE("full mode adds a section per named scenario, sorted, without default", "[summary]") {
+  Fixture f;
+  f.in.options.mode = "full";
+  ScenarioSection b{"b_phase", {}, {{"status is 200", 4, 0}}};
+  b.metrics["http_reqs"] = f.metrics["http_reqs"];
+  b.metrics["http_reqs"].count = 4;
+  b.metrics["checks"] = f.metrics["checks"];
+  b.metrics["checks"].count = 4;
+  b.metrics["checks"].total = 4;
+  ScenarioSection a{"a_phase", {}, {}};
+  a.metrics["iterations"] = f.metrics["iterations"];
+  a.metrics["iterations"].count = 7;
+  ScenarioSection none{"default", {}, {}};
+  f.in.scenarios = {b, none, a};
+  auto text = console_summary(f.in);
+  size_t at_a =
+      text.find("\n  █ SCENARIO: a_phase \n\n    EXECUTION\n    iterations...: 7 0.7/s\n");
+  size_t at_b = text.find("\n  █ SCENARIO: b_phase \n\n    checks_total.......: 4       0.4/s\n");
+  CHECK(at_a != std::string::npos);
+  CHECK(at_b != std::string::npos);
+  CHECK(at_a < at_b);
+  CHECK(text.find("SCENARIO: default") == std::string::npos);
+  CHECK(text.find("    \xe2\x9c\x93 status is 200\n", at_b) != std::string::npos);
+  CHECK(text.find("    http_reqs...: 4 0.4/s\n", at_b) != std::string::npos);
+  // compact mode never shows them
+  f.in.options.mode = "compact";
+  CHECK(console_summary(f.in).find("SCENARIO:") == std::string::npos);
+}
+
 TEST_CASE("legacy layout: every metric sorted, threshold marks, k6-to-junit lines", "[summary]") {
   Fixture f;
   declare_fixture_thresholds(f);
