@@ -496,11 +496,13 @@ class Vu : public std::enable_shared_from_this<Vu> {
     double receiving = ms_between(t_first, t_done);
     double duration = sending + waiting + receiving;
     bool expected = status >= 200 && status < 400;
-    // In setup, a step with checks fails by its checks; one without, by its status.
+    // In setup (no scenario), a step with checks fails by its checks; one without, by its
+    // status. Scenario requests never build these texts.
+    const bool in_setup = scenario == nullptr;
     std::string setup_failure;
-    if (rq.checks.empty() && !ok) {
+    if (in_setup && rq.checks.empty() && !ok) {
       setup_failure = "request failed: " + failure.text;
-    } else if (rq.checks.empty() && !expected) {
+    } else if (in_setup && rq.checks.empty() && !expected) {
       setup_failure = "unexpected status " + std::to_string(status);
     }
     RecordLock lock(w_);
@@ -548,7 +550,9 @@ class Vu : public std::enable_shared_from_this<Vu> {
         auto& own = rec.checks[c.scenario_id];
         (pass ? own.first : own.second) += 1;
       }
-      if (!pass && setup_failure.empty()) setup_failure = "check '" + c.spec.name + "' failed";
+      if (in_setup && !pass && setup_failure.empty()) {
+        setup_failure = "check '" + c.spec.name + "' failed";
+      }
     }
     for (const auto& r : rq.records) {
       using Source = loadgen::RecordSpec::Source;
@@ -1001,12 +1005,11 @@ RunResult run_load(const RunConfig& cfg) {
     }
   }
 
-  auto state = [&](bool final) {
+  auto state = [&]() {
     loadgen::Progress p;
     p.elapsed_s = std::chrono::duration<double>(Clock::now() - run_start).count();
     p.scenarios_elapsed_s = std::chrono::duration<double>(Clock::now() - sh.t0).count();
     p.active_vus = sh.active_vus.load();
-    p.final = final;
     for (const auto& st : sh.scenarios) {
       loadgen::ScenarioProgress sp;
       sp.completed = st->completed.load();
@@ -1095,7 +1098,7 @@ RunResult run_load(const RunConfig& cfg) {
     }
     if (now >= next_progress) {
       next_progress += cfg.progress_interval;
-      if (cfg.on_progress) cfg.on_progress(state(false));
+      if (cfg.on_progress) cfg.on_progress(state());
     }
     if (cfg.should_abort && now >= next_eval) {
       next_eval += std::chrono::seconds(2);
@@ -1121,7 +1124,7 @@ RunResult run_load(const RunConfig& cfg) {
     loadgen::log_line("warning", "some virtual users did not stop within 10 s of the end");
     for (auto& w : workers) (void)w.release();
   }
-  result.final_progress = state(true);
+  result.final_progress = state();
   if (cfg.on_snapshot) cfg.on_snapshot(*result.metrics, result.elapsed_s);
   for (const auto& st : sh.scenarios) {
     result.completed += st->completed.load();

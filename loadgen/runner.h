@@ -97,7 +97,6 @@ struct Progress {
   int64_t active_vus = 0;
   uint64_t completed = 0;
   uint64_t interrupted = 0;
-  bool final = false;
   std::vector<ScenarioProgress> scenarios;
 };
 
