@@ -487,7 +487,7 @@ Api::PopulateOutcome Api::run_populate(std::string_view body) {
   auto fail = [&](int status, std::string msg) {
     out.status = status;
     out.error = std::move(msg);
-    return out;
+    return std::move(out);
   };
   if (!doc.parse(body, err)) return fail(400, "bad request body: " + err);
   std::vector<ProxyInput> inputs;
@@ -546,7 +546,9 @@ Api::PopulateOutcome Api::run_populate(std::string_view body) {
     p->upstream = in.upstream;
     if (enabled && !start(*p, err)) return fail(500, err);
     Proxy* raw = p.get();
-    proxies_[in.name] = std::move(p);
+    std::unique_ptr<Proxy>& slot = proxies_[in.name];
+    if (slot) out.replaced.push_back(std::move(slot));
+    slot = std::move(p);
     out.proxies.push_back(raw);
   }
   return out;

@@ -54,6 +54,10 @@ class Api {
     int status = 201;
     std::string error;
     std::vector<Proxy*> proxies;
+    // Proxies this body replaced. An earlier entry of the same body may still list one of
+    // them (Toxiproxy reports it as it was left: stopped), so they live until the
+    // response is written.
+    std::vector<std::unique_ptr<Proxy>> replaced;
   };
   PopulateOutcome run_populate(std::string_view body);
 

@@ -237,6 +237,35 @@ def test_lifecycle(proxy, echo, check):
     echo2.close()
 
 
+def test_populate_duplicate_names(proxy, echo, check):
+    """Two entries of one name in one /populate body: Toxiproxy 2.12 answers 201 listing
+    both (the first as the second left it: stopped) and serves the second."""
+    first, second = free_port(), free_port()
+    upstream = f"127.0.0.1:{echo.port}"
+    status, body = proxy.json("POST", "/populate", [
+        {"name": "dup", "listen": f"127.0.0.1:{first}", "upstream": upstream},
+        {"name": "dup", "listen": f"127.0.0.1:{second}", "upstream": upstream}])
+    check.equal(status, 201, "populate with a duplicate name")
+    check.equal([(p["listen"], p["enabled"]) for p in body["proxies"]],
+                [(f"127.0.0.1:{first}", False), (f"127.0.0.1:{second}", True)],
+                "both entries listed, the first stopped")
+    check.check(proxy.alive(), "server alive after duplicate populate")
+    check.equal(echo_roundtrip(second), b"ping", "the second entry serves")
+    try:
+        connect(first, timeout=2).close()
+        check.check(False, "the first entry's address is closed")
+    except ConnectionRefusedError:
+        check.check(True, "the first entry's address is closed")
+    # The same body again: the first entry differs from the live proxy and replaces it,
+    # then the second replaces that one.
+    status, body = proxy.json("POST", "/populate", [
+        {"name": "dup", "listen": f"127.0.0.1:{first}", "upstream": upstream},
+        {"name": "dup", "listen": f"127.0.0.1:{second}", "upstream": upstream}])
+    check.equal(status, 201, "duplicate populate repeated")
+    check.equal(echo_roundtrip(second), b"ping", "still serving after the repeat")
+    check.equal(proxy.request("DELETE", "/proxies/dup")[0], 204, "delete the duplicate")
+
+
 def test_half_close(proxy, check):
     """A client FIN ends the connection: a reply sent after it is lost (Toxiproxy)."""
     srv = socket.socket()
@@ -364,6 +393,7 @@ def main():
         test_integrity(proxy, echo, check, args.bytes)
         test_concurrency(proxy, echo.port, check, args.connections)
         test_lifecycle(proxy, echo, check)
+        test_populate_duplicate_names(proxy, echo, check)
         test_half_close(proxy, check)
         test_client_vanishing(proxy, echo, check)
         test_hostile_api(proxy, check)

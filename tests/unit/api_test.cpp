@@ -803,6 +803,28 @@ TEST_CASE("api: populate", "[api]") {
     CHECK(h.plane.stop_calls == std::vector<std::string>{"p1"});
     check_json(h.call("GET", "/proxies/p1/toxics"), 200, "[]");
   }
+  SECTION("two entries of one name: the last wins, both are listed (the first stopped)") {
+    // Captured from Toxiproxy 2.12: it answers 201 listing the first entry as it was left
+    // (stopped by the second) and keeps the second.
+    check_populate(h.call("POST", "/populate",
+                          "[{\"name\":\"a\",\"listen\":\"127.0.0.1:17030\",\"upstream\":\"x:1\"},"
+                          "{\"name\":\"a\",\"listen\":\"127.0.0.1:17031\",\"upstream\":\"x:1\"}]"),
+                   201,
+                   "{\"proxies\":[" + proxy_json("a", "127.0.0.1:17030", "x:1", false) + "," +
+                       proxy_json("a", "127.0.0.1:17031", "x:1", true) + "]}");
+    check_json(h.call("GET", "/proxies/a"), 200, proxy_json("a", "127.0.0.1:17031", "x:1", true));
+    CHECK(h.plane.stop_calls == std::vector<std::string>{"a"});
+  }
+  SECTION("an unchanged entry followed by a changed one of the same name") {
+    check_populate(
+        h.call("POST", "/populate",
+               "[{\"name\":\"p1\",\"listen\":\"127.0.0.1:17011\",\"upstream\":\"127.0.0.1:"
+               "17100\"},{\"name\":\"p1\",\"listen\":\"127.0.0.1:17032\",\"upstream\":"
+               "\"127.0.0.1:17100\"}]"),
+        201,
+        "{\"proxies\":[" + proxy_json("p1", "127.0.0.1:17011", "127.0.0.1:17100", false) + "," +
+            proxy_json("p1", "127.0.0.1:17032", "127.0.0.1:17100", true) + "]}");
+  }
   SECTION("empty input") {
     check_populate(h.call("POST", "/populate", "[]"), 201, "{\"proxies\":null}");
   }
