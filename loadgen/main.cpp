@@ -20,15 +20,15 @@
 #include <vector>
 
 #include "common/backend.h"
-#include "loadgen/console.h"
-#include "loadgen/duration.h"
-#include "loadgen/json_output.h"
-#include "loadgen/metrics.h"
-#include "loadgen/options.h"
-#include "loadgen/plan.h"
-#include "loadgen/prometheus_output.h"
-#include "loadgen/runner.h"
-#include "loadgen/summary.h"
+#include "loadgen/report/console.h"
+#include "loadgen/config/duration.h"
+#include "loadgen/report/json_output.h"
+#include "loadgen/metrics/metrics.h"
+#include "loadgen/config/options.h"
+#include "loadgen/config/plan.h"
+#include "loadgen/report/prometheus_output.h"
+#include "loadgen/run/runner.h"
+#include "loadgen/report/summary.h"
 
 extern char** environ;
 

@@ -4,11 +4,11 @@
 #include <vector>
 
 #include "common/histogram.h"
-#include "loadgen/duration.h"
-#include "loadgen/metrics.h"
-#include "loadgen/stats.h"
-#include "loadgen/summary.h"
-#include "loadgen/threshold.h"
+#include "loadgen/config/duration.h"
+#include "loadgen/metrics/metrics.h"
+#include "loadgen/metrics/stats.h"
+#include "loadgen/report/summary.h"
+#include "loadgen/metrics/threshold.h"
 
 using namespace faultline;
 using namespace faultline::loadgen;

@@ -3,7 +3,7 @@
 // `)"` (as in "p(95)").
 #include <catch2/catch.hpp>
 
-#include "loadgen/options.h"
+#include "loadgen/config/options.h"
 
 using namespace faultline::loadgen;
 using std::chrono::milliseconds;

@@ -2,7 +2,7 @@
 // (spec k6-compat §2.3, §2.4).
 #include <catch2/catch.hpp>
 
-#include "loadgen/plan.h"
+#include "loadgen/config/plan.h"
 
 using namespace faultline::loadgen;
 using std::chrono::milliseconds;

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "common/histogram.h"
-#include "loadgen/stats.h"
-#include "loadgen/summary.h"
-#include "loadgen/threshold.h"
+#include "loadgen/metrics/stats.h"
+#include "loadgen/report/summary.h"
+#include "loadgen/metrics/threshold.h"
 
 using namespace faultline;
 using namespace faultline::loadgen;

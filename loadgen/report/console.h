@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "loadgen/plan.h"
-#include "loadgen/runner.h"
+#include "loadgen/config/plan.h"
+#include "loadgen/run/runner.h"
 
 namespace faultline::loadgen {
 

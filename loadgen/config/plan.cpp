@@ -1,4 +1,4 @@
-#include "loadgen/plan.h"
+#include "loadgen/config/plan.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "loadgen/duration.h"
+#include "loadgen/config/duration.h"
 
 #include <charconv>
 #include <cmath>

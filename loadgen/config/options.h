@@ -45,9 +45,9 @@
 #include <utility>
 #include <vector>
 
-#include "loadgen/duration.h"
-#include "loadgen/plan.h"
-#include "loadgen/threshold.h"
+#include "loadgen/config/duration.h"
+#include "loadgen/config/plan.h"
+#include "loadgen/metrics/threshold.h"
 
 namespace faultline::loadgen {
 

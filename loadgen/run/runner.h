@@ -12,10 +12,10 @@
 
 #include <netinet/in.h>
 
-#include "loadgen/duration.h"
-#include "loadgen/metrics.h"
-#include "loadgen/options.h"
-#include "loadgen/plan.h"
+#include "loadgen/config/duration.h"
+#include "loadgen/metrics/metrics.h"
+#include "loadgen/config/options.h"
+#include "loadgen/config/plan.h"
 
 namespace faultline::loadgen {
 

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "loadgen/duration.h"
+#include "loadgen/config/duration.h"
 
 namespace faultline::loadgen {
 

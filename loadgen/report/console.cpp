@@ -1,4 +1,4 @@
-#include "loadgen/console.h"
+#include "loadgen/report/console.h"
 
 #include <algorithm>
 #include <cmath>

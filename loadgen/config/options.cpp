@@ -1,6 +1,6 @@
 // Scenario files: decoding with k6's strictness (spec k6-compat §2.1-§2.3, §4.1), the
 // configuration layers (§1.4) and the shorthand options turned into scenarios (§1.5).
-#include "loadgen/options.h"
+#include "loadgen/config/options.h"
 
 #include <algorithm>
 #include <charconv>

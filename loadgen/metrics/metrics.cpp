@@ -1,4 +1,4 @@
-#include "loadgen/metrics.h"
+#include "loadgen/metrics/metrics.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "loadgen/threshold.h"
+#include "loadgen/metrics/threshold.h"
 
 #include <charconv>
 #include <cstdlib>

@@ -1,4 +1,4 @@
-#include "loadgen/stats.h"
+#include "loadgen/metrics/stats.h"
 
 #include <cstdlib>
 #include <string>

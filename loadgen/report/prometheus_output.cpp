@@ -1,4 +1,4 @@
-#include "loadgen/prometheus_output.h"
+#include "loadgen/report/prometheus_output.h"
 
 #include <prometheus/collectable.h>
 #include <prometheus/exposer.h>

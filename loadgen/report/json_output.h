@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "loadgen/metrics.h"
-#include "loadgen/runner.h"
-#include "loadgen/threshold.h"
+#include "loadgen/metrics/metrics.h"
+#include "loadgen/run/runner.h"
+#include "loadgen/metrics/threshold.h"
 
 namespace faultline::loadgen {
 

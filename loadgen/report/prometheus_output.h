@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "loadgen/metrics.h"
+#include "loadgen/metrics/metrics.h"
 
 namespace prometheus {
 class Exposer;

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "loadgen/stats.h"
-#include "loadgen/threshold.h"
+#include "loadgen/metrics/stats.h"
+#include "loadgen/metrics/threshold.h"
 
 namespace faultline::loadgen {
 

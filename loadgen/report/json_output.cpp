@@ -1,4 +1,4 @@
-#include "loadgen/json_output.h"
+#include "loadgen/report/json_output.h"
 
 #include <charconv>
 #include <cmath>

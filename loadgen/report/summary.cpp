@@ -1,4 +1,4 @@
-#include "loadgen/summary.h"
+#include "loadgen/report/summary.h"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "loadgen/runner.h"
+#include "loadgen/run/runner.h"
 
 #include <llhttp.h>
 
@@ -10,8 +10,8 @@
 #include <unordered_map>
 
 #include "common/event_loop.h"
-#include "loadgen/console.h"
-#include "loadgen/json_output.h"
+#include "loadgen/report/console.h"
+#include "loadgen/report/json_output.h"
 
 namespace faultline::FAULTLINE_BACKEND_NS {
 

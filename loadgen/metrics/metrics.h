@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "common/histogram.h"
-#include "loadgen/stats.h"
+#include "loadgen/metrics/stats.h"
 
 namespace faultline::loadgen {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/histogram.h"
-#include "loadgen/threshold.h"
+#include "loadgen/metrics/threshold.h"
 
 namespace faultline::loadgen {
 
