@@ -20,15 +20,15 @@
 #include <vector>
 
 #include "common/backend.h"
-#include "loadgen/report/console.h"
 #include "loadgen/config/duration.h"
-#include "loadgen/report/json_output.h"
-#include "loadgen/metrics/metrics.h"
 #include "loadgen/config/options.h"
 #include "loadgen/config/plan.h"
+#include "loadgen/metrics/metrics.h"
+#include "loadgen/report/console.h"
+#include "loadgen/report/json_output.h"
 #include "loadgen/report/prometheus_output.h"
-#include "loadgen/run/runner.h"
 #include "loadgen/report/summary.h"
+#include "loadgen/run/runner.h"
 
 extern char** environ;
 
@@ -304,6 +304,8 @@ int main(int argc, char** argv) {
   std::vector<fl::Scenario> scenarios;
   fl::RunConfig cfg;
   auto registry = std::make_shared<fl::Registry>();
+  auto tag_sets = std::make_shared<fl::TagSets>();
+  cfg.tag_sets = tag_sets;
   std::vector<std::string> check_names;   // checks by id, first-seen order
   std::vector<std::string> check_scopes;  // "" for the root group, else the scenario (full)
   std::string prometheus_address;
@@ -530,7 +532,6 @@ int main(int argc, char** argv) {
       throw ConfigError{"invalid request timeout \"" + cli.timeout + "\"", kExitOther};
     }
     std::map<std::string, uint32_t> check_ids;
-    uint32_t next_site = 0;
     // `scenario` names the scenario whose flow this is (null for setup).
     auto compile = [&](const std::vector<fl::Step>& steps,
                        const std::map<std::string, std::string>& e, const fl::Tags& base,
@@ -545,7 +546,7 @@ int main(int argc, char** argv) {
           auto& rq = cs.request;
           std::string url = fl::substitute_env(step.url, e);
           Url u = parse_url(url);
-          resolver.resolve(u, rq.address, rq.address_length);
+          resolver.resolve(u, rq.target.address, rq.target.length);
           std::string body = fl::substitute_env(step.body, e);
           std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
           if (u.port != "80") host += ":" + u.port;
@@ -559,14 +560,14 @@ int main(int argc, char** argv) {
             rq.bytes += "Content-Length: " + std::to_string(body.size()) + "\r\n";
           }
           rq.bytes += "\r\n" + body;
-          rq.site = next_site++;
           rq.head = step.method == "HEAD";
           rq.timeout = step.timeout.value_or(*request_timeout);
-          rq.tags = base;
-          for (const auto& [k, v] : step.tags) rq.tags.emplace_back(k, v);
-          rq.tags.emplace_back("method", step.method);
-          rq.tags.emplace_back("url", step.name.empty() ? url : step.name);
-          rq.tags.emplace_back("name", step.name.empty() ? url : step.name);
+          fl::Tags request_tags = base;
+          for (const auto& [k, v] : step.tags) request_tags.emplace_back(k, v);
+          request_tags.emplace_back("method", step.method);
+          request_tags.emplace_back("url", step.name.empty() ? url : step.name);
+          request_tags.emplace_back("name", step.name.empty() ? url : step.name);
+          rq.tags = tag_sets->intern(request_tags);
           fl::Tags sample_tags = base;
           for (const auto& [k, v] : step.tags) sample_tags.emplace_back(k, v);
           for (const auto& c : step.checks) {
@@ -590,9 +591,7 @@ int main(int argc, char** argv) {
             }
             fl::Tags ct = base;
             ct.emplace_back("check", c.name);
-            cc.subs = registry->matching(fl::kChecks, ct);
-            if (cfg.series) cc.series = cfg.series->id(fl::kChecks, ct);
-            if (!json_path.empty()) cc.tags_json = fl::tags_to_json(ct);
+            cc.tags = tag_sets->intern(ct);
             rq.need_body = rq.need_body || c.kind == fl::CheckSpec::Kind::kBodyContains;
             rq.need_headers = rq.need_headers || c.kind == fl::CheckSpec::Kind::kHeader;
             rq.checks.push_back(std::move(cc));
@@ -603,9 +602,7 @@ int main(int argc, char** argv) {
             int id = registry->find(r.metric);
             if (id < 0) throw ConfigError{"record: metric \"" + r.metric + "\" is not declared"};
             cr.metric = static_cast<uint32_t>(id);
-            cr.subs = registry->matching(cr.metric, sample_tags);
-            if (cfg.series) cr.series = cfg.series->id(cr.metric, sample_tags);
-            if (!json_path.empty()) cr.tags_json = fl::tags_to_json(sample_tags);
+            cr.tags = tag_sets->intern(sample_tags);
             rq.records.push_back(std::move(cr));
           }
         }
@@ -618,29 +615,13 @@ int main(int argc, char** argv) {
       sc.scenario = s;
       auto e = env;
       for (const auto& [k, v] : s.env) e[k] = v;
-      sc.tags = run_tags;
-      for (const auto& [k, v] : s.tags) sc.tags.emplace_back(k, v);
-      sc.tags.emplace_back("scenario", s.name);
-      sc.tags.emplace_back("group", "");
-      for (uint32_t m : {fl::kIterations, fl::kIterationDuration, fl::kDataSent, fl::kDataReceived,
-                         fl::kDroppedIterations}) {
-        auto found = registry->matching(m, sc.tags);
-        sc.subs.insert(sc.subs.end(), found.begin(), found.end());
-      }
-      if (cfg.series) {
-        sc.series_iterations = cfg.series->id(fl::kIterations, sc.tags);
-        sc.series_iteration_duration = cfg.series->id(fl::kIterationDuration, sc.tags);
-        sc.series_data_sent = cfg.series->id(fl::kDataSent, sc.tags);
-        sc.series_data_received = cfg.series->id(fl::kDataReceived, sc.tags);
-        sc.series_dropped = cfg.series->id(fl::kDroppedIterations, sc.tags);
-      }
-      if (!json_path.empty()) {
-        sc.tags_json = fl::tags_to_json(sc.tags);
-        fl::Tags dropped = sc.tags;
-        dropped.pop_back();  // dropped_iterations carry no group
-        sc.dropped_tags_json = fl::tags_to_json(dropped);
-      }
-      sc.flow = compile(script.flows.at(s.exec), e, sc.tags, &s);
+      fl::Tags tags = run_tags;
+      for (const auto& [k, v] : s.tags) tags.emplace_back(k, v);
+      tags.emplace_back("scenario", s.name);
+      sc.dropped_tags = tag_sets->intern(tags);  // dropped_iterations carry no group
+      tags.emplace_back("group", "");
+      sc.tags = tag_sets->intern(tags);
+      sc.flow = compile(script.flows.at(s.exec), e, tags, &s);
       cfg.scenarios.push_back(std::move(sc));
     }
     if (!script.setup.empty()) {
@@ -648,15 +629,7 @@ int main(int argc, char** argv) {
       setup_tags.emplace_back("group", "::setup");
       cfg.setup = compile(script.setup, env, setup_tags, nullptr);
     }
-    for (uint32_t m : {fl::kVus, fl::kVusMax}) {
-      auto found = registry->matching(m, run_tags);
-      cfg.vus_subs.insert(cfg.vus_subs.end(), found.begin(), found.end());
-    }
-    if (cfg.series) {
-      cfg.series_vus = cfg.series->id(fl::kVus, run_tags);
-      cfg.series_vus_max = cfg.series->id(fl::kVusMax, run_tags);
-    }
-    cfg.run_tags_json = fl::tags_to_json(run_tags);
+    cfg.run_tags = tag_sets->intern(run_tags);
     cfg.check_count = check_names.size();
     cfg.rps = options.rps.value_or(0);
   } catch (const ConfigError& e) {
@@ -701,7 +674,7 @@ int main(int argc, char** argv) {
       return kExitOther;
     }
     outputs.insert(outputs.begin(), json_out->description());
-    cfg.json = json_out.get();
+    cfg.outputs.push_back(json_out.get());
   }
   const bool tty = summary_options.stdout_tty;
   if (!cli.quiet) {

@@ -105,7 +105,7 @@ std::string JsonFile::metric_line(const Registry& registry, uint32_t metric,
 
 JsonFile::JsonFile(const std::string& path, const Registry& registry,
                    const std::map<std::string, std::vector<Threshold>>& thresholds)
-    : path_(path) {
+    : path_(path), registry_(registry) {
   if (path.empty() || path == "-") {
     file_ = stdout;
   } else {
@@ -123,16 +123,36 @@ JsonFile::~JsonFile() {
   if (owned_) std::fclose(file_);
 }
 
-void JsonFile::announce(uint32_t metric) {
+void JsonFile::samples(const std::vector<Sample>& batch, const TagSets& tag_sets) {
   std::lock_guard lock(mutex_);
-  if (announced_[metric]) return;
-  announced_[metric] = 1;
-  std::fwrite(metric_lines_[metric].data(), 1, metric_lines_[metric].size(), file_);
-}
-
-void JsonFile::write(const std::string& lines) {
-  std::lock_guard lock(mutex_);
-  std::fwrite(lines.data(), 1, lines.size(), file_);
+  std::string& out = lines_;
+  out.clear();
+  for (const Sample& s : batch) {
+    if (!announced_[s.metric]) {
+      announced_[s.metric] = 1;
+      out += metric_lines_[s.metric];
+    }
+    if (tags_json_.size() <= s.tags) tags_json_.resize(s.tags + 1);
+    std::string& tags = tags_json_[s.tags];
+    if (tags.empty()) tags = tags_to_json(tag_sets.tags(s.tags));
+    int64_t second = s.unix_ns / 1000000000;
+    if (second != second_) {
+      second_ = second;
+      format_second(second, second_text_, offset_text_);
+    }
+    out += "{\"metric\":\"";
+    out += registry_.metrics()[s.metric].name;
+    out += "\",\"type\":\"Point\",\"data\":{\"time\":\"";
+    out += second_text_;
+    append_fraction(out, s.unix_ns % 1000000000);
+    out += offset_text_;
+    out += "\",\"value\":";
+    append_number(out, s.value);
+    out += ",\"tags\":";
+    out += tags;
+    out += "}}\n";
+  }
+  std::fwrite(out.data(), 1, out.size(), file_);
 }
 
 void JsonFile::flush() {

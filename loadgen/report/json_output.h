@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "loadgen/metrics/metrics.h"
-#include "loadgen/run/runner.h"
+#include "loadgen/metrics/samples.h"
 #include "loadgen/metrics/threshold.h"
 
 namespace faultline::loadgen {
@@ -25,7 +25,7 @@ void append_fraction(std::string& out, int64_t nanos);
 // The shortest text that reads back as the same double.
 void append_number(std::string& out, double v);
 
-class JsonFile : public JsonSink {
+class JsonFile : public SampleOutput {
  public:
   // `path` "-" or empty writes to stdout. Throws std::runtime_error when it cannot open.
   JsonFile(const std::string& path, const Registry& registry,
@@ -34,8 +34,8 @@ class JsonFile : public JsonSink {
   JsonFile(const JsonFile&) = delete;
   JsonFile& operator=(const JsonFile&) = delete;
 
-  void announce(uint32_t metric) override;
-  void write(const std::string& lines) override;
+  // Writes one Point line per sample, each metric's Metric line before its first point.
+  void samples(const std::vector<Sample>& batch, const TagSets& tag_sets) override;
   void flush();
   std::string description() const;
 
@@ -48,8 +48,12 @@ class JsonFile : public JsonSink {
   std::FILE* file_ = nullptr;
   bool owned_ = false;
   std::string path_;
+  const Registry& registry_;
   std::vector<std::string> metric_lines_;
   std::vector<char> announced_;
+  std::vector<std::string> tags_json_;  // by tag set id, filled on first use
+  int64_t second_ = -1;                 // the Unix second of second_text_
+  std::string second_text_, offset_text_, lines_;
 };
 
 }  // namespace faultline::loadgen

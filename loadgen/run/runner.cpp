@@ -1,17 +1,13 @@
 #include "loadgen/run/runner.h"
 
-#include <llhttp.h>
-
-#include <array>
 #include <csignal>
 #include <cstring>
 #include <mutex>
 #include <random>
-#include <unordered_map>
 
 #include "common/event_loop.h"
 #include "loadgen/report/console.h"
-#include "loadgen/report/json_output.h"
+#include "loadgen/run/http_client.h"
 
 namespace faultline::FAULTLINE_BACKEND_NS {
 
@@ -31,8 +27,6 @@ namespace {
 double ms_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
-
-constexpr size_t kMaxCheckedBody = 1 << 20;  // body kept for body_contains checks
 
 // State one scenario shares across workers.
 struct ScenarioState {
@@ -66,148 +60,28 @@ struct Shared {
   std::atomic<int64_t> rps_next{0};  // the next free request slot, ns since t0
 };
 
-class Vu;
-struct Worker;
-
-// Locks a worker's recorder only when someone reads it during the run.
-class RecordLock {
- public:
-  explicit RecordLock(Worker& w);
-  ~RecordLock();
-  RecordLock(const RecordLock&) = delete;
-  RecordLock& operator=(const RecordLock&) = delete;
-
- private:
-  std::mutex* mutex_ = nullptr;
-};
-
 struct Worker {
-  Worker(size_t i, asio::io_context& c, const loadgen::Registry& reg, size_t checks, uint64_t seed)
-      : index(i), ctx(c), rec(reg), registry(&reg), rng(seed * 1000003 + i) {
-    rec.checks.resize(checks);
+  Worker(size_t i, asio::io_context& c, const RunConfig& cfg, bool keep_samples, uint64_t seed)
+      : index(i),
+        ctx(c),
+        sink(*cfg.registry, *cfg.tag_sets, cfg.series.get(), keep_samples),
+        rng(seed * 1000003 + i) {
+    sink.recorder().checks.resize(cfg.check_count);
   }
   size_t index;
   asio::io_context& ctx;
-  Recorder rec;
-  const loadgen::Registry* registry = nullptr;
-  const std::string& rec_name(uint32_t metric) const { return registry->metrics()[metric].name; }
-  // Held while recording when the main thread takes snapshots during the run.
-  std::mutex rec_mutex;
-  bool locking = false;
-  // Sub-metrics and series of a request's samples, by (request site, status, error code).
-  struct Matched {
-    std::vector<uint32_t> subs;
-    std::array<uint32_t, loadgen::kHttpReqFailed + 1> series{};
-    std::string tags_json;  // with --out json
-  };
-  std::unordered_map<uint64_t, Matched> sub_cache;
-  // --out json: Point lines not written yet, and the metrics whose Metric line is out.
-  std::string json;
-  std::vector<char> announced;
-  int64_t json_second = -1;
-  std::string json_second_text, json_offset_text;
-  std::vector<std::shared_ptr<Vu>> vus;
+  loadgen::SampleSink sink;
+  loadgen::HttpTagCache http_tags;
+  std::vector<std::shared_ptr<class Vu>> vus;
   std::vector<asio::steady_timer*> timers;  // arrival-rate schedulers' waits
   std::mt19937_64 rng;
 };
 
-RecordLock::RecordLock(Worker& w) {
-  if (w.locking) {
-    mutex_ = &w.rec_mutex;
-    mutex_->lock();
-  }
-}
-RecordLock::~RecordLock() {
-  if (mutex_) mutex_->unlock();
-}
-
-// Appends one "Point" line (spec §8.1) to the worker's buffer, after making sure the
-// metric's "Metric" line went out first.
-void append_point(Worker& w, loadgen::JsonSink& sink, uint32_t metric, double value,
-                  const std::string& tags_json, std::chrono::system_clock::time_point when) {
-  if (w.announced.size() <= metric) w.announced.resize(metric + 1, 0);
-  if (!w.announced[metric]) {
-    sink.announce(metric);
-    w.announced[metric] = 1;
-  }
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch()).count();
-  int64_t second = ns / 1000000000;
-  if (second != w.json_second) {
-    w.json_second = second;
-    loadgen::format_second(second, w.json_second_text, w.json_offset_text);
-  }
-  std::string& out = w.json;
-  out += "{\"metric\":\"";
-  out += w.rec_name(metric);
-  out += "\",\"type\":\"Point\",\"data\":{\"time\":\"";
-  out += w.json_second_text;
-  loadgen::append_fraction(out, ns % 1000000000);
-  out += w.json_offset_text;
-  out += "\",\"value\":";
-  loadgen::append_number(out, value);
-  out += ",\"tags\":";
-  out += tags_json;
-  out += "}}\n";
-}
-
-// Transport failures, with k6's error codes (§3.5).
-struct Failure {
-  int code = 0;
-  std::string text;
-};
-
-Failure classify(const asio::error_code& ec, bool connecting, bool timed_out) {
-  if (timed_out) return {1050, "request timeout"};
-  if (connecting) {
-    if (ec == asio::error::connection_refused) return {1212, "dial: connection refused"};
-    return {1210, "dial: " + ec.message()};
-  }
-  if (ec == asio::error::connection_reset) return {1220, "read: connection reset by peer"};
-  if (ec == asio::error::broken_pipe) return {1201, "write: broken pipe"};
-  if (ec == asio::error::eof) return {1000, "EOF"};
-  return {1000, ec.message()};
-}
-
-// One virtual user: a keep-alive connection, a read buffer and a response parser, all
-// reused for every request.
+// One virtual user of a scenario flow: an HTTP client and a timer, reused for every
+// request.
 class Vu : public std::enable_shared_from_this<Vu> {
  public:
-  Vu(Worker& w, Shared& sh) : w_(w), sh_(sh), socket_(w.ctx), timer_(w.ctx) {
-    // Two parser setups: the plain one only finds the end of the message; the other also
-    // keeps headers and body for checks.
-    llhttp_settings_init(&settings_);
-    settings_.on_message_complete = [](llhttp_t* p) {
-      static_cast<Vu*>(p->data)->complete_ = true;
-      return static_cast<int>(HPE_PAUSED);
-    };
-    // A response to HEAD has no body whatever its Content-Length says (1 = skip the body).
-    settings_.on_headers_complete = [](llhttp_t* p) {
-      return static_cast<Vu*>(p->data)->skip_body_ ? 1 : 0;
-    };
-    plain_settings_ = settings_;
-    settings_.on_header_field = [](llhttp_t* p, const char* at, size_t n) {
-      auto* vu = static_cast<Vu*>(p->data);
-      if (!vu->want_headers_) return 0;
-      if (vu->headers_.empty() || vu->in_value_) vu->headers_.emplace_back();
-      vu->in_value_ = false;
-      vu->headers_.back().first.append(at, n);
-      return 0;
-    };
-    settings_.on_header_value = [](llhttp_t* p, const char* at, size_t n) {
-      auto* vu = static_cast<Vu*>(p->data);
-      if (!vu->want_headers_ || vu->headers_.empty()) return 0;
-      vu->in_value_ = true;
-      vu->headers_.back().second.append(at, n);
-      return 0;
-    };
-    settings_.on_body = [](llhttp_t* p, const char* at, size_t n) {
-      auto* vu = static_cast<Vu*>(p->data);
-      if (vu->want_body_ && vu->body_.size() < kMaxCheckedBody) {
-        vu->body_.append(at, std::min(n, kMaxCheckedBody - vu->body_.size()));
-      }
-      return 0;
-    };
-  }
+  Vu(Worker& w, Shared& sh) : w_(w), sh_(sh), http_(w.ctx), timer_(w.ctx) {}
 
   bool busy = false;  // arrival-rate: running an iteration
 
@@ -237,19 +111,11 @@ class Vu : public std::enable_shared_from_this<Vu> {
       co_return false;
     }
     {
-      RecordLock lock(w_);
+      loadgen::SinkLock lock(w_.sink);
       double took = ms_between(start, Clock::now());
-      w_.rec.add(loadgen::kIterations, 1, sc.subs);
-      w_.rec.add(loadgen::kIterationDuration, took, sc.subs);
-      if (sh_.cfg.series) {
-        w_.rec.add_series(sc.series_iterations, loadgen::kIterations, 1);
-        w_.rec.add_series(sc.series_iteration_duration, loadgen::kIterationDuration, took);
-      }
-      if (auto* json = sh_.cfg.json) {
-        auto when = std::chrono::system_clock::now();
-        append_point(w_, *json, loadgen::kIterationDuration, took, sc.tags_json, when);
-        append_point(w_, *json, loadgen::kIterations, 1, sc.tags_json, when);
-      }
+      int64_t when = w_.sink.keeps_samples() ? loadgen::unix_now_ns() : 0;
+      w_.sink.add(loadgen::kIterationDuration, sc.tags, took, when);
+      w_.sink.add(loadgen::kIterations, sc.tags, 1, when);
     }
     st.completed.fetch_add(1, std::memory_order_relaxed);
     co_return true;
@@ -271,13 +137,8 @@ class Vu : public std::enable_shared_from_this<Vu> {
   // Stops the current iteration now.
   void interrupt() {
     interrupted_ = true;
-    asio::error_code ignored;
     timer_.cancel();
-    if (socket_.is_open()) {
-      socket_.shutdown(tcp::socket::shutdown_both, ignored);
-      socket_.cancel(ignored);
-      needs_close_ = true;
-    }
+    http_.interrupt();
   }
 
   // The worker's sweep: request timeouts and iteration interruptions.
@@ -287,19 +148,11 @@ class Vu : public std::enable_shared_from_this<Vu> {
       interrupt();
       return;
     }
-    if (now >= request_deadline_ && !timed_out_) {
-      timed_out_ = true;
-      asio::error_code ignored;
-      socket_.cancel(ignored);
-      needs_close_ = true;
-    }
+    http_.check_timeout(now);
   }
 
   // At the end of the run (no operation pending any more).
-  void close() {
-    asio::error_code ignored;
-    if (socket_.is_open()) socket_.close(ignored);
-  }
+  void close() { http_.close(); }
 
  private:
   // Runs steps in order; the first failed request or check of a setup is put in
@@ -340,42 +193,17 @@ class Vu : public std::enable_shared_from_this<Vu> {
     }
   }
 
-  const Worker::Matched& subs_for(const CompiledRequest& rq, int status, const Failure& failure) {
-    uint64_t key = (static_cast<uint64_t>(rq.site) << 32) |
-                   (static_cast<uint64_t>(status & 0xffff) << 16) |
-                   static_cast<uint64_t>(failure.code & 0xffff);
-    // Transport errors carry their text as a tag, so it is part of the key.
-    if (status == 0) key ^= std::hash<std::string>{}(failure.text) * 0x9E3779B97F4A7C15ull;
-    auto it = w_.sub_cache.find(key);
-    if (it != w_.sub_cache.end()) return it->second;
-    loadgen::Tags tags = rq.tags;
-    bool expected = status >= 200 && status < 400;
-    tags.emplace_back("status", std::to_string(status));
-    tags.emplace_back("expected_response", expected ? "true" : "false");
-    if (status != 0) tags.emplace_back("proto", "HTTP/1.1");
-    if (failure.code != 0) tags.emplace_back("error_code", std::to_string(failure.code));
-    if (status == 0) tags.emplace_back("error", failure.text);
-    Worker::Matched matched;
-    for (uint32_t m = loadgen::kHttpReqs; m <= loadgen::kHttpReqFailed; ++m) {
-      auto found = sh_.cfg.registry->matching(m, tags);
-      matched.subs.insert(matched.subs.end(), found.begin(), found.end());
-      if (sh_.cfg.series) matched.series[m] = sh_.cfg.series->id(m, tags);
-    }
-    if (sh_.cfg.json) matched.tags_json = loadgen::tags_to_json(tags);
-    return w_.sub_cache.emplace(key, std::move(matched)).first->second;
-  }
-
-  bool check_passes(const loadgen::CheckSpec& c, int status, double duration_ms) const {
+  bool check_passes(const loadgen::CheckSpec& c, const loadgen::HttpExchange& x) const {
     using Kind = loadgen::CheckSpec::Kind;
     switch (c.kind) {
       case Kind::kStatus:
-        return std::find(c.statuses.begin(), c.statuses.end(), status) != c.statuses.end();
+        return std::find(c.statuses.begin(), c.statuses.end(), x.status) != c.statuses.end();
       case Kind::kBodyContains:
-        return body_.find(c.text) != std::string::npos;
+        return x.body.find(c.text) != std::string::npos;
       case Kind::kDurationBelow:
-        return status != 0 && duration_ms < c.max_ms;
+        return x.status != 0 && x.duration < c.max_ms;
       case Kind::kHeader:
-        for (const auto& [name, value] : headers_) {
+        for (const auto& [name, value] : x.headers) {
           if (!strcasecmp_eq(name, c.header)) continue;
           switch (c.match) {
             case loadgen::CheckSpec::Match::kPresent:
@@ -395,242 +223,109 @@ class Vu : public std::enable_shared_from_this<Vu> {
     return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
   }
 
+  static double record_value(const loadgen::RecordSpec& r, const loadgen::HttpExchange& x,
+                             bool expected, bool all_checks) {
+    using Source = loadgen::RecordSpec::Source;
+    switch (r.source) {
+      case Source::kDuration:
+        return x.duration;
+      case Source::kWaiting:
+        return x.waiting;
+      case Source::kBlocked:
+        return x.blocked;
+      case Source::kConnecting:
+        return x.connecting;
+      case Source::kSending:
+        return x.sending;
+      case Source::kReceiving:
+        return x.receiving;
+      case Source::kFailed:
+        return expected ? 0 : 1;
+      case Source::kOk:
+        return expected ? 1 : 0;
+      case Source::kChecksFailed:
+        return all_checks ? 0 : 1;
+      case Source::kChecksOk:
+        return all_checks ? 1 : 0;
+      case Source::kStatus:
+        return x.status;
+      case Source::kOne:
+        return 1;
+    }
+    return 0;
+  }
+
   // One HTTP request; records its samples. Returns a failure text for setup: transport
   // error, unexpected status or failed check.
   asio::awaitable<std::string> request(const CompiledRequest& rq,
                                        const CompiledScenario* scenario) {
     if (sh_.rps_period_ns != 0) co_await rate_limit();
     if (interrupted_) co_return std::string();
-    auto t_get = Clock::now();
-    if (needs_close_ || (socket_.is_open() && !same_target(rq))) {
-      close();
-      needs_close_ = false;
-    }
-    timed_out_ = false;
-    request_deadline_ = t_get + rq.timeout;
-    double connecting = 0;
-    Failure failure;
-    int status = 0;
-    Clock::time_point t_send{}, t_sent{}, t_first{}, t_done{};
-    uint64_t sent = 0, received = 0;
-    bool ok = false;
-    if (!socket_.is_open()) {
-      tcp::endpoint ep;
-      std::memcpy(ep.data(), &rq.address, rq.address_length);
-      ep.resize(rq.address_length);
-      auto [ec] = co_await socket_.async_connect(ep, use_nothrow);
-      if (ec) {
-        failure = classify(ec, true, timed_out_);
-        needs_close_ = true;
-        t_send = t_sent = t_done = Clock::now();
-        connecting = 0;
-        goto done;
-      }
-      asio::error_code ignored;
-      socket_.set_option(tcp::no_delay(true), ignored);
-      std::memcpy(&target_, &rq.address, rq.address_length);
-      target_length_ = rq.address_length;
-      t_send = Clock::now();
-      connecting = ms_between(t_get, t_send);
-    } else {
-      t_send = t_get;  // a reused connection: nothing happened in between
-    }
-    {
-      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(rq.bytes), use_nothrow);
-      sent = n;
-      t_sent = Clock::now();
-      if (ec) {
-        failure = classify(ec, false, timed_out_);
-        needs_close_ = true;
-        t_done = t_sent;
-        goto done;
-      }
-    }
-    llhttp_init(&parser_, HTTP_RESPONSE,
-                rq.need_body || rq.need_headers ? &settings_ : &plain_settings_);
-    parser_.data = this;
-    complete_ = false;
-    want_body_ = rq.need_body;
-    skip_body_ = rq.head;
-    want_headers_ = rq.need_headers;
-    body_.clear();
-    headers_.clear();
-    in_value_ = false;
-    while (!complete_) {
-      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer_), use_nothrow);
-      if (t_first == Clock::time_point{}) t_first = Clock::now();
-      if (ec) {
-        // A close before the end: a body delimited by the close ends here.
-        if (ec == asio::error::eof) {
-          llhttp_errno_t end = llhttp_finish(&parser_);
-          if (complete_ && (end == HPE_OK || end == HPE_PAUSED)) {
-            needs_close_ = true;
-            break;
-          }
-        }
-        failure = classify(ec, false, timed_out_);
-        needs_close_ = true;
-        break;
-      }
-      received += n;
-      llhttp_errno_t err = llhttp_execute(&parser_, buffer_.data(), n);
-      if (err != HPE_OK && !(err == HPE_PAUSED && complete_)) {
-        failure = {1000, "malformed HTTP response"};
-        needs_close_ = true;
-        break;
-      }
-    }
-    t_done = Clock::now();
-    if (failure.code == 0) {
-      ok = true;
-      status = parser_.status_code;
-      if (status >= 400) failure.code = 1000 + status;
-      if (!llhttp_should_keep_alive(&parser_)) needs_close_ = true;
-    }
-  done:
-    request_deadline_ = Clock::time_point::max();
-    if (interrupted_) co_return std::string();  // an interrupted request emits nothing
-    if (t_first == Clock::time_point{}) t_first = t_done;
-    double sending = ms_between(t_send, t_sent);
-    double waiting = ms_between(t_sent, t_first);
-    double receiving = ms_between(t_first, t_done);
-    double duration = sending + waiting + receiving;
-    bool expected = status >= 200 && status < 400;
+    loadgen::HttpRequestSpec spec;
+    spec.target = rq.target;
+    spec.bytes = rq.bytes;
+    spec.timeout = rq.timeout;
+    spec.head = rq.head;
+    spec.want_body = rq.need_body;
+    spec.want_headers = rq.need_headers;
+    x_.status = 0;
+    x_.failure = {};
+    x_.sent = x_.received = 0;
+    x_.connecting = 0;
+    x_.headers.clear();
+    x_.body.clear();
+    co_await http_.request(spec, x_);
+    if (interrupted_ || x_.interrupted) co_return std::string();  // emits nothing
+    static const loadgen::Expectation kDefault;
+    const bool expected = kDefault.expected(x_.status);
     // In setup (no scenario), a step with checks fails by its checks; one without, by its
     // status. Scenario requests never build these texts.
     const bool in_setup = scenario == nullptr;
     std::string setup_failure;
-    if (in_setup && rq.checks.empty() && !ok) {
-      setup_failure = "request failed: " + failure.text;
+    if (in_setup && rq.checks.empty() && x_.status == 0) {
+      setup_failure = "request failed: " + x_.failure.text;
     } else if (in_setup && rq.checks.empty() && !expected) {
-      setup_failure = "unexpected status " + std::to_string(status);
+      setup_failure = "unexpected status " + std::to_string(x_.status);
     }
-    RecordLock lock(w_);
-    auto& rec = w_.rec;
-    const bool series = sh_.cfg.series != nullptr;
-    const auto& matched = subs_for(rq, status, failure);
-    const double values[] = {1,       duration, connecting, connecting,          0,
-                             sending, waiting,  receiving,  expected ? 0.0 : 1.0};
-    for (uint32_t m = loadgen::kHttpReqs; m <= loadgen::kHttpReqFailed; ++m) {
-      rec.add(m, values[m], matched.subs);
-      if (series) rec.add_series(matched.series[m], m, values[m]);
-    }
-    auto* json = sh_.cfg.json;
-    auto when = json ? std::chrono::system_clock::now() : std::chrono::system_clock::time_point{};
-    if (json) {
-      for (uint32_t m = loadgen::kHttpReqs; m <= loadgen::kHttpReqFailed; ++m) {
-        append_point(w_, *json, m, values[m], matched.tags_json, when);
-      }
-      if (scenario) {
-        append_point(w_, *json, loadgen::kDataSent, static_cast<double>(sent), scenario->tags_json,
-                     when);
-        append_point(w_, *json, loadgen::kDataReceived, static_cast<double>(received),
-                     scenario->tags_json, when);
-      }
-    }
-    static const std::vector<uint32_t> kNone;
-    const auto& scenario_subs = scenario ? scenario->subs : kNone;
-    rec.add(loadgen::kDataSent, static_cast<double>(sent), scenario_subs);
-    rec.add(loadgen::kDataReceived, static_cast<double>(received), scenario_subs);
-    if (series && scenario) {
-      rec.add_series(scenario->series_data_sent, loadgen::kDataSent, static_cast<double>(sent));
-      rec.add_series(scenario->series_data_received, loadgen::kDataReceived,
-                     static_cast<double>(received));
+    loadgen::SinkLock lock(w_.sink);
+    auto& sink = w_.sink;
+    int64_t when = sink.keeps_samples() ? loadgen::unix_now_ns() : 0;
+    uint32_t tags = w_.http_tags.tags(*sh_.cfg.tag_sets, rq.tags, x_, kDefault);
+    loadgen::record_http(sink, tags, x_, kDefault, when);
+    if (scenario) {
+      sink.add(loadgen::kDataSent, scenario->tags, static_cast<double>(x_.sent), when);
+      sink.add(loadgen::kDataReceived, scenario->tags, static_cast<double>(x_.received), when);
+    } else {
+      sink.add(loadgen::kDataSent, rq.tags, static_cast<double>(x_.sent), when);
+      sink.add(loadgen::kDataReceived, rq.tags, static_cast<double>(x_.received), when);
     }
     bool all_checks = true;
     for (const auto& c : rq.checks) {
-      bool pass = check_passes(c.spec, status, duration);
+      bool pass = check_passes(c.spec, x_);
       all_checks = all_checks && pass;
-      rec.add(loadgen::kChecks, pass ? 1 : 0, c.subs);
-      if (series) rec.add_series(c.series, loadgen::kChecks, pass ? 1 : 0);
-      if (json) append_point(w_, *json, loadgen::kChecks, pass ? 1 : 0, c.tags_json, when);
-      auto& counts = rec.checks[c.id];
-      (pass ? counts.first : counts.second) += 1;
-      if (c.scenario_id != UINT32_MAX) {
-        auto& own = rec.checks[c.scenario_id];
-        (pass ? own.first : own.second) += 1;
-      }
+      sink.add(loadgen::kChecks, c.tags, pass ? 1 : 0, when);
+      sink.check_outcome(c.id, pass);
+      if (c.scenario_id != UINT32_MAX) sink.check_outcome(c.scenario_id, pass);
       if (in_setup && !pass && setup_failure.empty()) {
         setup_failure = "check '" + c.spec.name + "' failed";
       }
     }
     for (const auto& r : rq.records) {
-      using Source = loadgen::RecordSpec::Source;
-      double v = 0;
-      switch (r.spec.source) {
-        case Source::kDuration:
-          v = duration;
-          break;
-        case Source::kWaiting:
-          v = waiting;
-          break;
-        case Source::kBlocked:
-          v = connecting;
-          break;
-        case Source::kConnecting:
-          v = connecting;
-          break;
-        case Source::kSending:
-          v = sending;
-          break;
-        case Source::kReceiving:
-          v = receiving;
-          break;
-        case Source::kFailed:
-          v = expected ? 0 : 1;
-          break;
-        case Source::kOk:
-          v = expected ? 1 : 0;
-          break;
-        case Source::kChecksFailed:
-          v = all_checks ? 0 : 1;
-          break;
-        case Source::kChecksOk:
-          v = all_checks ? 1 : 0;
-          break;
-        case Source::kStatus:
-          v = status;
-          break;
-        case Source::kOne:
-          v = 1;
-          break;
-      }
+      double v = record_value(r.spec, x_, expected, all_checks);
       if (!r.spec.op.empty()) v = loadgen::compare(v, r.spec.op, r.spec.operand) ? 1 : 0;
-      rec.add(r.metric, v, r.subs);
-      if (series) rec.add_series(r.series, r.metric, v);
-      if (json) append_point(w_, *json, r.metric, v, r.tags_json, when);
+      sink.add(r.metric, r.tags, v, when);
     }
     co_return setup_failure;
   }
 
-  bool same_target(const CompiledRequest& rq) const {
-    return target_length_ == rq.address_length &&
-           std::memcmp(&target_, &rq.address, rq.address_length) == 0;
-  }
-
   Worker& w_;
   Shared& sh_;
-  tcp::socket socket_;
+  HttpClient http_;
   asio::steady_timer timer_;
-  sockaddr_storage target_{};
-  socklen_t target_length_ = 0;
-  Clock::time_point request_deadline_ = Clock::time_point::max();
+  loadgen::HttpExchange x_;
   Clock::time_point interrupt_at_ = Clock::time_point::max();
-  llhttp_t parser_{};
-  llhttp_settings_t settings_{};
-  llhttp_settings_t plain_settings_{};
-  bool complete_ = false;
-  bool timed_out_ = false;
   bool interrupted_ = false;
   bool in_iteration_ = false;
-  bool needs_close_ = false;
-  bool want_body_ = false;
-  bool skip_body_ = false;
-  bool want_headers_ = false;
-  bool in_value_ = false;
-  std::string body_;
-  std::vector<std::pair<std::string, std::string>> headers_;
-  std::array<char, 4096> buffer_{};
 };
 
 // An activity window of a VU: [from, to) relative to the scenario start, interrupted at
@@ -716,13 +411,8 @@ class Runner {
   }
 
   void dropped(Worker& w, const CompiledScenario& sc, double n) {
-    RecordLock lock(w);
-    w.rec.add(loadgen::kDroppedIterations, n, sc.subs);
-    if (cfg_.series) w.rec.add_series(sc.series_dropped, loadgen::kDroppedIterations, n);
-    if (cfg_.json) {
-      append_point(w, *cfg_.json, loadgen::kDroppedIterations, n, sc.dropped_tags_json,
-                   std::chrono::system_clock::now());
-    }
+    loadgen::SinkLock lock(w.sink);
+    w.sink.add(loadgen::kDroppedIterations, sc.dropped_tags, n);
   }
 
   // shared-iterations: when maxDuration ended the scenario with tickets left, one
@@ -904,8 +594,9 @@ RunResult run_load(const RunConfig& cfg) {
   std::vector<std::unique_ptr<Worker>> workers;
   for (size_t t = 0; t < threads; ++t) {
     workers.push_back(
-        std::make_unique<Worker>(t, pool.context(t), *cfg.registry, cfg.check_count, cfg.seed));
-    workers.back()->locking = cfg.should_abort || cfg.on_snapshot || cfg.json;
+        std::make_unique<Worker>(t, pool.context(t), cfg, !cfg.outputs.empty(), cfg.seed));
+    // The main thread reads the sinks during the run for these.
+    workers.back()->sink.set_shared(cfg.should_abort || cfg.on_snapshot || !cfg.outputs.empty());
   }
   Runner runner(cfg, sh, workers);
   RunResult result;
@@ -985,7 +676,7 @@ RunResult run_load(const RunConfig& cfg) {
       result.signal = signalled;
       finish();
       result.metrics = std::make_unique<Recorder>(*cfg.registry);
-      for (auto& w : workers) result.metrics->merge(w->rec);
+      for (auto& w : workers) result.metrics->merge(w->sink.recorder());
       result.elapsed_s = std::chrono::duration<double>(Clock::now() - run_start).count();
       return result;
     }
@@ -1024,28 +715,24 @@ RunResult run_load(const RunConfig& cfg) {
     }
     return p;
   };
-  // The vus gauges, sampled by this thread.
-  Recorder gauges(*cfg.registry);
-  Worker main_json(threads, control, *cfg.registry, 0, 0);  // formats this thread's lines
-  auto flush_json = [&] {
-    if (!cfg.json) return;
-    std::string lines;
-    for (auto& w : workers) {
-      {
-        std::lock_guard lock(w->rec_mutex);
-        lines.swap(w->json);
-      }
-      if (!lines.empty()) cfg.json->write(lines);
-      lines.clear();
-    }
+  // The vus gauges are sampled by this thread, into a sink of its own.
+  loadgen::SampleSink gauges(*cfg.registry, *cfg.tag_sets, cfg.series.get(), !cfg.outputs.empty());
+  std::vector<loadgen::Sample> batch;
+  auto flush_samples = [&] {
+    if (cfg.outputs.empty()) return;
+    for (auto& w : workers) w->sink.drain(batch);
+    gauges.drain(batch);
+    if (batch.empty()) return;
+    for (auto* out : cfg.outputs) out->samples(batch, *cfg.tag_sets);
+    batch.clear();
   };
   auto snapshot = [&] {
     auto merged = std::make_unique<Recorder>(*cfg.registry);
     for (auto& w : workers) {
-      std::lock_guard lock(w->rec_mutex);
-      merged->merge(w->rec);
+      std::lock_guard lock(w->sink.mutex());
+      merged->merge(w->sink.recorder());
     }
-    merged->merge(gauges);
+    merged->merge(gauges.recorder());
     return merged;
   };
 
@@ -1076,25 +763,13 @@ RunResult run_load(const RunConfig& cfg) {
       next_gauge += std::chrono::seconds(1);
       auto active = static_cast<double>(sh.active_vus.load());
       auto max = static_cast<double>(sh.vus_max.load());
-      auto& rec = gauges;
-      rec.add(loadgen::kVus, active, cfg.vus_subs);
-      rec.add(loadgen::kVusMax, max, cfg.vus_subs);
-      if (cfg.series) {
-        rec.add_series(cfg.series_vus, loadgen::kVus, active);
-        rec.add_series(cfg.series_vus_max, loadgen::kVusMax, max);
-      }
-      if (cfg.json) {
-        append_point(main_json, *cfg.json, loadgen::kVus, active, cfg.run_tags_json,
-                     std::chrono::system_clock::now());
-        append_point(main_json, *cfg.json, loadgen::kVusMax, max, cfg.run_tags_json,
-                     std::chrono::system_clock::now());
-        cfg.json->write(main_json.json);
-        main_json.json.clear();
-      }
+      int64_t when = loadgen::unix_now_ns();
+      gauges.add(loadgen::kVus, cfg.run_tags, active, when);
+      gauges.add(loadgen::kVusMax, cfg.run_tags, max, when);
     }
-    if (cfg.json && now >= next_flush) {
+    if (!cfg.outputs.empty() && now >= next_flush) {
       next_flush += std::chrono::milliseconds(200);
-      flush_json();
+      flush_samples();
     }
     if (now >= next_progress) {
       next_progress += cfg.progress_interval;
@@ -1118,7 +793,7 @@ RunResult run_load(const RunConfig& cfg) {
   }
   result.elapsed_s = std::chrono::duration<double>(Clock::now() - run_start).count();
   finish();
-  flush_json();
+  flush_samples();
   result.metrics = snapshot();
   if (unsettled) {
     loadgen::log_line("warning", "some virtual users did not stop within 10 s of the end");

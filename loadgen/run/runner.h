@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include <netinet/in.h>
-
 #include "loadgen/config/duration.h"
-#include "loadgen/metrics/metrics.h"
 #include "loadgen/config/options.h"
 #include "loadgen/config/plan.h"
+#include "loadgen/metrics/metrics.h"
+#include "loadgen/metrics/samples.h"
+#include "loadgen/run/http_exchange.h"
 
 namespace faultline::loadgen {
 
@@ -23,26 +23,20 @@ struct CompiledCheck {
   CheckSpec spec;
   uint32_t id = 0;                    // index into Recorder::checks
   uint32_t scenario_id = UINT32_MAX;  // full summary: the scenario's own count, if any
-  std::vector<uint32_t> subs;         // `checks` sub-metrics this check's samples belong to
-  uint32_t series = 0;                // with RunConfig::series
-  std::string tags_json;              // with RunConfig::json
+  uint32_t tags = 0;                  // tag set of its `checks` samples
 };
 
 struct CompiledRecord {
   RecordSpec spec;
   uint32_t metric = 0;
-  std::vector<uint32_t> subs;
-  uint32_t series = 0;
-  std::string tags_json;
+  uint32_t tags = 0;
 };
 
 // A request with everything resolved: address, the bytes to send, its tags.
 struct CompiledRequest {
-  sockaddr_storage address{};
-  socklen_t address_length = 0;
+  HttpTarget target;
   std::string bytes;
-  uint32_t site = 0;  // unique per request in the test, for the sub-metric cache
-  Tags tags;          // tags every sample of this request carries, before status & co.
+  uint32_t tags = 0;  // tag set every sample of this request starts from (before status & co.)
   std::vector<CompiledCheck> checks;
   std::vector<CompiledRecord> records;
   bool need_body = false;
@@ -61,25 +55,8 @@ struct CompiledStep {
 struct CompiledScenario {
   Scenario scenario;
   std::vector<CompiledStep> flow;
-  Tags tags;                   // run tags + scenario tags + scenario + group
-  std::vector<uint32_t> subs;  // sub-metrics matching `tags` (iterations, data, dropped)
-  // With RunConfig::series: the series of iterations, iteration_duration, data_sent,
-  // data_received and dropped_iterations for this scenario.
-  uint32_t series_iterations = 0, series_iteration_duration = 0, series_data_sent = 0,
-           series_data_received = 0, series_dropped = 0;
-  // With RunConfig::json: the tags object of the scenario's samples, and of its
-  // dropped_iterations samples (no group).
-  std::string tags_json, dropped_tags_json;
-};
-
-// `--out json` (spec §8.1): receives JSON lines. Thread-safe.
-class JsonSink {
- public:
-  virtual ~JsonSink() = default;
-  // Writes the metric's "Metric" line unless that was done already.
-  virtual void announce(uint32_t metric) = 0;
-  // Writes "Point" lines (complete lines).
-  virtual void write(const std::string& lines) = 0;
+  uint32_t tags = 0;          // run tags + scenario tags + scenario + group
+  uint32_t dropped_tags = 0;  // the same without group (dropped_iterations)
 };
 
 struct ScenarioProgress {
@@ -102,18 +79,16 @@ struct Progress {
 
 struct RunConfig {
   std::shared_ptr<const Registry> registry;
+  std::shared_ptr<TagSets> tag_sets;
   std::vector<CompiledScenario> scenarios;  // sorted by (startTime, name)
   std::vector<CompiledStep> setup;
-  Tags setup_tags;
-  std::vector<uint32_t> vus_subs;  // sub-metrics of vus / vus_max matching run tags
+  uint32_t run_tags = 0;  // tag set of vus / vus_max samples
   // Per-tag-set series (for --out prometheus); null when no output needs them.
   std::shared_ptr<SeriesTable> series;
-  uint32_t series_vus = 0, series_vus_max = 0;
   // Called from the main thread every second with all metrics so far, and at the end.
   std::function<void(const Recorder&, double elapsed_s)> on_snapshot;
-  // --out json: every sample as a JSON line; null when not asked for.
-  JsonSink* json = nullptr;
-  std::string run_tags_json;  // tags of vus / vus_max samples
+  // Outputs that read every sample (--out json); they get batches on the main thread.
+  std::vector<SampleOutput*> outputs;
   size_t check_count = 0;
   RunPlan plan;
   int64_t rps = 0;  // process-wide request cap per second; 0 = none

@@ -1,0 +1,60 @@
+// The HTTP/1.1 client of one virtual user: one keep-alive connection, a reused llhttp
+// parser and read buffer. Compiled once per I/O backend (FAULTLINE_BACKEND_NS). Everything
+// runs on the worker thread that owns the client, except the sweep's calls, which also run
+// there.
+#pragma once
+
+#include <llhttp.h>
+
+#include <array>
+#include <chrono>
+
+#include "common/event_loop.h"
+#include "loadgen/run/http_exchange.h"
+
+namespace faultline::FAULTLINE_BACKEND_NS {
+
+class HttpClient {
+ public:
+  explicit HttpClient(asio::io_context& ctx);
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Sends one request and reads its response into `out` (timings, status, failure and,
+  // when asked, headers and body). Never throws.
+  asio::awaitable<void> request(const loadgen::HttpRequestSpec& spec, loadgen::HttpExchange& out);
+
+  // The worker's sweep: fails the request in flight once its timeout passed.
+  void check_timeout(std::chrono::steady_clock::time_point now);
+  // Abandons the request in flight (the VU is being interrupted); its coroutine ends soon
+  // after with out.interrupted set.
+  void interrupt();
+  // Closes the connection; only when no operation is pending on it.
+  void close();
+
+ private:
+  static int on_message_complete(llhttp_t* p);
+  static int on_headers_complete(llhttp_t* p);
+  static int on_header_field(llhttp_t* p, const char* at, size_t n);
+  static int on_header_value(llhttp_t* p, const char* at, size_t n);
+  static int on_body(llhttp_t* p, const char* at, size_t n);
+  bool same_target(const loadgen::HttpTarget& t) const;
+
+  asio::ip::tcp::socket socket_;
+  loadgen::HttpTarget target_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  llhttp_t parser_{};
+  llhttp_settings_t keeping_{};  // keeps headers and body
+  llhttp_settings_t plain_{};    // only finds the end of the message
+  loadgen::HttpExchange* out_ = nullptr;
+  size_t body_limit_ = 0;
+  bool complete_ = false;
+  bool timed_out_ = false;
+  bool interrupted_ = false;
+  bool needs_close_ = false;
+  bool skip_body_ = false;
+  bool in_value_ = false;
+  std::array<char, 4096> buffer_{};
+};
+
+}  // namespace faultline::FAULTLINE_BACKEND_NS

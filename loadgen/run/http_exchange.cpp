@@ -1,0 +1,47 @@
+#include "loadgen/run/http_exchange.h"
+
+#include <functional>
+
+namespace faultline::loadgen {
+
+size_t HttpTagCache::Hash::operator()(const Key& k) const {
+  size_t h = (static_cast<size_t>(k.base) << 32) ^ (static_cast<size_t>(k.status) << 16) ^
+             static_cast<size_t>(k.code) ^ (static_cast<size_t>(k.judged) << 31);
+  if (!k.text.empty()) h ^= std::hash<std::string>{}(k.text) * 0x9E3779B97F4A7C15ull;
+  return h;
+}
+
+uint32_t HttpTagCache::tags(TagSets& sets, uint32_t base, const HttpExchange& x,
+                            const Expectation& e) {
+  // Transport errors carry their text as a tag, so it is part of the key.
+  Key key{base, x.status, x.failure.code, e.judged ? 1 : 0,
+          x.status == 0 ? x.failure.text : std::string()};
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
+  Tags tags = sets.tags(base);
+  tags.emplace_back("status", std::to_string(x.status));
+  if (e.judged) tags.emplace_back("expected_response", e.expected(x.status) ? "true" : "false");
+  if (x.status != 0) tags.emplace_back("proto", x.http_minor == 0 ? "HTTP/1.0" : "HTTP/1.1");
+  if (x.failure.code != 0) tags.emplace_back("error_code", std::to_string(x.failure.code));
+  if (x.status == 0) tags.emplace_back("error", x.failure.text);
+  uint32_t id = sets.intern(tags);
+  cache_.emplace(std::move(key), id);
+  return id;
+}
+
+void record_http(SampleSink& sink, uint32_t tags, const HttpExchange& x, const Expectation& e,
+                 int64_t when) {
+  const double values[] = {1,
+                           x.duration,
+                           x.blocked,
+                           x.connecting,
+                           0,
+                           x.sending,
+                           x.waiting,
+                           x.receiving,
+                           e.expected(x.status) ? 0.0 : 1.0};
+  const uint32_t last = e.judged ? kHttpReqFailed : kHttpReqReceiving;
+  for (uint32_t m = kHttpReqs; m <= last; ++m) sink.add(m, tags, values[m], when);
+}
+
+}  // namespace faultline::loadgen
