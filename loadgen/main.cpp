@@ -23,6 +23,7 @@
 #include "loadgen/config/duration.h"
 #include "loadgen/config/options.h"
 #include "loadgen/config/plan.h"
+#include "loadgen/js/script.h"
 #include "loadgen/metrics/metrics.h"
 #include "loadgen/report/console.h"
 #include "loadgen/report/json_output.h"
@@ -230,6 +231,31 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
   return out;
 }
 
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string json_quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// How much of SpiderMonkey's JIT scripts use: LOADGEN_JS_JIT=off|baseline|full.
+fl::js::JitMode js_jit() {
+  const char* v = std::getenv("LOADGEN_JS_JIT");
+  std::string mode = v ? v : "baseline";
+  if (mode == "off") return fl::js::JitMode::kOff;
+  if (mode == "full") return fl::js::JitMode::kFull;
+  if (mode != "baseline")
+    throw ConfigError{"LOADGEN_JS_JIT must be off, baseline or full", kExitOther};
+  return fl::js::JitMode::kBaseline;
+}
+
 bool is_tty(int fd) {
   return isatty(fd) == 1;
 }
@@ -312,10 +338,41 @@ int main(int argc, char** argv) {
   std::string json_path;  // --out json: "-" for stdout
   std::string script_name = cli.target;
   bool url_mode = cli.target.rfind("http://", 0) == 0 || cli.target.rfind("https://", 0) == 0;
+  // A file that is not a .json scenario file is a k6 script.
+  bool js_mode = !url_mode && !ends_with(cli.target, ".json");
+  std::unique_ptr<fl::js::Script> js_script;
   try {
+    auto env = process_env();
+    for (const auto& kv : cli.env) {
+      size_t eq = kv.find('=');
+      std::string key = kv.substr(0, eq);
+      static const std::regex name_re("^[a-zA-Z_][a-zA-Z0-9_]*$");
+      if (!std::regex_match(key, name_re)) {
+        throw ConfigError{"invalid environment variable name '" + key + "'", kExitOther};
+      }
+      env[key] = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    }
     // --- the option layers: file, K6_* environment, command line (§1.4) ---
     fl::ScriptFile script;
-    if (!url_mode) {
+    if (js_mode) {
+      js_script = std::make_unique<fl::js::Script>(cli.target, env, js_jit());
+      auto loaded = js_script->load();
+      if (!loaded.ok) throw ConfigError{loaded.message, loaded.exit_code};
+      std::vector<std::string> unknown;
+      std::string err;
+      auto options = fl::parse_script_options(js_script->options_json(), unknown, err);
+      if (!options) {
+        throw ConfigError{"parsing options from script got error while parsing: " + err};
+      }
+      if (!unknown.empty()) {
+        fl::log_line("warning", "There were unknown fields in the options exported in the script",
+                     "error=\"json: unknown field " + json_quote(unknown.front()) + "\"");
+      }
+      script.options = *options;
+      for (const auto& m : js_script->declared_metrics()) {
+        script.metrics.push_back({m.name, m.type, m.is_time, false});
+      }
+    } else if (!url_mode) {
       std::string err;
       auto parsed = fl::parse_script(read_file(cli.target), err);
       if (!parsed) throw ConfigError{err};
@@ -443,7 +500,7 @@ int main(int argc, char** argv) {
       if (!msgs.empty()) {
         problems.push_back("scenario " + s.name + " has configuration errors: " + join(msgs, ", "));
       }
-      if (!script.flows.count(s.exec)) {
+      if (js_mode ? !js_script->exports_function(s.exec) : !script.flows.count(s.exec)) {
         problems.push_back("executor " + s.name + ": function '" + s.exec +
                            "' not found in exports");
       }
@@ -511,16 +568,6 @@ int main(int argc, char** argv) {
     }
 
     // --- compile the flows: env substitution, addresses, request bytes, tags ---
-    auto env = process_env();
-    for (const auto& kv : cli.env) {
-      size_t eq = kv.find('=');
-      std::string key = kv.substr(0, eq);
-      static const std::regex name_re("^[a-zA-Z_][a-zA-Z0-9_]*$");
-      if (!std::regex_match(key, name_re)) {
-        throw ConfigError{"invalid environment variable name '" + key + "'", kExitOther};
-      }
-      env[key] = eq == std::string::npos ? "" : kv.substr(eq + 1);
-    }
     fl::Tags run_tags;
     if (options.tags) {
       for (const auto& [k, v] : *options.tags) run_tags.emplace_back(k, v);
@@ -621,7 +668,8 @@ int main(int argc, char** argv) {
       sc.dropped_tags = tag_sets->intern(tags);  // dropped_iterations carry no group
       tags.emplace_back("group", "");
       sc.tags = tag_sets->intern(tags);
-      sc.flow = compile(script.flows.at(s.exec), e, tags, &s);
+      sc.index = static_cast<uint32_t>(cfg.scenarios.size());
+      if (!js_mode) sc.flow = compile(script.flows.at(s.exec), e, tags, &s);
       cfg.scenarios.push_back(std::move(sc));
     }
     if (!script.setup.empty()) {
@@ -632,6 +680,16 @@ int main(int argc, char** argv) {
     cfg.run_tags = tag_sets->intern(run_tags);
     cfg.check_count = check_names.size();
     cfg.rps = options.rps.value_or(0);
+    if (js_mode) {
+      fl::js::ScriptContext& sc = js_script->context();
+      sc.registry = registry;
+      sc.tag_sets = tag_sets;
+      sc.run_tags = run_tags;
+      sc.scenarios = scenarios;
+      sc.user_agent = user_agent;
+      sc.request_timeout = *request_timeout;
+      cfg.script = js_script.get();
+    }
   } catch (const ConfigError& e) {
     fl::log_line("error", e.message);
     return e.code;
@@ -721,6 +779,15 @@ int main(int argc, char** argv) {
     };
   }
 
+  if (js_script) {
+    // k6 initialises every VU of the plan before setup() (k6-js-api §1.1).
+    auto ready = js_script->init_vus(cfg.plan.max_vus);
+    if (!ready.ok) {
+      fl::log_line("error", ready.message, "hint=\"script exception\"");
+      return ready.exit_code;
+    }
+  }
+
   faultline::Backend backend;
   if (!faultline::parse_backend(cli.backend, backend)) {
     fl::log_line("error", "invalid backend \"" + cli.backend + "\"");
@@ -733,7 +800,9 @@ int main(int argc, char** argv) {
   fl::RunResult result = backend == faultline::Backend::kIoUring ? faultline::uring::run_load(cfg)
                                                                  : faultline::epoll::run_load(cfg);
   if (json_out) json_out->flush();
-  if (!result.setup_error.empty()) {
+  // A scenario file's failed setup ends the run here; a script's still gets its summary
+  // (k6-js-api §1.3).
+  if (!result.setup_error.empty() && !js_script) {
     fl::log_line("error", "setup failed: " + result.setup_error);
     return kExitSetup;
   }
@@ -746,7 +815,14 @@ int main(int argc, char** argv) {
   summary.thresholds = fl::evaluate(thresholds, metrics, result.elapsed_s);
   summary.elapsed_s = result.elapsed_s;
   summary.options = summary_options;
-  for (size_t i = 0; i < result.metrics->checks.size(); ++i) {
+  if (js_script) {
+    auto entries = js_script->context().checks.entries();
+    for (size_t i = 0; i < entries.size() && i < result.metrics->checks.size(); ++i) {
+      summary.checks.push_back(
+          {entries[i].name, result.metrics->checks[i].first, result.metrics->checks[i].second});
+    }
+  }
+  for (size_t i = 0; i < result.metrics->checks.size() && !js_script; ++i) {
     if (check_scopes[i].empty()) {
       summary.checks.push_back(
           {check_names[i], result.metrics->checks[i].first, result.metrics->checks[i].second});
@@ -772,7 +848,10 @@ int main(int argc, char** argv) {
                  "No script iterations fully finished, consider making the test duration longer");
   }
   if (summary_options.mode != "disabled") {
-    std::fputs(fl::console_summary(summary).c_str(), stdout);
+    // handleSummary's outputs replace the default summary (k6-js-api §1.5).
+    bool handled = js_script && js_script->has_handle_summary() &&
+                   js_script->handle_summary(fl::summary_data(summary));
+    if (!handled) std::fputs(fl::console_summary(summary).c_str(), stdout);
     std::fflush(stdout);
     auto write = [](const std::string& path, const std::string& text) {
       std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -787,6 +866,7 @@ int main(int argc, char** argv) {
     std::fputs(fl::progress_block(result.final_progress, scenarios, cfg.plan, tty).c_str(), stdout);
     std::fflush(stdout);
   }
+  if (result.script_exit_code != 0 && result.signal == 0) return result.script_exit_code;
   if (result.signal != 0) {
     fl::log_line("error", std::string("test run was aborted because loadgen received a '") +
                               (result.signal == SIGINT ? "interrupt" : "terminated") + "' signal");

@@ -464,7 +464,8 @@ bool parse_thresholds(Decoder& d, element v, std::map<std::string, std::vector<T
   return true;
 }
 
-bool parse_options(Decoder& d, element v, Options& o) {
+// `unknown` (scripts) collects top-level keys loadgen does not know instead of failing.
+bool parse_options(Decoder& d, element v, Options& o, std::vector<std::string>* unknown = nullptr) {
   object fields;
   if (!d.object_of(v, {"ScriptFile", "options"}, "lib.Options", fields)) return false;
   for (auto [key, value] : fields) {
@@ -513,6 +514,8 @@ bool parse_options(Decoder& d, element v, Options& o) {
     } else if (key == "maxRedirects" || key == "batch" || key == "batchPerHost") {
       int64_t ignored = 0;
       ok = d.read(value, f, ignored);
+    } else if (unknown) {
+      unknown->emplace_back(key);
     } else {
       return d.unknown_field(key);
     }
@@ -939,6 +942,24 @@ std::optional<ScriptFile> parse_script(const std::string& text, std::string& err
     }
   }
   return file;
+}
+
+std::optional<Options> parse_script_options(const std::string& json,
+                                            std::vector<std::string>& unknown, std::string& err) {
+  simdjson::dom::parser parser;
+  element root;
+  if (auto code = parser.parse(json).get(root); code != simdjson::SUCCESS) {
+    err = syntax_error(json, code);
+    return std::nullopt;
+  }
+  Options o;
+  if (root.is_null()) return o;
+  Decoder d;
+  if (!parse_options(d, root, o, &unknown)) {
+    err = d.error;
+    return std::nullopt;
+  }
+  return o;
 }
 
 bool split_threshold_flag(const std::string& flag, std::string& key, std::string& expr) {

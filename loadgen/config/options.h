@@ -137,6 +137,12 @@ struct ScriptFile {
 // (k6's wording where k6 has one, e.g. `json: unknown field "xyz"`).
 std::optional<ScriptFile> parse_script(const std::string& text, std::string& err);
 
+// Parses the options a script exports, given as JSON (k6-js-api §1.2). Top-level keys
+// loadgen does not know are listed in `unknown` (k6 warns about them); any other problem
+// fails with the same messages as a scenario file's options.
+std::optional<Options> parse_script_options(const std::string& json,
+                                            std::vector<std::string>& unknown, std::string& err);
+
 // Parses one threshold list entry set for `key` from the command line form
 // "metric: expr" (loadgen's --threshold flag).
 bool split_threshold_flag(const std::string& flag, std::string& key, std::string& expr);

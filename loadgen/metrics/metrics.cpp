@@ -24,6 +24,7 @@ Registry::Registry() {
       {"data_sent", MetricType::kCounter, false, true},
       {"data_received", MetricType::kCounter, false, true},
       {"checks", MetricType::kRate, false, false},
+      trend("group_duration"),
   };
 }
 

@@ -39,6 +39,7 @@ enum Builtin : uint32_t {
   kDataSent,
   kDataReceived,
   kChecks,
+  kGroupDuration,
   kBuiltinCount
 };
 

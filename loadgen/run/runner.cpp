@@ -1,9 +1,11 @@
 #include "loadgen/run/runner.h"
 
+#include <condition_variable>
 #include <csignal>
 #include <cstring>
 #include <mutex>
 #include <random>
+#include <semaphore>
 
 #include "common/event_loop.h"
 #include "loadgen/report/console.h"
@@ -34,8 +36,9 @@ struct ScenarioState {
   std::atomic<uint64_t> interrupted{0};
   std::atomic<int64_t> active{0};
   std::atomic<int64_t> created{0};
-  std::atomic<int64_t> tickets{0};  // shared-iterations: tickets handed out
-  std::atomic<int64_t> running{0};  // coroutines of this scenario still running
+  std::atomic<int64_t> tickets{0};             // shared-iterations: tickets handed out
+  std::atomic<int64_t> iterations_started{0};  // scripts: exec.scenario.iterationInTest
+  std::atomic<int64_t> running{0};             // coroutines of this scenario still running
   std::atomic<bool> started{false};
   std::atomic<bool> warned_vus{false};
 };
@@ -77,13 +80,130 @@ struct Worker {
   std::mt19937_64 rng;
 };
 
+// Waits for a slot of the process-wide --rps bucket.
+asio::awaitable<void> rate_limit(Shared& sh, asio::steady_timer& timer) {
+  int64_t now = (Clock::now() - sh.t0).count();
+  int64_t slot = sh.rps_next.load(std::memory_order_relaxed);
+  int64_t mine;
+  do {
+    mine = std::max(slot, now);
+  } while (!sh.rps_next.compare_exchange_weak(slot, mine + sh.rps_period_ns));
+  if (mine > now) {
+    timer.expires_at(sh.t0 + Duration(mine));
+    co_await timer.async_wait(use_nothrow);
+  }
+}
+
+// What a scripted VU's thread uses to do I/O: the HTTP client lives on the worker, the
+// script's thread blocks on a semaphore until the worker has the response.
+class ScriptHost : public loadgen::VuHost {
+ public:
+  ScriptHost(Worker& w, Shared& sh) : w_(w), sh_(sh), http_(w.ctx), timer_(w.ctx) {}
+
+  void http(const loadgen::HttpRequestSpec& spec, uint32_t tags,
+            const loadgen::Expectation& expectation, loadgen::HttpExchange& x) override {
+    if (interrupted()) {
+      x.interrupted = true;
+      return;
+    }
+    std::binary_semaphore done{0};
+    asio::post(w_.ctx, [&] {
+      asio::co_spawn(w_.ctx, exchange(spec, tags, expectation, x),
+                     [&done](std::exception_ptr) { done.release(); });
+    });
+    done.acquire();
+  }
+
+  bool sleep(Duration d) override {
+    std::unique_lock lock(mutex_);
+    return !wake_.wait_for(lock, d, [&] { return interrupted(); });
+  }
+
+  bool interrupted() const override { return interrupted_.load(std::memory_order_acquire); }
+
+  void add(uint32_t metric, uint32_t tags, double value) override {
+    loadgen::SinkLock lock(w_.sink);
+    w_.sink.add(metric, tags, value);
+  }
+
+  void check_outcome(uint32_t id, bool pass) override {
+    loadgen::SinkLock lock(w_.sink);
+    w_.sink.check_outcome(id, pass);
+  }
+
+  // Worker thread: a new iteration, or setup/teardown, begins.
+  void begin() {
+    interrupted_ = false;
+    sent = received = 0;
+  }
+  // Worker thread: stop the VU's I/O and waits now.
+  void interrupt() {
+    {
+      std::lock_guard lock(mutex_);
+      interrupted_.store(true, std::memory_order_release);
+    }
+    wake_.notify_all();
+    http_.interrupt();
+    timer_.cancel();
+  }
+  void check_timeout(Clock::time_point now) { http_.check_timeout(now); }
+  void close() { http_.close(); }
+
+  uint64_t sent = 0, received = 0;  // this iteration's bytes (worker thread)
+
+ private:
+  asio::awaitable<void> exchange(const loadgen::HttpRequestSpec& spec, uint32_t tags,
+                                 const loadgen::Expectation& expectation,
+                                 loadgen::HttpExchange& x) {
+    if (sh_.rps_period_ns != 0) co_await rate_limit(sh_, timer_);
+    if (interrupted()) {
+      x.interrupted = true;
+      co_return;
+    }
+    co_await http_.request(spec, x);
+    if (x.interrupted || interrupted()) {
+      x.interrupted = true;
+      co_return;
+    }
+    sent += x.sent;
+    received += x.received;
+    loadgen::SinkLock lock(w_.sink);
+    int64_t when = w_.sink.keeps_samples() ? loadgen::unix_now_ns() : 0;
+    uint32_t all = w_.http_tags.tags(*sh_.cfg.tag_sets, tags, x, expectation);
+    loadgen::record_http(w_.sink, all, x, expectation, when);
+  }
+
+  Worker& w_;
+  Shared& sh_;
+  HttpClient http_;
+  asio::steady_timer timer_;
+  std::atomic<bool> interrupted_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+};
+
 // One virtual user of a scenario flow: an HTTP client and a timer, reused for every
 // request.
 class Vu : public std::enable_shared_from_this<Vu> {
  public:
-  Vu(Worker& w, Shared& sh) : w_(w), sh_(sh), http_(w.ctx), timer_(w.ctx) {}
+  Vu(Worker& w, Shared& sh) : w_(w), sh_(sh), http_(w.ctx), timer_(w.ctx) {
+    if (sh.cfg.script) host_ = std::make_unique<ScriptHost>(w, sh);
+  }
 
   bool busy = false;  // arrival-rate: running an iteration
+
+  // Scripts: takes a JavaScript VU from the script's pool for a while (false when none
+  // could be had), and gives it back.
+  bool attach() {
+    if (!host_ || script_vu_) return true;
+    script_vu_ = sh_.cfg.script->acquire();
+    return script_vu_ != nullptr;
+  }
+  void detach() {
+    if (script_vu_) sh_.cfg.script->release(script_vu_);
+    script_vu_ = nullptr;
+  }
+  ScriptHost* host() { return host_.get(); }
 
   // Waits until `at`; false when the run was aborted meanwhile.
   asio::awaitable<bool> wait_until(Clock::time_point at) {
@@ -103,9 +223,15 @@ class Vu : public std::enable_shared_from_this<Vu> {
     interrupted_ = false;
     in_iteration_ = true;
     auto start = Clock::now();
-    std::string ignored;
-    co_await run_steps(sc.flow, &sc, ignored);
-    in_iteration_ = false;
+    if (host_) {
+      bool completed = co_await scripted_iteration(sc, st);
+      in_iteration_ = false;
+      if (!completed) interrupted_ = true;
+    } else {
+      std::string ignored;
+      co_await run_steps(sc.flow, &sc, ignored);
+      in_iteration_ = false;
+    }
     if (interrupted_ || sh_.aborted.load(std::memory_order_relaxed)) {
       st.interrupted.fetch_add(1, std::memory_order_relaxed);
       co_return false;
@@ -139,6 +265,10 @@ class Vu : public std::enable_shared_from_this<Vu> {
     interrupted_ = true;
     timer_.cancel();
     http_.interrupt();
+    if (host_) {
+      host_->interrupt();  // before the script's: it checks the host when it starts
+      if (script_vu_) script_vu_->interrupt();
+    }
   }
 
   // The worker's sweep: request timeouts and iteration interruptions.
@@ -149,12 +279,77 @@ class Vu : public std::enable_shared_from_this<Vu> {
       return;
     }
     http_.check_timeout(now);
+    if (host_) host_->check_timeout(now);
   }
 
   // At the end of the run (no operation pending any more).
-  void close() { http_.close(); }
+  void close() {
+    http_.close();
+    if (host_) host_->close();
+  }
+
+  // Runs setup() or teardown() of the script with this VU's host; returns its outcome.
+  asio::awaitable<loadgen::ScriptPhaseResult> script_phase(bool setup) {
+    interrupt_at_ = Clock::time_point::max();
+    interrupted_ = false;
+    in_iteration_ = true;
+    host_->begin();
+    loadgen::ScriptPhaseResult result;
+    bool finished = false;
+    auto& ctx = w_.ctx;
+    auto done = [&, &ctx = ctx](loadgen::ScriptPhaseResult r) {
+      asio::post(ctx, [&, r] {
+        result = r;
+        finished = true;
+        timer_.cancel();
+      });
+    };
+    if (setup) {
+      sh_.cfg.script->setup(*host_, done);
+    } else {
+      sh_.cfg.script->teardown(*host_, done);
+    }
+    while (!finished) {
+      timer_.expires_at(Clock::time_point::max());
+      co_await timer_.async_wait(use_nothrow);
+    }
+    in_iteration_ = false;
+    close();
+    co_return result;
+  }
 
  private:
+  // One iteration of a scripted VU: runs on the VU's own thread while this coroutine
+  // waits; true when it completed.
+  asio::awaitable<bool> scripted_iteration(const CompiledScenario& sc, ScenarioState& st) {
+    host_->begin();
+    if (!script_vu_) co_return false;
+    loadgen::IterationScope scope;
+    scope.scenario = &sc.scenario;
+    scope.scenario_index = sc.index;
+    scope.iteration_in_scenario = iterations_in_scenario_++;
+    scope.iteration_in_test = st.iterations_started.fetch_add(1, std::memory_order_relaxed);
+    bool finished = false, completed = false;
+    auto& ctx = w_.ctx;
+    script_vu_->iterate(scope, *host_, [&, &ctx = ctx](bool c) {
+      asio::post(ctx, [&, c] {
+        completed = c;
+        finished = true;
+        timer_.cancel();
+      });
+    });
+    while (!finished) {
+      timer_.expires_at(Clock::time_point::max());
+      co_await timer_.async_wait(use_nothrow);
+    }
+    // data_sent / data_received per iteration, interrupted ones too (k6-js-api §1.6).
+    loadgen::SinkLock lock(w_.sink);
+    int64_t when = w_.sink.keeps_samples() ? loadgen::unix_now_ns() : 0;
+    w_.sink.add(loadgen::kDataSent, sc.tags, static_cast<double>(host_->sent), when);
+    w_.sink.add(loadgen::kDataReceived, sc.tags, static_cast<double>(host_->received), when);
+    co_return completed;
+  }
+
   // Runs steps in order; the first failed request or check of a setup is put in
   // `setup_failure` (only used by setup).
   // `scenario` is null for setup.
@@ -176,20 +371,6 @@ class Vu : public std::enable_shared_from_this<Vu> {
         timer_.expires_after(pause);
         co_await timer_.async_wait(use_nothrow);
       }
-    }
-  }
-
-  // Waits for a slot of the process-wide --rps bucket.
-  asio::awaitable<void> rate_limit() {
-    int64_t now = (Clock::now() - sh_.t0).count();
-    int64_t slot = sh_.rps_next.load(std::memory_order_relaxed);
-    int64_t mine;
-    do {
-      mine = std::max(slot, now);
-    } while (!sh_.rps_next.compare_exchange_weak(slot, mine + sh_.rps_period_ns));
-    if (mine > now) {
-      timer_.expires_at(sh_.t0 + Duration(mine));
-      co_await timer_.async_wait(use_nothrow);
     }
   }
 
@@ -259,7 +440,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
   // error, unexpected status or failed check.
   asio::awaitable<std::string> request(const CompiledRequest& rq,
                                        const CompiledScenario* scenario) {
-    if (sh_.rps_period_ns != 0) co_await rate_limit();
+    if (sh_.rps_period_ns != 0) co_await rate_limit(sh_, timer_);
     if (interrupted_) co_return std::string();
     loadgen::HttpRequestSpec spec;
     spec.target = rq.target;
@@ -326,6 +507,9 @@ class Vu : public std::enable_shared_from_this<Vu> {
   Clock::time_point interrupt_at_ = Clock::time_point::max();
   bool interrupted_ = false;
   bool in_iteration_ = false;
+  std::unique_ptr<ScriptHost> host_;          // scripts only
+  loadgen::ScriptedVu* script_vu_ = nullptr;  // while attached
+  int64_t iterations_in_scenario_ = 0;
 };
 
 // An activity window of a VU: [from, to) relative to the scenario start, interrupted at
@@ -433,11 +617,13 @@ class Runner {
     int64_t done = 0;
     bool exhausted = false;
     // A flow that never waits (no request, no pause) must still let the worker breathe.
-    const bool never_waits = std::all_of(sc.flow.begin(), sc.flow.end(), [](const auto& step) {
-      return step.is_sleep && step.sleep_max.count() <= 0;
-    });
+    const bool never_waits =
+        !cfg_.script && std::all_of(sc.flow.begin(), sc.flow.end(), [](const auto& step) {
+          return step.is_sleep && step.sleep_max.count() <= 0;
+        });
     for (const auto& win : windows) {
       if (!co_await vu.wait_until(base + win.from)) break;
+      if (!vu.attach()) break;
       st.started = true;
       st.active.fetch_add(1);
       sh_.active_vus.fetch_add(1);
@@ -458,6 +644,7 @@ class Runner {
       }
       st.active.fetch_sub(1);
       sh_.active_vus.fetch_sub(1);
+      vu.detach();
       if (exhausted) break;
     }
     if (s.executor == Executor::kPerVuIterations && !exhausted && !sh_.aborted &&
@@ -476,6 +663,7 @@ class Runner {
     for (int64_t i = 0; i < s.pre_allocated_vus; ++i) {
       pool.push_back(std::make_shared<Vu>(w, sh_));
       w.vus.push_back(pool.back());
+      pool.back()->attach();
     }
     st.created.fetch_add(static_cast<int64_t>(pool.size()));
     auto base = sh_.t0 + s.start_time;
@@ -526,6 +714,7 @@ class Runner {
         if (grown) {
           pool.push_back(std::make_shared<Vu>(w, sh_));
           w.vus.push_back(pool.back());
+          pool.back()->attach();
           sh_.vus_max.fetch_add(1);
         } else if (!st.warned_vus.exchange(true)) {
           loadgen::log_line("warning",
@@ -552,7 +741,10 @@ class Runner {
       co_await timer.async_wait(use_nothrow);
     }
     w.timers.erase(std::find(w.timers.begin(), w.timers.end(), &timer));
-    for (auto& vu : pool) vu->close();
+    for (auto& vu : pool) {
+      vu->detach();
+      vu->close();
+    }
   }
 
   asio::awaitable<void> one_iteration(Vu& vu, const CompiledScenario& sc, ScenarioState& st,
@@ -585,6 +777,11 @@ asio::awaitable<void> run_setup(std::shared_ptr<Vu> vu, const std::vector<Compil
   failure = co_await vu->setup(steps);
 }
 
+asio::awaitable<void> run_script_phase(std::shared_ptr<Vu> vu, bool setup,
+                                       loadgen::ScriptPhaseResult& out) {
+  out = co_await vu->script_phase(setup);
+}
+
 }  // namespace
 
 RunResult run_load(const RunConfig& cfg) {
@@ -596,7 +793,8 @@ RunResult run_load(const RunConfig& cfg) {
     workers.push_back(
         std::make_unique<Worker>(t, pool.context(t), cfg, !cfg.outputs.empty(), cfg.seed));
     // The main thread reads the sinks during the run for these.
-    workers.back()->sink.set_shared(cfg.should_abort || cfg.on_snapshot || !cfg.outputs.empty());
+    workers.back()->sink.set_shared(cfg.should_abort || cfg.on_snapshot || !cfg.outputs.empty() ||
+                                    cfg.script);
   }
   Runner runner(cfg, sh, workers);
   RunResult result;
@@ -652,6 +850,40 @@ RunResult run_load(const RunConfig& cfg) {
     });
     pool.stop();
   };
+
+  // A script's setup() or teardown() on the first worker, waited for here.
+  auto script_phase = [&](bool setup) {
+    std::atomic<bool> done{false};
+    loadgen::ScriptPhaseResult out;
+    auto vu = std::make_shared<Vu>(*workers[0], sh);
+    pool.run_on_all([&](size_t t) {
+      if (t != 0) return;
+      workers[0]->vus.push_back(vu);
+      asio::co_spawn(workers[0]->ctx, run_script_phase(vu, setup, out),
+                     [&done](std::exception_ptr) { done = true; });
+    });
+    while (!done) {
+      pump(std::chrono::milliseconds(10));
+      if (signalled && !sh.aborted) {
+        abort_all();
+        cfg.script->interrupt_phase();
+      }
+    }
+    return out;
+  };
+  if (cfg.script && cfg.script->has_setup()) {
+    auto outcome = script_phase(true);
+    if (!outcome.ok || signalled) {
+      result.setup_error = signalled ? "" : outcome.message;
+      result.script_exit_code = outcome.exit_code;
+      result.signal = signalled;
+      finish();
+      result.metrics = std::make_unique<Recorder>(*cfg.registry);
+      for (auto& w : workers) result.metrics->merge(w->sink.recorder());
+      result.elapsed_s = std::chrono::duration<double>(Clock::now() - run_start).count();
+      return result;
+    }
+  }
 
   // Setup runs once, before any scenario, on the first worker.
   if (!cfg.setup.empty()) {
@@ -790,6 +1022,12 @@ RunResult run_load(const RunConfig& cfg) {
   while (sh.outstanding.load() > 0 && Clock::now() < unwind_end) {
     pump(std::chrono::milliseconds(5));
     if (signalled && !sh.aborted) abort_all();
+  }
+  // teardown() runs after every ending, aborts included (k6-js-api §1.4).
+  if (cfg.script && cfg.script->has_teardown() && sh.outstanding.load() == 0) {
+    sh.aborted = false;
+    auto outcome = script_phase(false);
+    if (!outcome.ok) result.script_exit_code = outcome.exit_code;
   }
   result.elapsed_s = std::chrono::duration<double>(Clock::now() - run_start).count();
   finish();

@@ -16,6 +16,7 @@
 #include "loadgen/metrics/metrics.h"
 #include "loadgen/metrics/samples.h"
 #include "loadgen/run/http_exchange.h"
+#include "loadgen/run/scripted.h"
 
 namespace faultline::loadgen {
 
@@ -54,6 +55,7 @@ struct CompiledStep {
 
 struct CompiledScenario {
   Scenario scenario;
+  uint32_t index = 0;  // in RunConfig::scenarios
   std::vector<CompiledStep> flow;
   uint32_t tags = 0;          // run tags + scenario tags + scenario + group
   uint32_t dropped_tags = 0;  // the same without group (dropped_iterations)
@@ -82,6 +84,8 @@ struct RunConfig {
   std::shared_ptr<TagSets> tag_sets;
   std::vector<CompiledScenario> scenarios;  // sorted by (startTime, name)
   std::vector<CompiledStep> setup;
+  // A script's VUs, setup and teardown; null for scenario files (flows).
+  ScriptRuntime* script = nullptr;
   uint32_t run_tags = 0;  // tag set of vus / vus_max samples
   // Per-tag-set series (for --out prometheus); null when no output needs them.
   std::shared_ptr<SeriesTable> series;
@@ -107,7 +111,8 @@ struct RunResult {
   double elapsed_s = 0;
   int signal = 0;  // SIGINT or SIGTERM that aborted the run
   bool aborted_by_threshold = false;
-  std::string setup_error;  // non-empty when setup failed (the run did not start)
+  std::string setup_error;   // non-empty when setup failed (the run did not start)
+  int script_exit_code = 0;  // a script's setup or teardown failed: k6's exit code
   uint64_t completed = 0;
   uint64_t interrupted = 0;
   Progress final_progress;  // the state at the end, for the last progress block

@@ -1,0 +1,64 @@
+#include "loadgen/js/context.h"
+
+#include "loadgen/js/resolution.h"
+
+namespace faultline::loadgen::js {
+
+std::optional<std::string> FileStore::read(const std::string& path, std::string& error) {
+  std::lock_guard lock(mutex_);
+  auto it = files_.find(path);
+  if (it != files_.end()) return *it->second;
+  if (frozen_) {
+    error =
+        "open() can't be used with files that weren't previously opened during "
+        "initialization (__VU==0), path: \"" +
+        path + "\"";
+    return std::nullopt;
+  }
+  std::string read_error;
+  auto content = read_whole_file(path, read_error);
+  if (!content) {
+    error = read_error.find("is a directory") != std::string::npos
+                ? "open() can't be used with directories, path: \"" + path + "\""
+                : read_error;
+    return std::nullopt;
+  }
+  files_.emplace(path, std::make_shared<const std::string>(*content));
+  return content;
+}
+
+void FileStore::freeze() {
+  std::lock_guard lock(mutex_);
+  frozen_ = true;
+}
+
+uint32_t CheckTable::id(const std::string& group, const std::string& name) {
+  std::lock_guard lock(mutex_);
+  auto [it, added] =
+      ids_.emplace(std::make_pair(group, name), static_cast<uint32_t>(entries_.size()));
+  if (added) entries_.push_back({group, name});
+  return it->second;
+}
+
+std::vector<CheckTable::Entry> CheckTable::entries() const {
+  std::lock_guard lock(mutex_);
+  return entries_;
+}
+
+std::shared_ptr<const std::vector<std::string>> SharedData::find(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  auto it = arrays_.find(name);
+  return it == arrays_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<const std::vector<std::string>> SharedData::add(const std::string& name,
+                                                                std::vector<std::string> items) {
+  std::lock_guard lock(mutex_);
+  auto it = arrays_.find(name);
+  if (it != arrays_.end()) return it->second;
+  auto data = std::make_shared<const std::vector<std::string>>(std::move(items));
+  arrays_.emplace(name, data);
+  return data;
+}
+
+}  // namespace faultline::loadgen::js

@@ -1,0 +1,106 @@
+// What every runtime of one test shares: the script's location and environment, what the
+// first runtime (#0, k6's "bundle") found — files opened, metrics declared — and, once the
+// run is configured, the registry and tag sets the VUs record into. Read-only for the VUs
+// except for the tables that say they are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loadgen/config/duration.h"
+#include "loadgen/config/options.h"
+#include "loadgen/metrics/metrics.h"
+#include "loadgen/metrics/samples.h"
+
+namespace faultline::loadgen::js {
+
+class Engine;
+
+// Files read with open() during the first init; later runtimes may only read these (k6).
+// Thread-safe.
+class FileStore {
+ public:
+  // The content of `path`, reading it now when allowed; nullopt with `error` otherwise.
+  std::optional<std::string> read(const std::string& path, std::string& error);
+  void freeze();
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<const std::string>> files_;
+  bool frozen_ = false;
+};
+
+// Check ids by group path and name, in first-seen order (the summary lists them so).
+// Thread-safe.
+class CheckTable {
+ public:
+  uint32_t id(const std::string& group, const std::string& name);
+  struct Entry {
+    std::string group, name;
+  };
+  std::vector<Entry> entries() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::pair<std::string, std::string>, uint32_t> ids_;
+  std::vector<Entry> entries_;
+};
+
+// SharedArray data: one copy per process, each element kept as JSON text. Thread-safe.
+class SharedData {
+ public:
+  std::shared_ptr<const std::vector<std::string>> find(const std::string& name);
+  std::shared_ptr<const std::vector<std::string>> add(const std::string& name,
+                                                      std::vector<std::string> items);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<const std::vector<std::string>>> arrays_;
+};
+
+// A custom metric as a script declared it (new Trend('name', true)).
+struct ScriptMetric {
+  std::string name;
+  MetricType type = MetricType::kTrend;
+  bool is_time = false;
+};
+
+struct ScriptContext {
+  Engine* engine = nullptr;
+  std::string main_path;                   // absolute path of the script
+  std::string main_url;                    // file:///... of the script
+  std::map<std::string, std::string> env;  // __ENV before scenario env
+
+  FileStore files;
+  CheckTable checks;
+  SharedData shared;
+
+  // Metrics the scripts declared, in declaration order; until `registry` is set (runtime
+  // #0) declarations are collected here, afterwards they are looked up in the registry.
+  std::mutex metrics_mutex;
+  std::vector<ScriptMetric> declared;
+
+  // The run's configuration, set before any VU is initialised.
+  std::shared_ptr<const Registry> registry;
+  std::shared_ptr<TagSets> tag_sets;
+  Tags run_tags;
+  std::vector<Scenario> scenarios;
+  std::string user_agent = "Grafana k6/1.8.1";
+  Duration request_timeout = std::chrono::seconds(60);
+  bool throw_errors = false;      // k6's `throw` option
+  std::string test_options_json;  // exec.test.options
+
+  // exec.test.abort(): set by any runtime, read by the runner.
+  std::atomic<bool> abort_requested{false};
+  std::mutex abort_mutex;
+  std::string abort_reason;
+  // exec.test.fail()
+  std::atomic<bool> marked_failed{false};
+};
+
+}  // namespace faultline::loadgen::js

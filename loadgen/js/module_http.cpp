@@ -1,0 +1,724 @@
+// Module `k6/http` (k6-js-api §4). The JavaScript half handles the arguments, bodies,
+// redirects and the Response object; one native sends a request through the runtime's
+// VuHost — the same HTTP client and samples as scenario files — and returns what it got.
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "loadgen/js/modules.h"
+#include "loadgen/js/runtime.h"
+#include "loadgen/js/util.h"
+#include "loadgen/report/console.h"
+
+namespace faultline::loadgen::js {
+
+namespace {
+
+// Responses are read whole, as k6 does; beyond this a request fails instead of taking all
+// memory.
+constexpr size_t kMaxBody = 128u << 20;
+
+struct Url {
+  std::string scheme, user, host, port, target;
+};
+
+bool parse_url(const std::string& url, Url& out, std::string& error) {
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) {
+    error = "invalid URL: parse \"" + url + "\": invalid URI for request";
+    return false;
+  }
+  out.scheme = url.substr(0, scheme_end);
+  for (auto& c : out.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (out.scheme != "http" && out.scheme != "https") {
+    error = "invalid URL: unsupported protocol scheme \"" + out.scheme + "\"";
+    return false;
+  }
+  std::string rest = url.substr(scheme_end + 3);
+  size_t path = rest.find_first_of("/?#");
+  std::string authority = rest.substr(0, path);
+  out.target = path == std::string::npos ? "/" : rest.substr(path);
+  size_t hash = out.target.find('#');
+  if (hash != std::string::npos) out.target.resize(hash);
+  if (out.target.empty() || out.target[0] == '?') out.target.insert(0, "/");
+  size_t at = authority.rfind('@');
+  if (at != std::string::npos) {
+    out.user = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+  }
+  out.port = out.scheme == "https" ? "443" : "80";
+  if (!authority.empty() && authority[0] == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string::npos) {
+      error = "invalid URL: parse \"" + url + "\": missing ']' in host";
+      return false;
+    }
+    out.host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':') {
+      out.port = authority.substr(close + 2);
+    }
+  } else {
+    size_t colon = authority.rfind(':');
+    out.host = authority.substr(0, colon);
+    if (colon != std::string::npos) out.port = authority.substr(colon + 1);
+  }
+  if (out.host.empty()) {
+    error = "invalid URL: parse \"" + url + "\": empty host";
+    return false;
+  }
+  return true;
+}
+
+// Host names resolve once per process.
+class Resolver {
+ public:
+  bool resolve(const std::string& host, const std::string& port, HttpTarget& out) {
+    std::string key = host + "\n" + port;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = cache_.find(key);
+      if (it != cache_.end()) {
+        out = it->second;
+        return true;
+      }
+    }
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || !res) return false;
+    const addrinfo* pick = res;
+    for (const addrinfo* ai = res; ai; ai = ai->ai_next) {
+      if (ai->ai_family == AF_INET) {
+        pick = ai;
+        break;
+      }
+    }
+    HttpTarget t;
+    std::memcpy(&t.address, pick->ai_addr, pick->ai_addrlen);
+    t.length = pick->ai_addrlen;
+    freeaddrinfo(res);
+    std::lock_guard lock(mutex_);
+    cache_[key] = t;
+    out = t;
+    return true;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, HttpTarget> cache_;
+};
+
+Resolver& resolver() {
+  static Resolver r;
+  return r;
+}
+
+// Go's canonical header key: "x-api-key" -> "X-Api-Key".
+std::string canonical(std::string key) {
+  bool upper = true;
+  for (auto& c : key) {
+    if (c == ' ' || c == ':') return key;  // not a token: Go leaves it as it is
+  }
+  for (auto& c : key) {
+    c = static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(c))
+                                : std::tolower(static_cast<unsigned char>(c)));
+    upper = c == '-';
+  }
+  return key;
+}
+
+bool append_element(JSContext* cx, JS::HandleObject array, uint32_t index, JS::HandleValue v) {
+  return JS_SetElement(cx, array, index, v);
+}
+
+// request(method, url, body, headers, tags, timeoutMs, responseType, expected)
+//   headers: [name, value, ...] (already canonical), tags: object, responseType: "text",
+//   "binary" or "none", expected: null (none), undefined (the runtime's) or [[lo, hi], ...]
+// -> [status, proto, body, headers [name, value, ...], timings [7], error, errorCode,
+//     remoteIp, remotePort]
+bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
+  JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+  Runtime& rt = Runtime::of(cx);
+  if (rt.phase == Phase::kInit || !rt.host) {
+    return throw_go_error(cx, "Making http requests in the init context is not supported");
+  }
+  auto method = to_utf8(cx, args.get(0));
+  auto url = to_utf8(cx, args.get(1));
+  if (!method || !url) return false;
+  std::string body;
+  bool has_body = !args.get(2).isNullOrUndefined();
+  if (has_body && !bytes_of(cx, args.get(2), body)) {
+    return throw_go_error(cx, "unknown request body type");
+  }
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (args.get(3).isObject()) {
+    JS::RootedObject list(cx, &args[3].toObject());
+    uint32_t length = 0;
+    if (!JS::GetArrayLength(cx, list, &length)) return false;
+    for (uint32_t i = 0; i + 1 < length; i += 2) {
+      JS::RootedValue k(cx), v(cx);
+      if (!JS_GetElement(cx, list, i, &k) || !JS_GetElement(cx, list, i + 1, &v)) return false;
+      auto ks = to_utf8(cx, k);
+      auto vs = to_utf8(cx, v);
+      if (!ks || !vs) return false;
+      headers.emplace_back(*ks, *vs);
+    }
+  }
+  double timeout_ms = 0;
+  if (args.get(5).isNumber()) timeout_ms = args[5].toNumber();
+  std::string response_type = "text";
+  if (args.get(6).isString()) response_type = *to_utf8(cx, args[6]);
+  Expectation expectation = rt.expectation;
+  if (args.get(7).isNull()) {
+    expectation.judged = false;
+  } else if (args.get(7).isObject()) {
+    expectation.judged = true;
+    expectation.ranges.clear();
+    JS::RootedObject list(cx, &args[7].toObject());
+    uint32_t length = 0;
+    if (!JS::GetArrayLength(cx, list, &length)) return false;
+    for (uint32_t i = 0; i < length; ++i) {
+      JS::RootedValue pair(cx);
+      if (!JS_GetElement(cx, list, i, &pair) || !pair.isObject()) return false;
+      JS::RootedObject p(cx, &pair.toObject());
+      JS::RootedValue lo(cx), hi(cx);
+      if (!JS_GetElement(cx, p, 0, &lo) || !JS_GetElement(cx, p, 1, &hi)) return false;
+      expectation.ranges.emplace_back(static_cast<int>(lo.toNumber()),
+                                      static_cast<int>(hi.toNumber()));
+    }
+  }
+
+  JS::RootedObject result(cx, JS::NewArrayObject(cx, 9));
+  if (!result) return false;
+  auto set = [&](uint32_t i, JS::HandleValue v) { return append_element(cx, result, i, v); };
+  auto fail_request = [&](int code, const std::string& text) {
+    // A request that could not even be built: no samples (k6 §4.2), k6's warning.
+    if (!rt.script().throw_errors) {
+      log_line("warning", "Request Failed", "error=\"" + text + "\"");
+    } else {
+      return throw_go_error(cx, text);
+    }
+    JS::RootedValue zero(cx, JS::Int32Value(0));
+    JS::RootedValue empty(cx, JS::StringValue(JS_GetEmptyString(cx)));
+    JS::RootedValue null(cx, JS::NullValue());
+    JS::RootedString err(cx, new_string(cx, text));
+    if (!err) return false;
+    JS::RootedValue errv(cx, JS::StringValue(err));
+    JS::RootedValue codev(cx, JS::Int32Value(code));
+    JS::RootedObject timings(cx, JS::NewArrayObject(cx, 0));
+    if (!timings) return false;
+    JS::RootedValue tv(cx, JS::ObjectValue(*timings));
+    JS::RootedObject hdrs(cx, JS::NewArrayObject(cx, 0));
+    if (!hdrs) return false;
+    JS::RootedValue hv(cx, JS::ObjectValue(*hdrs));
+    if (!set(0, zero) || !set(1, empty) || !set(2, null) || !set(3, hv) || !set(4, tv) ||
+        !set(5, errv) || !set(6, codev) || !set(7, empty) || !set(8, zero)) {
+      return false;
+    }
+    args.rval().setObject(*result);
+    return true;
+  };
+
+  Url u;
+  std::string error;
+  if (!parse_url(*url, u, error)) return fail_request(1020, error);
+  if (u.scheme == "https") {
+    return fail_request(1300, "Get \"" + *url + "\": https is not supported by this loadgen yet");
+  }
+  HttpRequestSpec spec;
+  if (!resolver().resolve(u.host, u.port, spec.target)) {
+    return fail_request(1101, "lookup " + u.host + ": no such host");
+  }
+  std::string host_header = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
+  if (u.port != (u.scheme == "https" ? "443" : "80")) host_header += ":" + u.port;
+  std::string bytes;
+  bytes.reserve(256 + body.size());
+  bytes += *method;
+  bytes += ' ';
+  bytes += u.target;
+  bytes += " HTTP/1.1\r\n";
+  bool have_host = false, have_agent = false;
+  for (const auto& [k, v] : headers) {
+    if (k == "Host") have_host = true;
+    if (k == "User-Agent") have_agent = true;
+  }
+  if (!have_host) bytes += "Host: " + host_header + "\r\n";
+  if (!have_agent && !rt.script().user_agent.empty()) {
+    bytes += "User-Agent: " + rt.script().user_agent + "\r\n";
+  }
+  for (const auto& [k, v] : headers) {
+    if (k == "Content-Length") continue;  // always computed
+    bytes += k;
+    bytes += ": ";
+    bytes += v;
+    bytes += "\r\n";
+  }
+  if (has_body || *method == "POST" || *method == "PUT" || *method == "PATCH") {
+    bytes += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  bytes += "\r\n";
+  bytes += body;
+  spec.bytes = bytes;
+  spec.head = *method == "HEAD";
+  spec.want_headers = true;
+  spec.want_body = true;
+  spec.body_limit = kMaxBody;
+  spec.timeout = timeout_ms > 0 ? std::chrono::duration_cast<Duration>(
+                                      std::chrono::duration<double, std::milli>(timeout_ms))
+                                : rt.script().request_timeout;
+
+  // Tags: the request's own on top of the VU's (k6 §3.2).
+  Tags extra;
+  if (!tags_from(cx, args.get(4), extra, "invalid HTTP request metric tags: ")) return false;
+  std::string shown = *url;
+  if (!u.user.empty()) {
+    size_t colon = u.user.find(':');
+    std::string masked = colon == std::string::npos ? "****" : "****:****";
+    shown.replace(shown.find(u.user), u.user.size(), masked);
+  }
+  auto named =
+      std::find_if(extra.begin(), extra.end(), [](const auto& t) { return t.first == "name"; });
+  std::string name = named != extra.end() ? named->second : shown;
+  Tags request_tags{{"method", *method}, {"url", name}, {"name", name}};
+  for (const auto& t : extra) {
+    if (t.first != "name") request_tags.push_back(t);
+  }
+  HttpExchange x;
+  rt.host->http(spec, rt.tags(request_tags), expectation, x);
+  if (x.interrupted) return false;  // the VU is being stopped: end the script
+
+  JS::RootedValue status(cx, JS::Int32Value(x.status));
+  JS::RootedValue proto(cx);
+  JS::RootedString proto_text(cx, new_string(cx, x.status == 0       ? ""
+                                                 : x.http_minor == 0 ? "HTTP/1.0"
+                                                                     : "HTTP/1.1"));
+  if (!proto_text) return false;
+  proto.setString(proto_text);
+  JS::RootedValue body_value(cx, JS::NullValue());
+  bool no_body = x.status == 0 || (x.status >= 100 && x.status < 200) || x.status == 204 ||
+                 x.status == 304 || response_type == "none";
+  if (!no_body) {
+    if (response_type == "binary") {
+      JSObject* buffer = new_array_buffer(cx, x.body);
+      if (!buffer) return false;
+      body_value.setObject(*buffer);
+    } else {
+      JSString* s = new_string(cx, x.body);
+      if (!s) return false;
+      body_value.setString(s);
+    }
+  }
+  JS::RootedObject hdrs(cx, JS::NewArrayObject(cx, x.headers.size() * 2));
+  if (!hdrs) return false;
+  for (size_t i = 0; i < x.headers.size(); ++i) {
+    JS::RootedString k(cx, new_string(cx, canonical(x.headers[i].first)));
+    JS::RootedString v(cx, new_string(cx, x.headers[i].second));
+    if (!k || !v) return false;
+    JS::RootedValue kv(cx, JS::StringValue(k)), vv(cx, JS::StringValue(v));
+    if (!JS_SetElement(cx, hdrs, 2 * i, kv) || !JS_SetElement(cx, hdrs, 2 * i + 1, vv)) {
+      return false;
+    }
+  }
+  JS::RootedValue hv(cx, JS::ObjectValue(*hdrs));
+  const double phases[] = {x.blocked, x.connecting, 0,         x.sending,
+                           x.waiting, x.receiving,  x.duration};
+  JS::RootedObject timings(cx, JS::NewArrayObject(cx, 7));
+  if (!timings) return false;
+  for (uint32_t i = 0; i < 7; ++i) {
+    JS::RootedValue v(cx, JS::NumberValue(phases[i]));
+    if (!JS_SetElement(cx, timings, i, v)) return false;
+  }
+  JS::RootedValue tv(cx, JS::ObjectValue(*timings));
+  std::string error_text = x.status == 0 ? x.failure.text : "";
+  if (x.body_truncated) error_text = "response body larger than 128 MiB";
+  JS::RootedString err(cx, new_string(cx, error_text));
+  if (!err) return false;
+  JS::RootedValue errv(cx, JS::StringValue(err));
+  JS::RootedValue code(cx, JS::Int32Value(x.failure.code));
+  char ip[INET6_ADDRSTRLEN] = "";
+  uint16_t port = 0;
+  if (spec.target.address.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&spec.target.address);
+    inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+    port = ntohs(a->sin_port);
+  } else if (spec.target.address.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<const sockaddr_in6*>(&spec.target.address);
+    inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+    port = ntohs(a->sin6_port);
+  }
+  JS::RootedString ip_text(cx, new_string(cx, x.status == 0 ? "" : ip));
+  if (!ip_text) return false;
+  JS::RootedValue ipv(cx, JS::StringValue(ip_text));
+  JS::RootedValue portv(cx, JS::Int32Value(x.status == 0 ? 0 : port));
+  if (!set(0, status) || !set(1, proto) || !set(2, body_value) || !set(3, hv) || !set(4, tv) ||
+      !set(5, errv) || !set(6, code) || !set(7, ipv) || !set(8, portv)) {
+    return false;
+  }
+  if (x.status == 0 && !x.failure.text.empty()) {
+    if (rt.script().throw_errors) return throw_go_error(cx, x.failure.text);
+    log_line("warning", "Request Failed", "error=\"" + x.failure.text + "\"");
+  }
+  args.rval().setObject(*result);
+  return true;
+}
+
+// setExpectation(null | [[lo, hi], ...]): the runtime's responseCallback.
+bool set_expectation(JSContext* cx, unsigned argc, JS::Value* vp) {
+  JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+  Runtime& rt = Runtime::of(cx);
+  if (args.get(0).isNull()) {
+    rt.expectation.judged = false;
+  } else {
+    rt.expectation.judged = true;
+    rt.expectation.ranges.clear();
+    JS::RootedObject list(cx, &args[0].toObject());
+    uint32_t length = 0;
+    if (!JS::GetArrayLength(cx, list, &length)) return false;
+    for (uint32_t i = 0; i < length; ++i) {
+      JS::RootedValue pair(cx);
+      if (!JS_GetElement(cx, list, i, &pair) || !pair.isObject()) return false;
+      JS::RootedObject p(cx, &pair.toObject());
+      JS::RootedValue lo(cx), hi(cx);
+      if (!JS_GetElement(cx, p, 0, &lo) || !JS_GetElement(cx, p, 1, &hi)) return false;
+      rt.expectation.ranges.emplace_back(static_cast<int>(lo.toNumber()),
+                                         static_cast<int>(hi.toNumber()));
+    }
+  }
+  args.rval().setUndefined();
+  return true;
+}
+
+bool warn(JSContext* cx, unsigned argc, JS::Value* vp) {
+  JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+  auto text = to_utf8(cx, args.get(0));
+  auto fields = args.length() > 1 ? to_utf8(cx, args[1]) : std::optional<std::string>("");
+  if (!text || !fields) return false;
+  log_line("warning", *text, *fields);
+  args.rval().setUndefined();
+  return true;
+}
+
+bool define(JSContext* cx, JS::HandleObject n) {
+  static const JSFunctionSpec functions[] = {JS_FN("request", request, 8, 0),
+                                             JS_FN("setExpectation", set_expectation, 1, 0),
+                                             JS_FN("warn", warn, 2, 0), JS_FS_END};
+  return JS_DefineFunctions(cx, n, functions);
+}
+
+const char* kSource = R"js(
+const n = __faultline_native('k6/http');
+const expectedBrand = Symbol('expectedStatuses');
+const urlBrand = Symbol('http.url');
+
+// Go's canonical header key: "x-api-key" -> "X-Api-Key".
+function canonical(key) {
+  if (/[^A-Za-z0-9!#$%&'*+\-.^_`|~]/.test(key)) return key;
+  return key.toLowerCase().replace(/(^|-)([a-z])/g, (m, dash, c) => dash + c.toUpperCase());
+}
+
+// Go's %v for a form value.
+function goText(v) {
+  if (v === null || v === undefined) return '<nil>';
+  if (typeof v === 'object') {
+    if (Array.isArray(v)) return '[' + v.map(goText).join(' ') + ']';
+    return 'map[' + Object.keys(v).sort().map((k) => k + ':' + goText(v[k])).join(' ') + ']';
+  }
+  return String(v);
+}
+
+function formEncode(obj) {
+  const parts = [];
+  const enc = (s) => encodeURIComponent(s).replace(/%20/g, '+')
+    .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  for (const key of Object.keys(obj).sort()) {
+    const value = obj[key];
+    for (const v of Array.isArray(value) ? value : [value]) parts.push(enc(key) + '=' + enc(goText(v)));
+  }
+  return parts.join('&');
+}
+
+function durationMs(value) {
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string') return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value);
+  let total = 0;
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/g;
+  let m, consumed = 0;
+  const scale = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000, d: 86400000 };
+  while ((m = re.exec(value)) !== null) { total += Number(m[1]) * scale[m[2]]; consumed += m[0].length; }
+  if (consumed !== value.length) n.goError('time: invalid duration "' + value + '"');
+  return total;
+}
+
+// A small GJSON subset: "a.b.0.c", "items.#" (length), "items.#.id" (map).
+function gjson(value, path) {
+  const parts = path.split('.');
+  let current = value;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
+    if (current === undefined || current === null) return undefined;
+    if (part === '#') {
+      if (!Array.isArray(current)) return undefined;
+      if (i === parts.length - 1) return current.length;
+      const rest = parts.slice(i + 1).join('.');
+      return current.map((item) => gjson(item, rest)).filter((v) => v !== undefined);
+    }
+    if (typeof current !== 'object') return undefined;
+    current = current[part];
+  }
+  return current;
+}
+
+export class Response {
+  #json;
+  constructor(raw, request, url) {
+    const [status, proto, body, headers, timings, error, errorCode, remoteIp, remotePort] = raw;
+    this.status = status;
+    this.status_text = status === 0 ? '' : status + ' ' + (STATUS_TEXT[status] || '');
+    this.proto = proto;
+    this.body = body;
+    this.headers = {};
+    for (let i = 0; i < headers.length; i += 2) {
+      const k = headers[i];
+      this.headers[k] = k in this.headers ? this.headers[k] + ', ' + headers[i + 1] : headers[i + 1];
+    }
+    this.cookies = {};
+    if (timings.length === 7) {
+      this.timings = { blocked: timings[0], connecting: timings[1], tls_handshaking: timings[2],
+        sending: timings[3], waiting: timings[4], receiving: timings[5], duration: timings[6],
+        looking_up: 0 };
+    } else {
+      this.timings = { blocked: 0, connecting: 0, tls_handshaking: 0, sending: 0, waiting: 0,
+        receiving: 0, duration: 0, looking_up: 0 };
+    }
+    this.error = error;
+    this.error_code = errorCode;
+    this.url = url;
+    this.remote_ip = remoteIp;
+    this.remote_port = remotePort;
+    this.tls_version = '';
+    this.tls_cipher_suite = '';
+    this.ocsp = { produced_at: 0, this_update: 0, next_update: 0, revoked_at: 0,
+      revocation_reason: '', status: 'unknown' };
+    this.request = request;
+  }
+
+  json(selector) {
+    if (this.body === null || this.body === undefined) {
+      n.goError('the body is null so we can\'t transform it to JSON - this likely was because ' +
+        'of a request error getting the response');
+    }
+    const text = typeof this.body === 'string' ? this.body : String.fromCharCode(...new Uint8Array(this.body));
+    if (selector !== undefined) {
+      try { return gjson(JSON.parse(text), String(selector)); } catch (e) { return undefined; }
+    }
+    if (this.#json === undefined) {
+      try {
+        this.#json = JSON.parse(text);
+      } catch (e) {
+        n.goError('cannot parse json due to an error: ' + e.message);
+      }
+    }
+    return this.#json;
+  }
+
+  html() {
+    n.goError('res.html() is not supported by loadgen');
+  }
+}
+
+const STATUS_TEXT = {
+  100: 'Continue', 101: 'Switching Protocols', 200: 'OK', 201: 'Created', 202: 'Accepted',
+  203: 'Non-Authoritative Information', 204: 'No Content', 205: 'Reset Content',
+  206: 'Partial Content', 300: 'Multiple Choices', 301: 'Moved Permanently', 302: 'Found',
+  303: 'See Other', 304: 'Not Modified', 307: 'Temporary Redirect', 308: 'Permanent Redirect',
+  400: 'Bad Request', 401: 'Unauthorized', 402: 'Payment Required', 403: 'Forbidden',
+  404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable', 408: 'Request Timeout',
+  409: 'Conflict', 410: 'Gone', 411: 'Length Required', 412: 'Precondition Failed',
+  413: 'Request Entity Too Large', 414: 'Request URI Too Long', 415: 'Unsupported Media Type',
+  418: "I'm a teapot", 422: 'Unprocessable Entity', 425: 'Too Early', 426: 'Upgrade Required',
+  428: 'Precondition Required', 429: 'Too Many Requests', 500: 'Internal Server Error',
+  501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable',
+  504: 'Gateway Timeout', 505: 'HTTP Version Not Supported',
+};
+
+function resolveLocation(base, location) {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) return location;
+  const m = /^([a-z]+:\/\/[^/?#]*)([^?#]*)/i.exec(base);
+  if (!m) return location;
+  if (location.startsWith('//')) return base.slice(0, base.indexOf('//')) + location;
+  if (location.startsWith('/')) return m[1] + location;
+  const dir = m[2].slice(0, m[2].lastIndexOf('/') + 1) || '/';
+  return m[1] + dir + location;
+}
+
+export function request(method, url, body, params) {
+  method = String(method);
+  let name;
+  if (url && typeof url === 'object' && url[urlBrand]) { name = url.name; url = url.url; }
+  url = String(url);
+  params = params || {};
+  const headerList = [];
+  const requestHeaders = {};
+  let sendBody = body;
+  if (body !== null && body !== undefined && typeof body === 'object' && !(body instanceof ArrayBuffer) &&
+      !ArrayBuffer.isView(body)) {
+    sendBody = formEncode(body);
+    headerList.push('Content-Type', 'application/x-www-form-urlencoded');
+    requestHeaders['Content-Type'] = ['application/x-www-form-urlencoded'];
+  } else if (body !== null && body !== undefined && typeof body !== 'string' &&
+      !(body instanceof ArrayBuffer) && !ArrayBuffer.isView(body)) {
+    n.goError('unknown request body type ' + typeof body);
+  }
+  if (params.headers) {
+    for (const key of Object.keys(params.headers)) {
+      const value = params.headers[key];
+      if (value === null || value === undefined) continue;
+      const k = canonical(key);
+      const at = headerList.indexOf(k);
+      if (at >= 0 && at % 2 === 0) headerList.splice(at, 2);
+      headerList.push(k, String(value));
+      requestHeaders[k] = [String(value)];
+    }
+  }
+  let tags = params.tags;
+  if (name !== undefined && name !== url && !(tags && 'name' in tags)) tags = Object.assign({}, tags, { name });
+  const timeout = params.timeout === undefined || params.timeout === null ? undefined : durationMs(params.timeout);
+  const responseType = params.responseType === undefined || params.responseType === null ? 'text' : params.responseType;
+  if (!['text', 'binary', 'none'].includes(responseType)) {
+    n.goError(responseType + ' does not belong to ResponseType values');
+  }
+  let expected;
+  if ('responseCallback' in params) {
+    if (params.responseCallback === null) expected = null;
+    else if (params.responseCallback && params.responseCallback[expectedBrand]) expected = params.responseCallback[expectedBrand];
+    else if (params.responseCallback !== undefined) n.goError('unsupported responseCallback');
+  }
+  const reqInfo = { method, url, headers: requestHeaders,
+    body: typeof sendBody === 'string' ? sendBody : (sendBody ? '' : ''), cookies: {} };
+  const limit = params.redirects === undefined || params.redirects === null ? 10 : Number(params.redirects);
+  let raw = n.request(method, url, sendBody, headerList, tags, timeout, responseType, expected);
+  let hops = 0;
+  let current = url;
+  let currentMethod = method;
+  let currentBody = sendBody;
+  while ([301, 302, 303, 307, 308].includes(raw[0]) && hops < limit) {
+    let location;
+    for (let i = 0; i < raw[3].length; i += 2) if (raw[3][i] === 'Location') location = raw[3][i + 1];
+    if (location === undefined) break;
+    current = resolveLocation(current, location);
+    if (raw[0] !== 307 && raw[0] !== 308) {
+      if (currentMethod !== 'HEAD') currentMethod = 'GET';
+      currentBody = undefined;
+    }
+    hops++;
+    raw = n.request(currentMethod, current, currentBody, headerList, params.tags, timeout, responseType, expected);
+  }
+  if (hops >= limit && [301, 302, 303, 307, 308].includes(raw[0]) && params.redirects === undefined) {
+    n.warn('Stopped after ' + (hops + 1) + ' redirects and returned the redirection; pass { redirects: n } ' +
+      'in request params or set global maxRedirects to silence this', 'url=' + current);
+  }
+  return new Response(raw, reqInfo, current);
+}
+
+function tooMany(fn, given) {
+  n.warn('http.' + fn + ' only accepts a url and a params argument (2 arguments), but ' + given + ' were given');
+}
+
+export function get(url, params, ...rest) {
+  if (rest.length) tooMany('get', 2 + rest.length);
+  return request('GET', url, null, params);
+}
+export function head(url, params, ...rest) {
+  if (rest.length) tooMany('head', 2 + rest.length);
+  return request('HEAD', url, null, params);
+}
+export const post = (url, body, params) => request('POST', url, body, params);
+export const put = (url, body, params) => request('PUT', url, body, params);
+export const patch = (url, body, params) => request('PATCH', url, body, params);
+export const del = (url, body, params) => request('DELETE', url, body, params);
+export const options = (url, body, params) => request('OPTIONS', url, body, params);
+
+export function asyncRequest(method, url, body, params) {
+  return new Promise((resolve) => resolve(request(method, url, body, params)));
+}
+
+export function batch(requests, ...more) {
+  if (requests === undefined) n.goError('no argument was provided to http.batch()');
+  if (more.length) n.goError('http.batch() accepts only an array or an object of requests');
+  if (typeof requests !== 'object' || requests === null) n.goError('invalid http.batch() argument type ' + typeof requests);
+  const one = (entry, key) => {
+    if (typeof entry === 'string' || (entry && entry[urlBrand])) return request('GET', entry, null, {});
+    if (Array.isArray(entry)) return request(String(entry[0]).toUpperCase(), entry[1], entry[2], entry[3]);
+    if (entry && typeof entry === 'object') {
+      if (!('url' in entry)) n.goError('batch request ' + key + " doesn't have a url key");
+      const method = entry.method === undefined ? 'GET' : String(entry.method).toUpperCase();
+      const body = method === 'GET' || method === 'HEAD' ? null : entry.body;
+      return request(method, entry.url, body, entry.params);
+    }
+    n.goError('invalid batch request ' + key);
+  };
+  if (Array.isArray(requests)) return requests.map((e, i) => one(e, i));
+  const out = {};
+  for (const key of Object.keys(requests)) out[key] = one(requests[key], key);
+  return out;
+}
+
+export function url(strings, ...values) {
+  let real = strings[0];
+  let name = strings[0];
+  for (let i = 0; i < values.length; i++) {
+    real += String(values[i]) + strings[i + 1];
+    name += '${}' + strings[i + 1];
+  }
+  return { [urlBrand]: true, url: real, name, toString() { return real; } };
+}
+
+export function expectedStatuses(...args) {
+  if (args.length === 0) n.goError('no arguments');
+  const ranges = args.map((a, i) => {
+    if (Number.isInteger(a)) return [a, a];
+    if (a && typeof a === 'object') {
+      if (!Number.isInteger(a.min) || !Number.isInteger(a.max)) {
+        n.goError('both min and max need to be integers for argument number ' + (i + 1));
+      }
+      return [a.min, a.max];
+    }
+    n.goError('argument number ' + (i + 1) + ' to expectedStatuses was neither an integer nor an ' +
+      'object like {min:100, max:329}');
+  });
+  return Object.freeze({ [expectedBrand]: ranges });
+}
+
+export function setResponseCallback(callback) {
+  if (callback === null) return n.setExpectation(null);
+  if (!callback || !callback[expectedBrand]) n.goError('unsupported argument, expected http.expectedStatuses');
+  n.setExpectation(callback[expectedBrand]);
+}
+
+export const TLS_1_0 = 'tls1.0', TLS_1_1 = 'tls1.1', TLS_1_2 = 'tls1.2', TLS_1_3 = 'tls1.3';
+export const OCSP_STATUS_GOOD = 'good', OCSP_STATUS_REVOKED = 'revoked',
+  OCSP_STATUS_SERVER_FAILED = 'server_failed', OCSP_STATUS_UNKNOWN = 'unknown';
+export const OCSP_REASON_UNSPECIFIED = 'unspecified', OCSP_REASON_KEY_COMPROMISE = 'key_compromise',
+  OCSP_REASON_CA_COMPROMISE = 'ca_compromise', OCSP_REASON_AFFILIATION_CHANGED = 'affiliation_changed',
+  OCSP_REASON_SUPERSEDED = 'superseded', OCSP_REASON_CESSATION_OF_OPERATION = 'cessation_of_operation',
+  OCSP_REASON_CERTIFICATE_HOLD = 'certificate_hold', OCSP_REASON_REMOVE_FROM_CRL = 'remove_from_crl',
+  OCSP_REASON_PRIVILEGE_WITHDRAWN = 'privilege_withdrawn', OCSP_REASON_AA_COMPROMISE = 'aa_compromise';
+
+export default {
+  request, get, head, post, put, patch, del, options, asyncRequest, batch, url,
+  expectedStatuses, setResponseCallback, Response,
+  TLS_1_0, TLS_1_1, TLS_1_2, TLS_1_3, OCSP_STATUS_GOOD, OCSP_STATUS_REVOKED,
+  OCSP_STATUS_SERVER_FAILED, OCSP_STATUS_UNKNOWN,
+};
+)js";
+
+}  // namespace
+
+const BuiltinModule kModuleHttp{"k6/http", kSource, define};
+
+}  // namespace faultline::loadgen::js

@@ -1,0 +1,43 @@
+// Small conversions between SpiderMonkey values and C++ used by every module.
+#pragma once
+
+#include <js/Array.h>
+#include <js/CharacterEncoding.h>
+#include <js/Conversions.h>
+#include <js/JSON.h>
+#include <js/PropertyAndElement.h>
+#include <js/String.h>
+#include <jsapi.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "loadgen/metrics/metrics.h"
+
+namespace faultline::loadgen::js {
+
+// UTF-8 text of a string; empty on failure (with the exception pending).
+std::string utf8(JSContext* cx, JS::HandleString s);
+// String(v) as UTF-8 (runs toString); nullopt with an exception pending on failure.
+std::optional<std::string> to_utf8(JSContext* cx, JS::HandleValue v);
+// A new JS string from UTF-8 text (null on failure).
+JSString* new_string(JSContext* cx, std::string_view text);
+bool set_string(JSContext* cx, JS::HandleObject obj, const char* name, std::string_view text);
+bool set_number(JSContext* cx, JS::HandleObject obj, const char* name, double v);
+// JSON.stringify(v) (Go-like: undefined gives nullopt without an exception).
+std::optional<std::string> stringify(JSContext* cx, JS::HandleValue v, bool& failed);
+// JSON.parse(text) into `out`; false with an exception pending.
+bool parse_json(JSContext* cx, std::string_view text, JS::MutableHandleValue out);
+// An ArrayBuffer holding a copy of `bytes`.
+JSObject* new_array_buffer(JSContext* cx, std::string_view bytes);
+// The bytes of a string (UTF-8) or an ArrayBuffer / ArrayBufferView; false when `v` is
+// neither (no exception).
+bool bytes_of(JSContext* cx, JS::HandleValue v, std::string& out);
+bool is_array_buffer(JSObject* obj);
+// Appends the tags of object `v` (undefined or null: none) to `out`; a name already there
+// takes the new value. Values must be strings, numbers or booleans, else k6's error is
+// thrown (as a GoError, `prefix` before it).
+bool tags_from(JSContext* cx, JS::HandleValue v, Tags& out, const std::string& prefix);
+
+}  // namespace faultline::loadgen::js

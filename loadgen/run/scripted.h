@@ -1,0 +1,86 @@
+// The seam between the runner and scripted (JavaScript) virtual users. The runner knows a
+// script only through ScriptRuntime and ScriptedVu; a script reaches the runner's HTTP
+// client, clock and samples only through VuHost. loadgen/js implements the first two, the
+// runner the third, so neither side depends on the other's internals.
+//
+// Threads: every scripted VU runs its JavaScript on a thread of its own (SpiderMonkey runs
+// one context per thread, and k6's API is synchronous: http.get returns the response and
+// sleep blocks). A VuHost call blocks only that thread; the I/O itself runs on the worker
+// that owns the host, so a VU waiting for a response never holds up another.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "loadgen/config/duration.h"
+#include "loadgen/config/plan.h"
+#include "loadgen/run/http_exchange.h"
+
+namespace faultline::loadgen {
+
+class VuHost {
+ public:
+  virtual ~VuHost() = default;
+  // Sends one request on the VU's connection, records its http_req_* samples under tag set
+  // `tags` (the request's own tags, before status and the like) and returns once the
+  // response was read, the request failed, or the VU was interrupted (x.interrupted).
+  virtual void http(const HttpRequestSpec& spec, uint32_t tags, const Expectation& expectation,
+                    HttpExchange& x) = 0;
+  // Sleeps for `d`; returns false at once when the VU is interrupted.
+  virtual bool sleep(Duration d) = 0;
+  // True once the VU has been interrupted (gracefulStop, abort, signal).
+  virtual bool interrupted() const = 0;
+  // Records one sample on the VU's worker (checks, custom metrics, group_duration, ...).
+  virtual void add(uint32_t metric, uint32_t tags, double value) = 0;
+  // One outcome of check `id` for the summary's counts.
+  virtual void check_outcome(uint32_t id, bool pass) = 0;
+};
+
+// What an iteration is part of, for the script's view of it (tags, __ENV, k6/execution).
+struct IterationScope {
+  const Scenario* scenario = nullptr;  // null for setup and teardown
+  uint32_t scenario_index = 0;
+  int64_t iteration_in_scenario = 0;  // of this VU in this scenario
+  int64_t iteration_in_test = 0;      // of the scenario, across VUs
+};
+
+class ScriptedVu {
+ public:
+  virtual ~ScriptedVu() = default;
+  virtual int64_t id() const = 0;
+  // Runs one iteration of the scenario's exec function on the VU's thread, with `host` for
+  // its I/O; `done(completed)` is called on that thread when it ends (completed is false
+  // when it was interrupted). An exception in the script ends the iteration as completed,
+  // as in k6 (it is logged).
+  virtual void iterate(const IterationScope& scope, VuHost& host,
+                       std::function<void(bool completed)> done) = 0;
+  // From any thread: ends the iteration in progress now (its `done` still comes).
+  virtual void interrupt() = 0;
+};
+
+// The outcome of setup() or teardown().
+struct ScriptPhaseResult {
+  bool ok = true;
+  int exit_code = 0;    // k6's exit code when not ok (107 script error, 108 abort, 100 timeout)
+  std::string message;  // already logged
+};
+
+class ScriptRuntime {
+ public:
+  virtual ~ScriptRuntime() = default;
+  // An initialised idle VU; initialises one more when none is idle (arrival-rate executors
+  // growing towards maxVUs). Null when that failed (the failure is logged). Thread-safe.
+  virtual ScriptedVu* acquire() = 0;
+  virtual void release(ScriptedVu* vu) = 0;
+  // Runs setup() in a runtime of its own, then calls `done` from another thread.
+  virtual void setup(VuHost& host, std::function<void(ScriptPhaseResult)> done) = 0;
+  virtual void teardown(VuHost& host, std::function<void(ScriptPhaseResult)> done) = 0;
+  // From any thread: interrupts setup() or teardown() while it runs (a signal).
+  virtual void interrupt_phase() = 0;
+  // Whether the script exports setup / teardown.
+  virtual bool has_setup() const = 0;
+  virtual bool has_teardown() const = 0;
+};
+
+}  // namespace faultline::loadgen
