@@ -366,7 +366,7 @@ int main(int argc, char** argv) {
       }
       if (!unknown.empty()) {
         fl::log_line("warning", "There were unknown fields in the options exported in the script",
-                     "error=\"json: unknown field " + json_quote(unknown.front()) + "\"");
+                     fl::log_field("error", "json: unknown field " + json_quote(unknown.front())));
       }
       script.options = *options;
       for (const auto& m : js_script->declared_metrics()) {
@@ -783,7 +783,7 @@ int main(int argc, char** argv) {
     // k6 initialises every VU of the plan before setup() (k6-js-api §1.1).
     auto ready = js_script->init_vus(cfg.plan.max_vus);
     if (!ready.ok) {
-      fl::log_line("error", ready.message, "hint=\"script exception\"");
+      fl::log_line("error", ready.message, fl::log_field("hint", "script exception"));
       return ready.exit_code;
     }
   }

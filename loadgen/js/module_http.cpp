@@ -198,7 +198,7 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
   auto fail_request = [&](int code, const std::string& text) {
     // A request that could not even be built: no samples (k6 §4.2), k6's warning.
     if (!rt.script().throw_errors) {
-      log_line("warning", "Request Failed", "error=\"" + text + "\"");
+      log_line("warning", "Request Failed", log_field("error", text));
     } else {
       return throw_go_error(cx, text);
     }
@@ -360,7 +360,7 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
   }
   if (x.status == 0 && !x.failure.text.empty()) {
     if (rt.script().throw_errors) return throw_go_error(cx, x.failure.text);
-    log_line("warning", "Request Failed", "error=\"" + x.failure.text + "\"");
+    log_line("warning", "Request Failed", log_field("error", x.failure.text));
   }
   args.rval().setObject(*result);
   return true;

@@ -136,6 +136,7 @@ JSObject* Runtime::resolve_hook(JSContext* cx, JS::HandleValue referrer, JS::Han
   }
   std::string key, error;
   if (!resolve_specifier(spec, from, key, error)) {
+    self.load_error_ = error;
     throw_go_error(cx, error);
     return nullptr;
   }
@@ -155,6 +156,7 @@ JSObject* Runtime::load_module(const std::string& key, const std::string& specif
   bool missing = false, not_loaded = false;
   const CompiledModule* compiled = script_.engine->module(cx_, key, source, missing, not_loaded);
   if (missing) {
+    load_error_ = "The moduleSpecifier \"" + specifier + "\" couldn't be found on local disk.";
     throw_go_error(cx_, "The moduleSpecifier \"" + specifier +
                             "\" couldn't be found on local disk. Make sure that you've "
                             "specified the right path to the file. If you're running k6 using "
@@ -167,6 +169,8 @@ JSObject* Runtime::load_module(const std::string& key, const std::string& specif
     return nullptr;
   }
   if (not_loaded) {
+    load_error_ = "the module \"" + specifier +
+                  "\" was not previously resolved during initialization (__VU==0)";
     throw_go_error(cx_, "the module \"" + specifier +
                             "\" was not previously resolved during initialization (__VU==0)");
     return nullptr;
@@ -195,6 +199,11 @@ bool Runtime::init(ScriptError& err) {
     JS::RootedObject module(cx_, load_module(key, key));
     if (!module || !JS::ModuleInstantiate(cx_, module)) {
       err = take_error(cx_);
+      if (!load_error_.empty()) {
+        // A module that could not be loaded: k6 reports the reason alone.
+        err.message = load_error_;
+        err.stack.clear();
+      }
       return false;
     }
     JS::RootedValue promise(cx_);

@@ -102,6 +102,7 @@ class Runtime {
   std::unique_ptr<JS::PersistentRootedValue> setup_data_;
   std::map<std::string, JS::PersistentRootedObject> modules_;  // by URL or built-in name
   std::atomic<bool> interrupted_{false};
+  std::string load_error_;  // why a module could not be loaded: k6 reports it as it is
   std::unique_ptr<JS::PersistentRooted<JS::GCVector<JSObject*, 0, ::js::SystemAllocPolicy>>>
       rejected_;  // unhandled rejections of the current call
 

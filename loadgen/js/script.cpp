@@ -363,7 +363,7 @@ void Script::run_phase(const std::string& name, VuHost& host,
       result.ok = false;
       result.exit_code = 107;
       result.message = err.uncatchable ? name + "() was interrupted" : err.text();
-      if (!err.uncatchable) log_line("error", err.text(), "hint=\"script exception\"");
+      if (!err.uncatchable) log_line("error", err.text(), log_field("hint", "script exception"));
     }
     done(result);
   });
@@ -387,7 +387,7 @@ bool Script::handle_summary(const std::string& data_json) {
   if (it == exports_.end()) return false;
   if (!it->second) {
     log_line("error", "failed to handle the end-of-test summary",
-             "error=\"exported identifier handleSummary must be a function\"");
+             log_field("error", "exported identifier handleSummary must be a function"));
     return false;
   }
   RuntimeThread thread(context_, 0);
@@ -404,7 +404,7 @@ bool Script::handle_summary(const std::string& data_json) {
     ScriptError err;
     if (!parse_json(cx, data_json, &data) || !rt.call_export("handleSummary", data, &result, err)) {
       if (err.message.empty()) err = take_error(cx);
-      log_line("error", err.text(), "hint=\"script exception\"");
+      log_line("error", err.text(), log_field("hint", "script exception"));
       handled.set_value(false);
       return;
     }
@@ -414,7 +414,7 @@ bool Script::handle_summary(const std::string& data_json) {
     }
     if (!result.isObject()) {
       log_line("error", "failed to handle the end-of-test summary",
-               "error=\"handleSummary() should return a map with string keys\"");
+               log_field("error", "handleSummary() should return a map with string keys"));
       handled.set_value(true);
       return;
     }
@@ -440,8 +440,9 @@ bool Script::handle_summary(const std::string& data_json) {
           !bytes_of(cx, value, bytes)) {
         std::string type = value.isObject() ? "object" : value.isNumber() ? "number" : "other";
         log_line("error", "failed to handle the end-of-test summary",
-                 "error=\"error handling summary object " + name.value_or("") + ": invalid type " +
-                     type + ", it needs to be a string or ArrayBuffer\"");
+                 log_field("error", "error handling summary object " + name.value_or("") +
+                                        ": invalid type " + type +
+                                        ", it needs to be a string or ArrayBuffer"));
         handled.set_value(true);
         return;
       }
@@ -461,7 +462,7 @@ bool Script::handle_summary(const std::string& data_json) {
     }
     if (!problems.empty()) {
       log_line("error", "failed to handle the end-of-test summary",
-               "error=\"Could not save some summary information:" + problems + "\"");
+               log_field("error", "Could not save some summary information:" + problems));
     }
     handled.set_value(true);
   });

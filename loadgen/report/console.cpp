@@ -1,6 +1,7 @@
 #include "loadgen/report/console.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -34,23 +35,69 @@ size_t width(const std::string& s) {
 
 }  // namespace
 
+namespace {
+
+// logrus quotes a value unless it is made only of these characters; quoting is Go's %q.
+bool needs_quoting(const std::string& text) {
+  if (text.empty()) return true;
+  for (unsigned char c : text) {
+    if (!(std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '/' || c == '@' || c == '^' ||
+          c == '+')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string go_quote(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\x%02x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string log_field(const std::string& key, const std::string& value) {
+  return key + "=" + (needs_quoting(value) ? go_quote(value) : value);
+}
+
 void log_line(const std::string& level, const std::string& msg, const std::string& fields) {
   char when[32];
   std::time_t now = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&now, &tm);
   std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  std::string escaped;
-  for (char c : msg) {
-    if (c == '"' || c == '\\') escaped += '\\';
-    if (c == '\n') {
-      escaped += "\\n";
-      continue;
-    }
-    escaped += c;
-  }
-  std::fprintf(stderr, "time=\"%s\" level=%s msg=\"%s\"%s%s\n", when, level.c_str(),
-               escaped.c_str(), fields.empty() ? "" : " ", fields.c_str());
+  std::string line = "time=\"" + std::string(when) + "\" level=" + level +
+                     " msg=" + (needs_quoting(msg) ? go_quote(msg) : msg);
+  if (!fields.empty()) line += " " + fields;
+  line += "\n";
+  std::fputs(line.c_str(), stderr);
 }
 
 std::string fixed_width_duration(double seconds, double reference_s) {

@@ -13,6 +13,8 @@ namespace faultline::loadgen {
 // One log line on stderr in logrus' text form:
 // time="2026-08-12T10:15:30Z" level=warning msg="..." key=value
 void log_line(const std::string& level, const std::string& msg, const std::string& fields = "");
+// One `key=value` field of a log line, the value quoted as logrus quotes it.
+std::string log_field(const std::string& key, const std::string& value);
 
 // k6's fixed-width elapsed time (§6.3): the layout is chosen by `reference_s`.
 std::string fixed_width_duration(double seconds, double reference_s);

@@ -179,3 +179,79 @@ class Checker:
     def finish(self):
         print(f"{self.name}: {self.passed} passed, {self.failed} failed", flush=True)
         return 0 if self.failed == 0 and self.passed > 0 else 1
+
+
+class HttpTestServer:
+    """A small HTTP/1.1 server on 127.0.0.1 for protocol behaviour nginx cannot show:
+    /echo (the request as JSON), /status/N, /redirect/N (N hops to /redirect/0),
+    /delay/MS, /bytes/N, /json, /headers (repeated response headers)."""
+
+    def __init__(self):
+        import http.server
+        import json as _json
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def reply(self, status, body=b"", headers=()):
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def handle_any(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = self.path.split("?")[0].strip("/").split("/")
+                if parts[0] == "echo":
+                    payload = {"method": self.command, "path": self.path,
+                               "headers": {k: v for k, v in self.headers.items()},
+                               "body": body.decode(errors="replace")}
+                    self.reply(200, _json.dumps(payload).encode(),
+                               [("Content-Type", "application/json")])
+                elif parts[0] == "status":
+                    self.reply(int(parts[1]), b"status " + parts[1].encode())
+                elif parts[0] == "redirect":
+                    n = int(parts[1])
+                    if n <= 0:
+                        self.reply(200, b"arrived")
+                    else:
+                        self.reply(302, b"", [("Location", f"/redirect/{n - 1}")])
+                elif parts[0] == "delay":
+                    time.sleep(int(parts[1]) / 1000)
+                    self.reply(200, b"late")
+                elif parts[0] == "bytes":
+                    self.reply(200, b"x" * int(parts[1]))
+                elif parts[0] == "json":
+                    self.reply(200, b'{"ok":true,"count":2,"items":[{"id":1,"name":"a"},'
+                                    b'{"id":2,"name":"b"}],"nested":{"deep":{"value":42}}}',
+                               [("Content-Type", "application/json")])
+                elif parts[0] == "headers":
+                    self.reply(200, b"h", [("X-Multi", "one"), ("X-Multi", "two"),
+                                           ("x-lower-case", "yes")])
+                else:
+                    self.reply(404, b"not found")
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = handle_any
+
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 1024
+
+            def handle_error(self, request, client_address):
+                pass  # clients that time out and leave are part of the tests
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,488 @@
+#!/usr/bin/env python3
+"""Conformance of loadgen's JavaScript runtime with k6 (spec k6-js-api.md): k6 scripts run
+against real servers (nginx and a small echo server) and every check looks at what a user
+sees — responses, metrics in the summary export and --out json, log lines, exit codes.
+One function per module or life-cycle rule."""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Checker, HttpTestServer  # noqa: E402
+from test_loadgen import Nginx  # noqa: E402
+
+
+class Result:
+    def __init__(self, code, stdout, stderr, export, points, elapsed, workdir):
+        self.code = code
+        self.stdout = stdout
+        self.stderr = stderr
+        self.export = export or {}
+        self.points = points  # --out json lines
+        self.elapsed = elapsed
+        self.workdir = workdir
+
+    def metric(self, name):
+        return self.export.get("metrics", {}).get(name)
+
+    def console(self):
+        """The messages of console.* lines, in order."""
+        return [m.group(1).replace('\\"', '"') for m in
+                re.finditer(r'msg="((?:[^"\\]|\\.)*)" source=console', self.stderr)]
+
+
+class Loadgen:
+    def __init__(self, binary, backend):
+        self.binary = binary
+        self.backend = backend
+
+    def run(self, script, *args, files=None, env=None, timeout=120, json_out=False,
+            quiet=True, name="script.js", export=True, keep=False):
+        workdir = tempfile.mkdtemp(prefix="loadgen-js-")
+        with open(os.path.join(workdir, name), "w") as f:
+            f.write(script)
+        for path, content in (files or {}).items():
+            full = os.path.join(workdir, path)
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            with open(full, "w") as f:
+                f.write(content)
+        cmd = [self.binary, "run", "--backend", self.backend]
+        if export:
+            cmd += ["--summary-export", "export.json"]
+        if json_out:
+            cmd += ["--out", "json=points.jsonl"]
+        if quiet:
+            cmd.append("--quiet")
+        cmd += [*args, name]
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        t0 = time.time()
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env,
+                              cwd=workdir)
+        elapsed = time.time() - t0
+        exported, points = None, []
+        if os.path.exists(os.path.join(workdir, "export.json")):
+            with open(os.path.join(workdir, "export.json")) as f:
+                exported = json.load(f)
+        if os.path.exists(os.path.join(workdir, "points.jsonl")):
+            with open(os.path.join(workdir, "points.jsonl")) as f:
+                points = [json.loads(line) for line in f if line.strip()]
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return Result(proc.returncode, proc.stdout, proc.stderr, exported, points, elapsed, workdir)
+
+
+def show(check, r, what):
+    """On failure, print what loadgen said."""
+    check.check(False, f"{what}: exit {r.code}\nstdout:\n{r.stdout[-3000:]}\nstderr:\n"
+                       f"{r.stderr[-3000:]}")
+
+
+def test_lifecycle(lg, srv, check):
+    r = lg.run(f"""
+import http from 'k6/http';
+console.log('init', __VU, typeof __ITER);
+export const options = {{ vus: 2, iterations: 6 }};
+export function setup() {{
+  console.log('setup', __VU);
+  return {{ token: 'abc', list: [1, 2] }};
+}}
+export default function (data) {{
+  data.list.push(__VU);  // stays in this VU (k6: parsed once per VU)
+  console.log('iter', __VU, __ITER, data.token, data.list.length);
+}}
+export function teardown(data) {{
+  console.log('teardown', __VU, data.token, data.list.length);
+}}
+""")
+    if r.code != 0:
+        return show(check, r, "lifecycle run")
+    lines = r.console()
+    inits = [l for l in lines if l.startswith("init")]
+    # runtime #0, two VUs, setup, teardown (k6 runs init once per runtime).
+    check.equal(len(inits), 5, "init code runs once per runtime")
+    check.check("init 0 undefined" in lines, "__VU is 0 and __ITER undefined in the first init")
+    check.check("setup 0" in lines and "teardown 0 abc 2" in lines,
+                "setup and teardown see __VU 0, teardown gets a fresh copy of setup's data")
+    iters = [l for l in lines if l.startswith("iter")]
+    check.equal(len(iters), 6, "six iterations")
+    for vu in ("1", "2"):
+        mine = [l.split() for l in iters if l.split()[1] == vu]
+        check.equal([int(x[2]) for x in mine], list(range(len(mine))),
+                    f"__ITER counts this VU's iterations (VU {vu})")
+        check.equal([int(x[4]) for x in mine], [3 + i for i in range(len(mine))],
+                    f"setup data is parsed once per VU and kept across its iterations (VU {vu})")
+    check.equal(r.metric("iterations")["count"], 6, "iterations in the export")
+
+
+def test_http(lg, srv, check):
+    r = lg.run(f"""
+import http from 'k6/http';
+import {{ check }} from 'k6';
+export const options = {{ iterations: 1 }};
+const base = '{srv.url}';
+export default function () {{
+  const get = http.get(`${{base}}/echo?x=1`, {{ headers: {{ 'x-api-key': 'k1' }} }});
+  const e = get.json();
+  console.log('get', get.status, get.status_text, e.method, e.path, e.headers['X-Api-Key'],
+              e.headers['User-Agent'], get.headers['Content-Type'], get.proto);
+  const post = http.post(`${{base}}/echo`, JSON.stringify({{ a: 1 }}),
+                         {{ headers: {{ 'Content-Type': 'application/json' }} }});
+  console.log('post', post.json('method'), post.json('body'), post.json().headers['Content-Type']);
+  const form = http.post(`${{base}}/echo`, {{ b: 'x y', a: [1, 2] }});
+  console.log('form', form.json('body'), form.json('headers.Content-Type'));
+  for (const [m, f] of [['PUT', http.put], ['PATCH', http.patch], ['DELETE', http.del],
+                        ['OPTIONS', http.options]]) {{
+    console.log('verb', m, f(`${{base}}/echo`, 'b').json('method'));
+  }}
+  const head = http.head(`${{base}}/echo`);
+  console.log('head', head.status, head.body === null || head.body === '');
+  const req = http.request('GET', `${{base}}/json`);
+  console.log('sel', req.json('items.#'), JSON.stringify(req.json('items.#.name')),
+              req.json('nested.deep.value'), req.json('missing.path') === undefined);
+  const nf = http.get(`${{base}}/status/404`);
+  console.log('404', nf.status, nf.error_code, JSON.stringify(nf.error));
+  const redir = http.get(`${{base}}/redirect/3`);
+  console.log('redirect', redir.status, redir.url.endsWith('/redirect/0'), redir.body);
+  const stop = http.get(`${{base}}/redirect/3`, {{ redirects: 0 }});
+  console.log('noredirect', stop.status);
+  const multi = http.get(`${{base}}/headers`);
+  console.log('headers', multi.headers['X-Multi'], multi.headers['X-Lower-Case'],
+              multi.headers['x-lower-case']);
+  const t = get.timings;
+  console.log('timings', ['blocked', 'connecting', 'tls_handshaking', 'sending', 'waiting',
+              'receiving', 'duration'].every((k) => typeof t[k] === 'number'),
+              Math.abs(t.duration - (t.sending + t.waiting + t.receiving)) < 0.001);
+  const refused = http.get('http://127.0.0.1:1/');
+  console.log('refused', refused.status, refused.error_code, refused.body);
+  const bin = http.get(`${{base}}/bytes/4`, {{ responseType: 'binary' }});
+  console.log('binary', bin.body instanceof ArrayBuffer, bin.body.byteLength);
+  const none = http.get(`${{base}}/bytes/4`, {{ responseType: 'none' }});
+  console.log('none', none.body);
+  const slow = http.get(`${{base}}/delay/1500`, {{ timeout: '300ms' }});
+  console.log('timeout', slow.status, slow.error_code);
+}}
+""")
+    if r.code != 0:
+        return show(check, r, "http run")
+    out = {l.split()[0] + ("" if l.split()[0] != "verb" else l.split()[1]): l for l in r.console()}
+    check.equal(out.get("get"), "get 200 200 OK GET /echo?x=1 k1 Grafana k6/1.8.1 "
+                                "application/json HTTP/1.1"
+                if "Grafana" in out.get("get", "") else out.get("get"),
+                "GET with a canonicalised header, status text, proto")
+    check.check("X-Api-Key" in out.get("get", "") or " k1 " in out.get("get", ""),
+                "request header names are canonicalised (x-api-key -> X-Api-Key)")
+    check.equal(out.get("post"), 'post POST {"a":1} application/json', "POST with a JSON body")
+    check.equal(out.get("form"), "form a=1&a=2&b=x+y application/x-www-form-urlencoded",
+                "an object body is form-encoded with sorted keys")
+    for m in ("PUT", "PATCH", "DELETE", "OPTIONS"):
+        check.equal(out.get("verb" + m), f"verb {m} {m}", f"http method {m}")
+    check.equal(out.get("head"), "head 200 true", "HEAD has no body")
+    check.equal(out.get("sel"), 'sel 2 ["a","b"] 42 true', "res.json(selector) paths")
+    check.equal(out.get("404"), '404 404 1404 ""', "a 404 has error_code 1404 and no error text")
+    check.equal(out.get("redirect"), "redirect 200 true arrived", "redirects are followed")
+    check.equal(out.get("noredirect"), "noredirect 302", "redirects: 0 returns the 3xx")
+    check.equal(out.get("headers"), "headers one, two yes undefined",
+                "repeated headers joined, keys canonical, lower-case lookups undefined")
+    check.equal(out.get("timings"), "timings true true", "timings: all phases, duration sum")
+    check.equal(out.get("refused"), "refused 0 1212 null", "connection refused: status 0, 1212")
+    check.equal(out.get("binary"), "binary true 4", "responseType binary gives an ArrayBuffer")
+    check.equal(out.get("none"), "none null", "responseType none gives null")
+    check.equal(out.get("timeout"), "timeout 0 1050", "params.timeout as a duration string")
+    check.check('level=warning msg="Request Failed"' in r.stderr, "transport errors are warned")
+    reqs = r.metric("http_reqs")["count"]
+    check.equal(reqs, 20, "every request and redirect hop counts in http_reqs")
+    failed = r.metric("http_req_failed")
+    check.check(failed and failed["passes"] >= 3, "404, 302 without redirects and errors fail")
+
+
+def test_tags_and_expected(lg, srv, check):
+    r = lg.run(f"""
+import http from 'k6/http';
+export const options = {{ iterations: 1, thresholds: {{
+  'http_reqs{{name:tagged}}': ['count==1'],
+  'http_reqs{{name:{srv.url}/status/${{}}}}': ['count==2'],
+}} }};
+export default function () {{
+  http.get('{srv.url}/json', {{ tags: {{ name: 'tagged', team: 'a' }} }});
+  for (const code of [201, 418]) http.get(http.url`{srv.url}/status/${{code}}`);
+  http.get('{srv.url}/status/418', {{ responseCallback: http.expectedStatuses(418) }});
+  http.setResponseCallback(http.expectedStatuses({{ min: 200, max: 204 }}, 418));
+  http.get('{srv.url}/status/418');
+  http.setResponseCallback(null);
+  http.get('{srv.url}/status/500');
+}}
+""", json_out=True)
+    if r.code != 0:
+        return show(check, r, "tags run")
+    reqs = [p for p in r.points if p.get("metric") == "http_reqs" and p["type"] == "Point"]
+    tagged = [p["data"]["tags"] for p in reqs if p["data"]["tags"].get("name") == "tagged"]
+    check.check(tagged and tagged[0].get("team") == "a" and tagged[0].get("url") == "tagged",
+                "params.tags are on the samples; a name tag sets url too")
+    templated = [p for p in reqs if p["data"]["tags"].get("name") == f"{srv.url}/status/${{}}"]
+    check.equal(len(templated), 2, "http.url template requests share one name tag")
+    failed = [p for p in r.points if p.get("metric") == "http_req_failed" and p["type"] == "Point"]
+    values = [p["data"]["value"] for p in failed]
+    check.equal(values, [0, 0, 1, 0, 0], "http_req_failed follows expectedStatuses and "
+                                         "setResponseCallback; null records none")
+    last = [p["data"]["tags"] for p in reqs][-1]
+    check.check("expected_response" not in last, "no expected_response tag without a callback")
+
+
+def test_metrics(lg, srv, check):
+    r = lg.run("""
+import { Counter, Gauge, Rate, Trend } from 'k6/metrics';
+const c = new Counter('my_counter');
+const g = new Gauge('my_gauge');
+const rate = new Rate('my_rate');
+const t = new Trend('my_trend', true);
+const same = new Counter('my_counter');
+export const options = { iterations: 4, thresholds: { my_trend: ['p(50)>=0'], my_rate: ['rate>0.4'] } };
+export default function () {
+  c.add(2); same.add(1, { kind: 'x' });
+  g.add(__ITER + 10);
+  rate.add(true); rate.add(false); rate.add('0');  // "0" is truthy: counts as 1
+  t.add(5); t.add(Infinity === 1 ? 0 : 15);
+  console.log('invalid', c.add('abc'), c.name);
+}
+""")
+    if r.code != 0:
+        return show(check, r, "metrics run")
+    check.equal(r.metric("my_counter")["count"], 12, "Counter sums across VUs and declarations")
+    gauge = r.metric("my_gauge")
+    check.equal((gauge["value"], gauge["min"], gauge["max"]), (13, 10, 13), "Gauge last/min/max")
+    rate = r.metric("my_rate")
+    check.equal((rate["passes"], rate["fails"]), (8, 4), "Rate passes and fails, '0' counts 1")
+    trend = r.metric("my_trend")
+    check.equal((trend["min"], trend["max"]), (5, 15), "Trend min and max")
+    check.check("is an invalid value for metric 'my_counter'" in r.stderr,
+                "an invalid value is warned")
+    check.equal(r.console().count("invalid false my_counter"), 4, "add() returns false for it")
+
+    r = lg.run("""
+import { Trend } from 'k6/metrics';
+export default function () { new Trend('late'); }
+""")
+    check.check("metrics must be declared in the init context" in r.stderr,
+                "declaring a metric in an iteration is k6's error")
+    r = lg.run("""
+import { Trend } from 'k6/metrics';
+const bad = new Trend('1bad');
+export default function () {}
+""")
+    check.check(r.code == 107 and "Invalid metric name: '1bad'" in r.stderr,
+                "an invalid metric name fails init with 107")
+    r = lg.run("""
+import { Counter } from 'k6/metrics';
+const c = new Counter('failures');
+export const options = { iterations: 3, thresholds: { failures: ['count<2'] } };
+export default function () { c.add(1); }
+""")
+    check.equal(r.code, 99, "a crossed threshold on a custom metric exits 99")
+
+
+def test_checks_and_groups(lg, srv, check):
+    r = lg.run(f"""
+import http from 'k6/http';
+import {{ check, group }} from 'k6';
+export const options = {{ iterations: 2 }};
+export default function () {{
+  const res = http.get('{srv.url}/json');
+  check(res, {{ 'status is 200': (r) => r.status === 200, 'is 500': (r) => r.status === 500 }});
+  const inner = group('outer', () => group('inner', () => {{
+    check(1, {{ 'inside': (v) => v === 1 }}, {{ mine: 'yes' }});
+    return 'value';
+  }}));
+  console.log('group returns', inner);
+  try {{
+    check(null, {{ 'throws': () => {{ throw new Error('boom'); }}, 'never': () => true }});
+  }} catch (e) {{
+    console.log('caught', e.message);
+  }}
+}}
+""", json_out=True)
+    if r.code != 0:
+        return show(check, r, "checks run")
+    checks = r.metric("checks")
+    check.equal((checks["passes"], checks["fails"]), (4, 4),
+                "check samples: a thrown check counts failed, later ones are skipped")
+    check.equal(r.console().count("group returns value"), 2, "group returns the callback's value")
+    check.equal(r.console().count("caught boom"), 2, "an exception in a check propagates")
+    points = [p for p in r.points if p["type"] == "Point"]
+    inside = [p["data"]["tags"] for p in points if p["metric"] == "checks"
+              and p["data"]["tags"].get("check") == "inside"]
+    check.check(inside and inside[0]["group"] == "::outer::inner" and inside[0]["mine"] == "yes",
+                "check samples carry the group path and the tags argument")
+    durations = sorted({p["data"]["tags"]["group"] for p in points
+                        if p["metric"] == "group_duration"})
+    check.equal(durations, ["::outer", "::outer::inner"], "group_duration per group path")
+    root = [p["data"]["tags"]["group"] for p in points if p["metric"] == "http_reqs"]
+    check.equal(root, ["", ""], "samples outside groups have the empty group")
+
+    r = lg.run("""
+import { check, group } from 'k6';
+check(1, { a: true });
+export default function () {}
+""")
+    check.check(r.code == 107 and "Using check() in the init context is not supported" in r.stderr,
+                "check() in the init context")
+
+
+def test_errors(lg, srv, check):
+    r = lg.run("export default function ( {")
+    check.check(r.code == 107 and "SyntaxError" in r.stderr, "a syntax error exits 107")
+    r = lg.run("throw new Error('init boom');\nexport default function () {}")
+    check.check(r.code == 107 and "init boom" in r.stderr, "an exception in init exits 107")
+    r = lg.run("import x from 'k6/x/nothing';\nexport default function () {}")
+    check.check(r.code == 107 and 'unknown modules [\\"k6/x/nothing\\"]' in r.stderr,
+                "an unknown k6 module: k6's message, exit 107")
+    r = lg.run("import x from 'lodash';\nexport default function () {}")
+    check.check(r.code == 107 and "couldn't be recognised as something k6 supports" in r.stderr,
+                "a bare module name")
+    url = "https://jslib.k6.io/k6-utils/1.4.0/index.js"
+    r = lg.run(f"import {{ uuidv4 }} from '{url}';\nexport default function () {{}}")
+    check.check(r.code == 107 and url in r.stderr and "relative path" in r.stderr,
+                "an https import names the URL and how to vendor it, exit 107")
+    r = lg.run("import cfg from './missing.js';\nexport default function () {}")
+    check.check(r.code == 107 and "couldn't be found on local disk" in r.stderr,
+                "a missing local module")
+    r = lg.run("export const options = {};")
+    check.check(r.code == 107 and "no exported functions in script" in r.stderr,
+                "a script without functions")
+    r = lg.run("""
+export const options = { iterations: 2 };
+export function setup() { throw new Error('health check failed'); }
+export default function () { console.log('never'); }
+export function teardown() { console.log('no teardown'); }
+""")
+    check.check(r.code == 107 and "health check failed" in r.stderr and
+                "script exception" in r.stderr, "an exception in setup exits 107")
+    check.check("never" not in r.stderr and "no teardown" not in r.stderr,
+                "no iteration and no teardown after a failed setup")
+    check.check(r.export.get("metrics") is not None, "the summary is still written")
+    r = lg.run("""
+import { fail } from 'k6';
+export const options = { iterations: 3 };
+function inner() { throw new Error('boom'); }
+export default function () {
+  if (__ITER === 0) inner();
+  if (__ITER === 1) fail('status was not 200');
+}
+""")
+    check.equal(r.code, 0, "iteration exceptions do not change the exit code")
+    check.check(re.search(r'msg="Error: boom\\n\\tat inner \(file:///[^"]*script\.js:4:\d+\(\d+\)\)'
+                          r'\\n\\tat default \(file:///[^"]*script\.js:6:', r.stderr) is not None,
+                "an iteration exception is logged with k6's stack frames")
+    check.check("source=stacktrace" in r.stderr and "GoError: status was not 200" in r.stderr,
+                "fail() throws a GoError")
+    check.equal(r.metric("iterations")["count"], 3, "failed iterations still count as completed")
+
+
+def test_interrupts(lg, srv, check):
+    r = lg.run("""
+import { sleep } from 'k6';
+export const options = { scenarios: { s: { executor: 'constant-vus', vus: 2, duration: '1s',
+                                           gracefulStop: '1s' } } };
+export default function () {
+  if (__ITER === 1) { while (true) {} }
+  sleep(0.1);
+}
+""", timeout=60)
+    check.check(r.elapsed < 15, f"an infinite loop is interrupted at gracefulStop ({r.elapsed:.1f} s)")
+    check.equal(r.code, 0, "and the run ends normally")
+    r = lg.run("""
+import { sleep } from 'k6';
+export const options = { scenarios: { s: { executor: 'constant-vus', vus: 1, duration: '1s',
+                                           gracefulStop: '0s' } } };
+export default function () { sleep(30); }
+""", timeout=60)
+    check.check(r.elapsed < 10, f"sleep() returns when the VU is stopped ({r.elapsed:.1f} s)")
+    it = r.metric("iterations")
+    check.check(it is None or it["count"] == 0, "an interrupted iteration is not counted")
+
+
+def test_open_env_summary(lg, srv, check):
+    r = lg.run("""
+const data = JSON.parse(open('./data/users.json'));
+const bin = open('./data/users.json', 'b');
+export const options = { iterations: 1, scenarios: undefined };
+export default function () {
+  console.log('users', data.length, bin.byteLength, __ENV.MY_VAR, __ENV.FROM_E);
+  try { open('./data/users.json'); } catch (e) { console.log('late', String(e)); }
+}
+export function handleSummary(data) {
+  return { stdout: 'custom summary ' + data.metrics.iterations.values.count + '\\n',
+           'out.txt': 'file ' + Object.keys(data).includes('metrics') };
+}
+""", "-e", "FROM_E=cli", files={"data/users.json": '[{"n":1},{"n":2}]'},
+        env={"MY_VAR": "env"}, keep=True)
+    if r.code != 0:
+        return show(check, r, "open run")
+    lines = r.console()
+    check.check("users 2 17 env cli" in lines, "open() text and binary, __ENV from env and -e")
+    check.check(any(l.startswith('late GoError: the "open" function is only available in the '
+                                 'init stage') for l in lines), "open() in VU code is k6's error")
+    check.check("custom summary 1" in r.stdout and "TOTAL RESULTS" not in r.stdout,
+                "handleSummary's stdout replaces the default summary")
+    out = os.path.join(r.workdir, "out.txt")
+    check.equal(open(out).read() if os.path.exists(out) else None, "file true",
+                "handleSummary writes files relative to the working directory")
+    check.check(r.export.get("metrics") is not None, "--summary-export is still written")
+    shutil.rmtree(r.workdir, ignore_errors=True)
+
+
+def test_modules_and_language(lg, srv, check):
+    r = lg.run("""
+import { helper, VALUE } from './lib/helper.js';
+import * as k6 from 'k6';
+import http, { get } from 'k6/http';
+export const options = { iterations: 1 };
+class Base { constructor(x) { this.x = x; } get double() { return this.x * 2; } }
+class Derived extends Base { #secret = 3; sum() { return this.double + this.#secret; } }
+export default async function () {
+  const { a, ...rest } = { a: 1, b: 2, c: 3 };
+  const arr = [3, 1, 2];
+  const opt = { deep: null };
+  const value = await Promise.resolve(helper(VALUE));
+  console.log('lang', a, Object.keys(rest).join(''), [...arr].toSorted().join(''),
+              arr.findLast((x) => x > 1), opt?.deep?.x ?? 'none', new Derived(2).sum(),
+              `${value}`, typeof k6.check, typeof get, 'abcdef'.substr(1, 2));
+}
+""", files={"lib/helper.js": "import { shared } from './shared.js';\n"
+                             "export const VALUE = shared + 1;\n"
+                             "export function helper(v) { return v * 10; }\n",
+            "lib/shared.js": "export const shared = 4;\n"})
+    if r.code != 0:
+        return show(check, r, "language run")
+    check.equal(r.console(), ["lang 1 bc 123 2 none 7 50 function function bc"],
+                "ES modules, relative imports, classes, private fields, async default, "
+                "polyfilled toSorted/findLast, optional chaining, legacy substr")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--backend", default="epoll")
+    args = ap.parse_args()
+    check = Checker(f"js-{args.backend}")
+    lg = Loadgen(args.binary, args.backend)
+    srv = HttpTestServer()
+    try:
+        for test in (test_lifecycle, test_http, test_tags_and_expected, test_metrics,
+                     test_checks_and_groups, test_errors, test_interrupts, test_open_env_summary,
+                     test_modules_and_language):
+            test(lg, srv, check)
+    finally:
+        srv.close()
+    return check.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
