@@ -42,6 +42,7 @@ constexpr int kExitThresholds = 99;
 constexpr int kExitConfig = 104;
 constexpr int kExitSignal = 105;
 constexpr int kExitSetup = 107;
+constexpr int kExitMarkedFailed = 110;
 constexpr int kExitOther = 255;
 
 // Thrown for a configuration problem; carries the exit code.
@@ -688,6 +689,7 @@ int main(int argc, char** argv) {
       sc.scenarios = scenarios;
       sc.user_agent = user_agent;
       sc.request_timeout = *request_timeout;
+      sc.test_options_json = fl::options_to_json(options, scenarios);
       cfg.script = js_script.get();
     }
   } catch (const ConfigError& e) {
@@ -866,6 +868,10 @@ int main(int argc, char** argv) {
     std::fputs(fl::progress_block(result.final_progress, scenarios, cfg.plan, tty).c_str(), stdout);
     std::fflush(stdout);
   }
+  if (js_script && js_script->abort_requested()) {
+    fl::log_line("error", js_script->context().abort_reason);
+    return 108;
+  }
   if (result.script_exit_code != 0 && result.signal == 0) return result.script_exit_code;
   if (result.signal != 0) {
     fl::log_line("error", std::string("test run was aborted because loadgen received a '") +
@@ -889,5 +895,6 @@ int main(int argc, char** argv) {
     fl::log_line("error", "thresholds on metrics '" + join(crossed, ", ") + "' have been crossed");
     return kExitThresholds;
   }
+  if (js_script && js_script->context().marked_failed) return kExitMarkedFailed;
   return 0;
 }

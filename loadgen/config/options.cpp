@@ -962,6 +962,129 @@ std::optional<Options> parse_script_options(const std::string& json,
   return o;
 }
 
+namespace {
+
+void write_scenario(json::Writer& w, const Scenario& s) {
+  w.begin_object();
+  w.key("executor").string(executor_name(s.executor));
+  w.key("startTime").string(format_go_duration(s.start_time));
+  w.key("gracefulStop").string(format_go_duration(s.graceful_stop));
+  w.key("env").begin_object();
+  for (const auto& [k, v] : s.env) w.key(k).string(v);
+  w.end_object();
+  w.key("exec").string(s.exec);
+  w.key("tags").begin_object();
+  for (const auto& [k, v] : s.tags) w.key(k).string(v);
+  w.end_object();
+  auto stages = [&] {
+    w.key("stages").begin_array();
+    for (const auto& st : s.stages) {
+      w.begin_object()
+          .key("duration")
+          .string(format_go_duration(st.duration))
+          .key("target")
+          .integer(st.target)
+          .end_object();
+    }
+    w.end_array();
+  };
+  switch (s.executor) {
+    case Executor::kConstantVus:
+      w.key("vus").integer(s.vus).key("duration").string(format_go_duration(s.duration));
+      break;
+    case Executor::kRampingVus:
+      w.key("startVUs").integer(s.start_vus);
+      stages();
+      w.key("gracefulRampDown").string(format_go_duration(s.graceful_ramp_down));
+      break;
+    case Executor::kSharedIterations:
+    case Executor::kPerVuIterations:
+      w.key("vus").integer(s.vus).key("iterations").integer(s.iterations);
+      w.key("maxDuration").string(format_go_duration(s.max_duration));
+      break;
+    case Executor::kConstantArrivalRate:
+      w.key("rate").integer(s.rate).key("timeUnit").string(format_go_duration(s.time_unit));
+      w.key("duration").string(format_go_duration(s.duration));
+      w.key("preAllocatedVUs").integer(s.pre_allocated_vus).key("maxVUs").integer(s.max_vus);
+      break;
+    case Executor::kRampingArrivalRate:
+      w.key("startRate")
+          .integer(s.start_rate)
+          .key("timeUnit")
+          .string(format_go_duration(s.time_unit));
+      stages();
+      w.key("preAllocatedVUs").integer(s.pre_allocated_vus).key("maxVUs").integer(s.max_vus);
+      break;
+    case Executor::kExternallyControlled:
+      break;
+  }
+  w.end_object();
+}
+
+}  // namespace
+
+std::string options_to_json(const Options& o, const std::vector<Scenario>& scenarios) {
+  json::Writer w;
+  w.begin_object();
+  w.key("scenarios").begin_object();
+  for (const auto& s : scenarios) {
+    w.key(s.name);
+    write_scenario(w, s);
+  }
+  w.end_object();
+  w.key("thresholds");
+  if (o.thresholds) {
+    w.begin_object();
+    for (const auto& [key, list] : *o.thresholds) {
+      w.key(key).begin_array();
+      for (const auto& t : list) {
+        if (!t.abort_on_fail) {
+          w.string(t.source);
+          continue;
+        }
+        w.begin_object().key("threshold").string(t.source).key("abortOnFail").boolean(true);
+        w.key("delayAbortEval");
+        if (t.delay_abort_eval.empty()) {
+          w.null();
+        } else {
+          w.string(t.delay_abort_eval);
+        }
+        w.end_object();
+      }
+      w.end_array();
+    }
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.key("tags");
+  if (o.tags) {
+    w.begin_object();
+    for (const auto& [k, v] : *o.tags) w.key(k).string(v);
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.key("summaryTrendStats");
+  if (o.summary_trend_stats) {
+    w.begin_array();
+    for (const auto& st : *o.summary_trend_stats) w.string(st);
+    w.end_array();
+  } else {
+    w.null();
+  }
+  w.key("summaryTimeUnit");
+  o.summary_time_unit ? w.string(*o.summary_time_unit) : w.null();
+  w.key("rps");
+  o.rps ? w.integer(*o.rps) : w.null();
+  w.key("setupTimeout");
+  o.setup_timeout ? w.string(format_go_duration(*o.setup_timeout)) : w.null();
+  w.key("userAgent");
+  o.user_agent ? w.string(*o.user_agent) : w.null();
+  w.end_object();
+  return w.take();
+}
+
 bool split_threshold_flag(const std::string& flag, std::string& key, std::string& expr) {
   int depth = 0;
   for (size_t i = 0; i < flag.size(); ++i) {

@@ -143,6 +143,11 @@ std::optional<ScriptFile> parse_script(const std::string& text, std::string& err
 std::optional<Options> parse_script_options(const std::string& json,
                                             std::vector<std::string>& unknown, std::string& err);
 
+// The consolidated options as JSON with k6's option names (exec.test.options, `inspect`):
+// the scenarios the run will have, thresholds, tags and the summary options. Options
+// never set are null.
+std::string options_to_json(const Options& o, const std::vector<Scenario>& scenarios);
+
 // Parses one threshold list entry set for `key` from the command line form
 // "metric: expr" (loadgen's --threshold flag).
 bool split_threshold_flag(const std::string& flag, std::string& key, std::string& expr);

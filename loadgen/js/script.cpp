@@ -112,12 +112,13 @@ class Script::Vu : public ScriptedVu {
   bool wait_ready(ScriptError& err) { return thread_->wait_ready(err); }
   int64_t id() const override { return id_; }
 
-  void iterate(const IterationScope& scope, VuHost& host, std::function<void(bool)> done) override {
+  void iterate(const IterationScope& scope, VuHost& host,
+               std::function<void(bool, uint32_t)> done) override {
     thread_->post([this, scope, &host, done = std::move(done)](Runtime& rt) {
       rt.clear_interrupt();
       // An interruption that came before this job started (see interrupt()).
       if (host.interrupted()) {
-        done(false);
+        done(false, 0);
         return;
       }
       rt.phase = Phase::kIteration;
@@ -147,13 +148,14 @@ class Script::Vu : public ScriptedVu {
       }
       rt.host = nullptr;
       rt.group.clear();
+      uint32_t tags = rt.tags();
       bool completed = !err.uncatchable && !host.interrupted();
       if (!ok && completed) {
         log_line("error", err.text(),
                  "executor=" + std::string(executor_name(scope.scenario->executor)) +
                      " scenario=" + scope.scenario->name + " source=stacktrace");
       }
-      done(completed);
+      done(completed, tags);
     });
   }
 
@@ -212,6 +214,7 @@ ScriptLoadResult Script::load() {
   bundle_ = std::make_unique<RuntimeThread>(context_, 0);
   ScriptError err;
   if (!bundle_->wait_ready(err)) {
+    if (context_.abort_requested) return {false, 108, context_.abort_reason};
     return {false, 107, err.text()};
   }
   std::promise<ScriptLoadResult> outcome;
@@ -361,7 +364,7 @@ void Script::run_phase(const std::string& name, VuHost& host,
     rt.host = nullptr;
     if (!ok) {
       result.ok = false;
-      result.exit_code = 107;
+      result.exit_code = context_.abort_requested ? 108 : 107;
       result.message = err.uncatchable ? name + "() was interrupted" : err.text();
       if (!err.uncatchable) log_line("error", err.text(), log_field("hint", "script exception"));
     }

@@ -86,6 +86,7 @@ class Script : public ScriptRuntime {
   void setup(VuHost& host, std::function<void(ScriptPhaseResult)> done) override;
   void teardown(VuHost& host, std::function<void(ScriptPhaseResult)> done) override;
   void interrupt_phase() override;
+  bool abort_requested() const override { return context_.abort_requested.load(); }
   bool has_setup() const override { return exports_function("setup"); }
   bool has_teardown() const override { return exports_function("teardown"); }
 

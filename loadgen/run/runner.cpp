@@ -52,7 +52,8 @@ struct Shared {
     if (c.rps > 0) rps_period_ns = 1000000000 / c.rps;
   }
   const RunConfig& cfg;
-  Clock::time_point t0;
+  Clock::time_point run_start;  // the test-run clock (setup included)
+  Clock::time_point t0;         // when the scenarios started
   std::atomic<bool> aborted{false};
   std::atomic<bool> finished{false};    // ends the workers' sweeps
   std::atomic<int64_t> outstanding{0};  // coroutines still running, all scenarios
@@ -129,6 +130,39 @@ class ScriptHost : public loadgen::VuHost {
   void check_outcome(uint32_t id, bool pass) override {
     loadgen::SinkLock lock(w_.sink);
     w_.sink.check_outcome(id, pass);
+  }
+
+  loadgen::InstanceState instance(uint32_t scenario) const override {
+    loadgen::InstanceState out;
+    for (const auto& st : sh_.scenarios) {
+      out.iterations_completed += static_cast<int64_t>(st->completed.load());
+      out.iterations_interrupted += static_cast<int64_t>(st->interrupted.load());
+    }
+    out.vus_active = sh_.active_vus.load();
+    out.vus_initialized = sh_.vus_max.load();
+    auto now = Clock::now();
+    out.run_duration_ms = std::chrono::duration<double, std::milli>(now - sh_.run_start).count();
+    if (scenario < sh_.cfg.scenarios.size()) {
+      const auto& sc = sh_.cfg.scenarios[scenario].scenario;
+      auto start = sh_.t0 + sc.start_time;
+      auto wall = std::chrono::system_clock::now() -
+                  std::chrono::duration_cast<std::chrono::system_clock::duration>(now - start);
+      out.scenario_start_unix_ms =
+          std::chrono::duration<double, std::milli>(wall.time_since_epoch()).count();
+      const auto& st = *sh_.scenarios[scenario];
+      double progress = 0;
+      if (sc.executor == Executor::kSharedIterations) {
+        progress = static_cast<double>(st.completed.load()) / static_cast<double>(sc.iterations);
+      } else if (sc.executor == Executor::kPerVuIterations) {
+        progress =
+            static_cast<double>(st.completed.load()) / static_cast<double>(sc.iterations * sc.vus);
+      } else {
+        progress = std::chrono::duration<double>(now - start).count() /
+                   std::chrono::duration<double>(loadgen::regular_duration(sc)).count();
+      }
+      out.scenario_progress = std::clamp(progress, 0.0, 1.0);
+    }
+    return out;
   }
 
   // Worker thread: a new iteration, or setup/teardown, begins.
@@ -240,8 +274,9 @@ class Vu : public std::enable_shared_from_this<Vu> {
       loadgen::SinkLock lock(w_.sink);
       double took = ms_between(start, Clock::now());
       int64_t when = w_.sink.keeps_samples() ? loadgen::unix_now_ns() : 0;
-      w_.sink.add(loadgen::kIterationDuration, sc.tags, took, when);
-      w_.sink.add(loadgen::kIterations, sc.tags, 1, when);
+      uint32_t tags = host_ ? iteration_tags_ : sc.tags;
+      w_.sink.add(loadgen::kIterationDuration, tags, took, when);
+      w_.sink.add(loadgen::kIterations, tags, 1, when);
     }
     st.completed.fetch_add(1, std::memory_order_relaxed);
     co_return true;
@@ -330,10 +365,12 @@ class Vu : public std::enable_shared_from_this<Vu> {
     scope.iteration_in_scenario = iterations_in_scenario_++;
     scope.iteration_in_test = st.iterations_started.fetch_add(1, std::memory_order_relaxed);
     bool finished = false, completed = false;
+    uint32_t tags = sc.tags;
     auto& ctx = w_.ctx;
-    script_vu_->iterate(scope, *host_, [&, &ctx = ctx](bool c) {
-      asio::post(ctx, [&, c] {
+    script_vu_->iterate(scope, *host_, [&, &ctx = ctx](bool c, uint32_t t) {
+      asio::post(ctx, [&, c, t] {
         completed = c;
+        if (t != 0) tags = t;
         finished = true;
         timer_.cancel();
       });
@@ -345,8 +382,9 @@ class Vu : public std::enable_shared_from_this<Vu> {
     // data_sent / data_received per iteration, interrupted ones too (k6-js-api §1.6).
     loadgen::SinkLock lock(w_.sink);
     int64_t when = w_.sink.keeps_samples() ? loadgen::unix_now_ns() : 0;
-    w_.sink.add(loadgen::kDataSent, sc.tags, static_cast<double>(host_->sent), when);
-    w_.sink.add(loadgen::kDataReceived, sc.tags, static_cast<double>(host_->received), when);
+    w_.sink.add(loadgen::kDataSent, tags, static_cast<double>(host_->sent), when);
+    w_.sink.add(loadgen::kDataReceived, tags, static_cast<double>(host_->received), when);
+    iteration_tags_ = tags;
     co_return completed;
   }
 
@@ -510,6 +548,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
   std::unique_ptr<ScriptHost> host_;          // scripts only
   loadgen::ScriptedVu* script_vu_ = nullptr;  // while attached
   int64_t iterations_in_scenario_ = 0;
+  uint32_t iteration_tags_ = 0;  // scripts: the tag set of the last iteration's samples
 };
 
 // An activity window of a VU: [from, to) relative to the scenario start, interrupted at
@@ -826,6 +865,7 @@ RunResult run_load(const RunConfig& cfg) {
 
   // The test-run clock includes setup; scenario offsets count from after it.
   const Clock::time_point run_start = Clock::now();
+  sh.run_start = run_start;
   sh.t0 = run_start;
   sh.vus_max = cfg.plan.initial_vus;
 
@@ -984,6 +1024,11 @@ RunResult run_load(const RunConfig& cfg) {
     auto now = Clock::now();
     if (signalled) {
       result.signal = signalled;
+      abort_all();
+      break;
+    }
+    if (cfg.script && cfg.script->abort_requested()) {
+      result.script_exit_code = 108;
       abort_all();
       break;
     }

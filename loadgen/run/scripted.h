@@ -19,6 +19,17 @@
 
 namespace faultline::loadgen {
 
+// What k6/execution reports about the whole instance and the current scenario.
+struct InstanceState {
+  int64_t iterations_completed = 0;
+  int64_t iterations_interrupted = 0;
+  int64_t vus_active = 0;
+  int64_t vus_initialized = 0;
+  double run_duration_ms = 0;         // since the test-run clock started (setup included)
+  double scenario_start_unix_ms = 0;  // when the current scenario started
+  double scenario_progress = 0;       // 0..1
+};
+
 class VuHost {
  public:
   virtual ~VuHost() = default;
@@ -35,6 +46,9 @@ class VuHost {
   virtual void add(uint32_t metric, uint32_t tags, double value) = 0;
   // One outcome of check `id` for the summary's counts.
   virtual void check_outcome(uint32_t id, bool pass) = 0;
+  // The instance's counters now; `scenario` is an index into the run's scenarios (ignored
+  // outside scenarios).
+  virtual InstanceState instance(uint32_t scenario) const = 0;
 };
 
 // What an iteration is part of, for the script's view of it (tags, __ENV, k6/execution).
@@ -50,11 +64,12 @@ class ScriptedVu {
   virtual ~ScriptedVu() = default;
   virtual int64_t id() const = 0;
   // Runs one iteration of the scenario's exec function on the VU's thread, with `host` for
-  // its I/O; `done(completed)` is called on that thread when it ends (completed is false
-  // when it was interrupted). An exception in the script ends the iteration as completed,
+  // its I/O; `done(completed, tags)` is called on that thread when it ends (completed is
+  // false when it was interrupted; `tags` is the tag set of the iteration's own samples,
+  // the VU's tags included). An exception in the script ends the iteration as completed,
   // as in k6 (it is logged).
   virtual void iterate(const IterationScope& scope, VuHost& host,
-                       std::function<void(bool completed)> done) = 0;
+                       std::function<void(bool completed, uint32_t tags)> done) = 0;
   // From any thread: ends the iteration in progress now (its `done` still comes).
   virtual void interrupt() = 0;
 };
@@ -78,6 +93,8 @@ class ScriptRuntime {
   virtual void teardown(VuHost& host, std::function<void(ScriptPhaseResult)> done) = 0;
   // From any thread: interrupts setup() or teardown() while it runs (a signal).
   virtual void interrupt_phase() = 0;
+  // exec.test.abort() was called: the run stops, exit 108 (k6-js-api §7.1).
+  virtual bool abort_requested() const = 0;
   // Whether the script exports setup / teardown.
   virtual bool has_setup() const = 0;
   virtual bool has_teardown() const = 0;

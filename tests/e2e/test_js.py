@@ -466,6 +466,80 @@ export default async function () {
                 "polyfilled toSorted/findLast, optional chaining, legacy substr")
 
 
+def test_execution(lg, srv, check):
+    r = lg.run("""
+import exec from 'k6/execution';
+import { vu, scenario, instance, test } from 'k6/execution';
+export const options = { scenarios: { one: { executor: 'per-vu-iterations', vus: 2,
+                                             iterations: 2, tags: { team: 'x' } } } };
+try { vu.idInInstance; } catch (e) { console.log('init', String(e)); }
+export default function () {
+  exec.vu.tags.mine = 7;
+  console.log('vu', vu.idInInstance === __VU, vu.iterationInInstance === __ITER,
+              vu.iterationInScenario, exec.vu.tags.mine, exec.vu.tags.team, scenario.name,
+              scenario.executor, scenario.iterationInTest >= 0, scenario.progress <= 1,
+              scenario.startTime > 1e12, instance.vusInitialized, typeof instance.currentTestRunDuration,
+              test.options.scenarios.one.executor, Object.isFrozen(test.options));
+}
+export function teardown() {
+  try { scenario.name; } catch (e) { console.log('teardown', String(e)); }
+}
+""", json_out=True)
+    if r.code != 0:
+        return show(check, r, "execution run")
+    lines = r.console()
+    check.check("init GoError: getting VU information in the init context is not supported"
+                in lines, "exec.vu in the init context is k6's error")
+    vus = sorted(l for l in lines if l.startswith("vu "))
+    check.equal(vus, ["vu true true 0 7 x one per-vu-iterations true true true 2 number "
+                      "per-vu-iterations true"] * 2 +
+                     ["vu true true 1 7 x one per-vu-iterations true true true 2 number "
+                      "per-vu-iterations true"] * 2,
+                "vu, scenario, instance and test.options")
+    check.check("teardown GoError: getting scenario information outside of the VU context is not "
+                "supported" in lines, "exec.scenario outside scenarios")
+    tagged = [p["data"]["tags"].get("mine") for p in r.points
+              if p["type"] == "Point" and p["metric"] == "iterations"]
+    check.check(tagged and all(t == "7" for t in tagged), "exec.vu.tags go on the VU's samples")
+
+    r = lg.run("""
+import exec from 'k6/execution';
+import { sleep } from 'k6';
+export const options = { vus: 2, duration: '20s' };
+export default function () {
+  if (__ITER === 2 && __VU === 1) {
+    try { exec.test.abort('enough'); } finally { console.log('finally never runs'); }
+  }
+  sleep(0.05);
+}
+export function teardown() { console.log('teardown ran'); }
+""", timeout=60)
+    check.equal(r.code, 108, "exec.test.abort() exits 108")
+    check.check(r.elapsed < 10, "and stops the run at once")
+    check.check(re.search(r'level=error msg="test aborted: enough at default '
+                          r'\(file:///[^)]*script\.js:7:', r.stderr) is not None,
+                "the abort reason names the script position")
+    check.check("finally never runs" not in r.stderr, "abort cannot be caught")
+    check.check("teardown ran" in r.console(), "teardown still runs after an abort")
+    r = lg.run("""
+import exec from 'k6/execution';
+export const options = { iterations: 1 };
+export default function () { exec.test.fail('meh'); console.log('goes on'); }
+""")
+    check.equal(r.code, 110, "exec.test.fail() exits 110")
+    check.check("test marked as failed: meh" in r.stderr and "goes on" in r.console(),
+                "fail logs and the iteration goes on")
+    r = lg.run("""
+import exec from 'k6/execution';
+export function setup() { exec.test.abort(); }
+export default function () { console.log('never'); }
+export function teardown() { console.log('no teardown'); }
+""")
+    check.equal(r.code, 108, "abort in setup exits 108")
+    check.check("never" not in r.stderr and "no teardown" not in r.stderr,
+                "no iterations and no teardown after an abort in setup")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -477,7 +551,7 @@ def main():
     try:
         for test in (test_lifecycle, test_http, test_tags_and_expected, test_metrics,
                      test_checks_and_groups, test_errors, test_interrupts, test_open_env_summary,
-                     test_modules_and_language):
+                     test_modules_and_language, test_execution):
             test(lg, srv, check)
     finally:
         srv.close()
