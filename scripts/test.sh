@@ -6,11 +6,14 @@ cd "$(dirname "$0")/.."
 # The concurrency tests open thousands of sockets.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-# The compatibility suite drives the server with the real toxiproxy-node-client from npm and
-# feeds loadgen's reports to k6 report tools from npm.
+# The compatibility suite drives the server with the real toxiproxy-node-client from npm, feeds
+# loadgen's reports to k6 report tools from npm and measures loadgen's modules against @types/k6
+# (read with typescript).
 if [ ! -d tests/compat/node_modules/toxiproxy-node-client ] ||
   [ ! -d tests/compat/node_modules/k6-to-junit ] ||
-  [ ! -d tests/compat/node_modules/k6-html-reporter ]; then
+  [ ! -d tests/compat/node_modules/k6-html-reporter ] ||
+  [ ! -d tests/compat/node_modules/@types/k6 ] ||
+  [ ! -d tests/compat/node_modules/typescript ]; then
   (cd tests/compat && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
