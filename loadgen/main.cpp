@@ -820,9 +820,10 @@ int main(int argc, char** argv) {
   if (js_script) {
     auto entries = js_script->context().checks.entries();
     for (size_t i = 0; i < entries.size() && i < result.metrics->checks.size(); ++i) {
-      summary.checks.push_back(
-          {entries[i].name, result.metrics->checks[i].first, result.metrics->checks[i].second});
+      summary.checks.push_back({entries[i].name, result.metrics->checks[i].first,
+                                result.metrics->checks[i].second, entries[i].group});
     }
+    summary.groups = js_script->context().checks.groups();
   }
   for (size_t i = 0; i < result.metrics->checks.size() && !js_script; ++i) {
     if (check_scopes[i].empty()) {

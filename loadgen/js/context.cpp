@@ -45,6 +45,16 @@ std::vector<CheckTable::Entry> CheckTable::entries() const {
   return entries_;
 }
 
+void CheckTable::note_group(const std::string& path) {
+  std::lock_guard lock(mutex_);
+  if (group_set_.insert(path).second) groups_.push_back(path);
+}
+
+std::vector<std::string> CheckTable::groups() const {
+  std::lock_guard lock(mutex_);
+  return groups_;
+}
+
 std::shared_ptr<const std::vector<std::string>> SharedData::find(const std::string& name) {
   std::lock_guard lock(mutex_);
   auto it = arrays_.find(name);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,8 +36,8 @@ class FileStore {
   bool frozen_ = false;
 };
 
-// Check ids by group path and name, in first-seen order (the summary lists them so).
-// Thread-safe.
+// Check ids by group path and name, and the groups entered, in first-seen order (the
+// summary lists them so). Thread-safe.
 class CheckTable {
  public:
   uint32_t id(const std::string& group, const std::string& name);
@@ -44,11 +45,16 @@ class CheckTable {
     std::string group, name;
   };
   std::vector<Entry> entries() const;
+  // A group path ("::a::b") was entered.
+  void note_group(const std::string& path);
+  std::vector<std::string> groups() const;
 
  private:
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, std::string>, uint32_t> ids_;
   std::vector<Entry> entries_;
+  std::set<std::string> group_set_;
+  std::vector<std::string> groups_;
 };
 
 // SharedArray data: one copy per process, each element kept as JSON text. Thread-safe.

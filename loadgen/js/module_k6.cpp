@@ -50,6 +50,7 @@ bool enter_group(JSContext* cx, unsigned argc, JS::Value* vp) {
   JSString* outer = new_string(cx, rt.group);
   if (!outer) return false;
   rt.group += "::" + *name;
+  if (rt.groups_seen.insert(rt.group).second) rt.script().checks.note_group(rt.group);
   args.rval().setString(outer);
   return true;
 }

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -76,6 +77,7 @@ class Runtime {
   VuHost* host = nullptr;  // during setup, iterations and teardown
   IterationScope scope;
   std::string group;                       // "" at the root, "::a::b" inside groups
+  std::set<std::string> groups_seen;       // noted in the script's CheckTable already
   Tags vu_tags;                            // exec.vu.tags
   Expectation expectation;                 // k6/http's responseCallback
   std::map<std::string, std::string> env;  // this runtime's __ENV source

@@ -343,6 +343,7 @@ void Script::run_phase(const std::string& name, VuHost& host,
     rt.phase = name == "setup" ? Phase::kSetup : Phase::kTeardown;
     rt.host = &host;
     rt.group = "::" + name;
+    context_.checks.note_group(rt.group);
     JSContext* cx = rt.cx();
     ScriptPhaseResult result;
     ScriptError err;

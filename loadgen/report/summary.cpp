@@ -650,7 +650,7 @@ struct Json {
 
 Json check_json(const CheckResult& c) {
   Json j;
-  std::string path = "::" + c.name;
+  std::string path = c.group + "::" + c.name;
   j.set("name", Json::str(c.name));
   j.set("path", Json::str(path));
   j.set("id", Json::str(md5_hex(path)));
@@ -659,22 +659,43 @@ Json check_json(const CheckResult& c) {
   return j;
 }
 
-// root_group: checks and groups as arrays (handleSummary data) or keyed by name (export).
-Json root_group_json(const SummaryInput& in, bool keyed) {
+// A group of the tree: its checks and sub-groups, as arrays (handleSummary data) or keyed
+// by name (export).
+Json group_json(const std::string& path, const SummaryInput& in, bool keyed) {
   Json g;
-  g.set("name", Json::str(""));
-  g.set("path", Json::str(""));
-  g.set("id", Json::str(md5_hex("")));
-  if (keyed) {
-    g.set("groups", Json());
-    Json& checks = g.set("checks", Json());
-    for (const auto& c : in.checks) checks.set(c.name, check_json(c));
-  } else {
-    g.set("groups", Json::array());
-    Json& checks = g.set("checks", Json::array());
-    for (const auto& c : in.checks) checks.items.push_back(check_json(c));
+  g.set("name", Json::str(path.empty() ? "" : path.substr(path.rfind("::") + 2)));
+  g.set("path", Json::str(path));
+  g.set("id", Json::str(md5_hex(path)));
+  Json& groups = g.set("groups", keyed ? Json() : Json::array());
+  for (const auto& child : in.groups) {
+    // Direct children only: "::a" is a child of "", "::a::b" of "::a".
+    if (child.size() <= path.size() + 2 || child.compare(0, path.size(), path) != 0 ||
+        child.compare(path.size(), 2, "::") != 0 ||
+        child.find("::", path.size() + 2) != std::string::npos) {
+      continue;
+    }
+    Json sub = group_json(child, in, keyed);
+    if (keyed) {
+      groups.set(child.substr(path.size() + 2), std::move(sub));
+    } else {
+      groups.items.push_back(std::move(sub));
+    }
+  }
+  Json& checks = g.set("checks", keyed ? Json() : Json::array());
+  for (const auto& c : in.checks) {
+    if (c.group != path) continue;
+    if (keyed) {
+      checks.set(c.name, check_json(c));
+    } else {
+      checks.items.push_back(check_json(c));
+    }
   }
   return g;
+}
+
+// root_group: checks and groups as arrays (handleSummary data) or keyed by name (export).
+Json root_group_json(const SummaryInput& in, bool keyed) {
+  return group_json("", in, keyed);
 }
 
 // The handleSummary "values" of one metric, in k6's key order.

@@ -30,11 +30,12 @@ std::string format_bytes(double bytes);    // 2.2 MB, 19 MB, 346 kB
 std::string format_rate(double fraction);  // 0.41%
 std::string format_number(double v);       // 37.537719, 3110
 
-// One check of the root group, in first-seen order.
+// One check, in first-seen order.
 struct CheckResult {
   std::string name;
   uint64_t passes = 0;
   uint64_t fails = 0;
+  std::string group;  // path of the group it ran in: "" (root), "::a", "::a::b"
 };
 
 struct SummaryOptions {
@@ -60,7 +61,8 @@ struct ScenarioSection {
 struct SummaryInput {
   const std::map<std::string, MetricValue>* metrics = nullptr;
   std::vector<ThresholdResult> thresholds;  // in declaration order per metric
-  std::vector<CheckResult> checks;          // root group, first-seen order
+  std::vector<CheckResult> checks;          // every check, first-seen order
+  std::vector<std::string> groups;          // group paths entered, first-seen order
   double elapsed_s = 0;                     // test-run duration (k6 §2.5)
   std::vector<ScenarioSection> scenarios;   // full mode: SCENARIO sections (not "default")
   SummaryOptions options;

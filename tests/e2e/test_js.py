@@ -328,6 +328,44 @@ export default function () {{
 
     r = lg.run("""
 import { check, group } from 'k6';
+export const options = { iterations: 2 };
+export function setup() { check(1, { 'setup ok': true }); }
+export default function () {
+  check(1, { 'root check': true });
+  group('agents', () => {
+    check(1, { spawned: (v) => v === 1 });
+    group('inner', () => check(1, { deep: false }));
+  });
+  group('empty', () => {});
+}
+export function handleSummary(data) {
+  return { 'data.json': JSON.stringify(data) };
+}
+""", keep=True)
+    data_path = os.path.join(r.workdir, "data.json")
+    data = json.load(open(data_path)) if os.path.exists(data_path) else {}
+    shutil.rmtree(r.workdir, ignore_errors=True)
+    import hashlib
+    md5 = lambda s: hashlib.md5(s.encode()).hexdigest()  # noqa: E731
+    root = r.export.get("root_group", {})
+    agents = root.get("groups", {}).get("agents", {})
+    inner = agents.get("groups", {}).get("inner", {})
+    check.equal(sorted(root.get("groups", {})), ["agents", "empty", "setup"],
+                "--summary-export: groups keyed by name, setup() a group of its own")
+    check.equal(inner.get("checks", {}).get("deep"),
+                {"name": "deep", "path": "::agents::inner::deep",
+                 "id": md5("::agents::inner::deep"), "passes": 0, "fails": 2},
+                "nested group checks with k6's path and MD5 id")
+    check.equal((agents.get("id"), list(root.get("checks", {}))), (md5("::agents"), ["root check"]),
+                "group ids and the root group's own checks")
+    tree = data.get("root_group", {})
+    check.equal([g["name"] for g in tree.get("groups", [])], ["setup", "agents", "empty"],
+                "handleSummary data: groups as arrays in first-seen order")
+    check.equal([c["name"] for c in tree.get("groups", [{}, {}])[1].get("checks", [])],
+                ["spawned"], "handleSummary data: checks as arrays")
+
+    r = lg.run("""
+import { check, group } from 'k6';
 check(1, { a: true });
 export default function () {}
 """)
