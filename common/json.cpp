@@ -642,4 +642,60 @@ Writer& Writer::raw(std::string_view json) {
   return *this;
 }
 
+std::string pretty(std::string_view in) {
+  std::string out;
+  int depth = 0;
+  bool in_string = false;
+  auto newline = [&] {
+    out += '\n';
+    out.append(static_cast<size_t>(depth) * 2, ' ');
+  };
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < in.size()) {
+        out += in[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        out += c;
+        break;
+      case '{':
+      case '[':
+        // Empty containers stay on one line: {} and [].
+        if (i + 1 < in.size() && (in[i + 1] == '}' || in[i + 1] == ']')) {
+          out += c;
+          out += in[++i];
+          break;
+        }
+        out += c;
+        ++depth;
+        newline();
+        break;
+      case '}':
+      case ']':
+        --depth;
+        newline();
+        out += c;
+        break;
+      case ',':
+        out += c;
+        newline();
+        break;
+      case ':':
+        out += ": ";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace faultline::json

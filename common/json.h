@@ -98,6 +98,10 @@ class Writer {
 // Go's string escaping (<, >, & as \u003c..., invalid UTF-8 as \ufffd), with quotes.
 // With html_safe false, <, > and & are written as they are.
 void append_quoted(std::string& out, std::string_view s, bool html_safe = true);
+// `compact` JSON re-indented with two spaces per level, one member or element a line (as
+// Go's json.MarshalIndent writes it). The input must be valid JSON.
+std::string pretty(std::string_view compact);
+
 // Shortest float32 text as Go's encoding/json prints it (1, 0.5, 0.33333334, 1e-7).
 std::string format_float32(float f);
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/backend.h"
+#include "common/json.h"
 #include "loadgen/config/duration.h"
 #include "loadgen/config/options.h"
 #include "loadgen/config/plan.h"
@@ -43,6 +44,9 @@ constexpr int kExitConfig = 104;
 constexpr int kExitSignal = 105;
 constexpr int kExitSetup = 107;
 constexpr int kExitMarkedFailed = 110;
+
+// The k6 release whose behaviour loadgen reproduces (spec k6-compat.md).
+constexpr const char* kK6Version = "1.8.1";
 constexpr int kExitOther = 255;
 
 // Thrown for a configuration problem; carries the exit code.
@@ -276,11 +280,25 @@ struct Cli {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // `loadgen run [flags] FILE` and `loadgen [flags] URL` are the same command.
+  // Called through a symlink named k6, loadgen answers as k6 does (the README's drop-in).
+  std::string self = argc > 0 ? argv[0] : "loadgen";
+  self = self.substr(self.rfind('/') + 1);
+  const bool as_k6 = self == "k6";
+  // `loadgen run [flags] FILE` and `loadgen [flags] URL` are the same command; `version`
+  // and `inspect` are k6's other two commands that scripts and CI use.
   std::vector<char*> args(argv, argv + argc);
-  if (args.size() > 1 && std::string(args[1]) == "run") args.erase(args.begin() + 1);
+  std::string command = args.size() > 1 ? args[1] : "";
+  if (command == "version" || command == "--version") {
+    std::printf(as_k6 ? "k6 v%s (loadgen %s, Faultline)\n" : "loadgen %s (Faultline), k6 v%s\n",
+                as_k6 ? kK6Version : FAULTLINE_VERSION, as_k6 ? FAULTLINE_VERSION : kK6Version);
+    return 0;
+  }
+  const bool inspect = command == "inspect";
+  if (command == "run" || inspect) args.erase(args.begin() + 1);
 
-  CLI::App app{"loadgen: k6-style HTTP load generator (Faultline)", "loadgen"};
+  CLI::App app{as_k6 ? "k6 (loadgen, Faultline): runs k6 test scripts"
+                     : "loadgen: k6-style HTTP load generator (Faultline)",
+               as_k6 ? "k6" : "loadgen"};
   Cli cli;
   int64_t vus = 0, iterations = 0, rps = 0;
   app.add_option("target", cli.target, "Target URL (http://host:port/path) or scenario file")
@@ -691,6 +709,10 @@ int main(int argc, char** argv) {
       sc.request_timeout = *request_timeout;
       sc.test_options_json = fl::options_to_json(options, scenarios);
       cfg.script = js_script.get();
+    }
+    if (inspect) {
+      std::printf("%s\n", faultline::json::pretty(fl::options_to_json(options, scenarios)).c_str());
+      return 0;
     }
   } catch (const ConfigError& e) {
     fl::log_line("error", e.message);

@@ -578,6 +578,43 @@ export function teardown() { console.log('no teardown'); }
                 "no iterations and no teardown after an abort in setup")
 
 
+def test_k6_command(lg, srv, check):
+    """loadgen answers as k6 through a symlink named k6: run, version, inspect."""
+    tmp = tempfile.mkdtemp(prefix="loadgen-k6-")
+    k6 = os.path.join(tmp, "k6")
+    os.symlink(os.path.abspath(lg.binary), k6)
+    script = os.path.join(tmp, "s.js")
+    with open(script, "w") as f:
+        f.write(f"""
+import http from 'k6/http';
+export const options = {{ scenarios: {{ main: {{ executor: 'constant-vus', vus: 2,
+                                                  duration: '1s', exec: 'browse' }} }} }};
+export function browse() {{ http.get('{srv.url}/json'); }}
+""")
+    try:
+        v = subprocess.run([k6, "version"], capture_output=True, text=True, timeout=30)
+        check.check(v.returncode == 0 and re.match(r"k6 v\d+\.\d+\.\d+ ", v.stdout) is not None,
+                    f"k6 version: {v.stdout.strip()}")
+        i = subprocess.run([k6, "inspect", "--vus", "3", "--duration", "5s", script],
+                           capture_output=True, text=True, timeout=60)
+        opts = json.loads(i.stdout) if i.returncode == 0 else {}
+        check.equal(opts.get("scenarios", {}).get("default", {}).get("vus"), 3,
+                    "k6 inspect prints the options after the flags replaced the scenarios")
+        i = subprocess.run([k6, "inspect", script], capture_output=True, text=True, timeout=60)
+        opts = json.loads(i.stdout) if i.returncode == 0 else {}
+        check.equal(opts.get("scenarios", {}).get("main", {}).get("exec"), "browse",
+                    "k6 inspect shows the script's scenarios")
+        r = subprocess.run([k6, "run", "--quiet", "--summary-export", os.path.join(tmp, "e.json"),
+                            "--backend", lg.backend, script],
+                           capture_output=True, text=True, timeout=60)
+        check.equal(r.returncode, 0, "k6 run works through the symlink")
+        exported = json.load(open(os.path.join(tmp, "e.json"))) if r.returncode == 0 else {}
+        check.check(exported.get("metrics", {}).get("http_reqs", {}).get("count", 0) > 0,
+                    "and makes requests")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -589,7 +626,7 @@ def main():
     try:
         for test in (test_lifecycle, test_http, test_tags_and_expected, test_metrics,
                      test_checks_and_groups, test_errors, test_interrupts, test_open_env_summary,
-                     test_modules_and_language, test_execution):
+                     test_modules_and_language, test_execution, test_k6_command):
             test(lg, srv, check)
     finally:
         srv.close()
