@@ -590,6 +590,7 @@ import http from 'k6/http';
 export const options = {{ scenarios: {{ main: {{ executor: 'constant-vus', vus: 2,
                                                   duration: '1s', exec: 'browse' }} }} }};
 export function browse() {{ http.get('{srv.url}/json'); }}
+export default function () {{ browse(); }}
 """)
     try:
         v = subprocess.run([k6, "version"], capture_output=True, text=True, timeout=30)
