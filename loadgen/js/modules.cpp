@@ -7,7 +7,8 @@ namespace faultline::loadgen::js {
 
 namespace {
 
-const BuiltinModule* const kModules[] = {&kModuleK6, &kModuleHttp, &kModuleMetrics};
+const BuiltinModule* const kModules[] = {&kModuleK6, &kModuleHttp, &kModuleMetrics,
+                                         &kModuleEncoding};
 
 }  // namespace
 

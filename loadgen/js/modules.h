@@ -28,6 +28,7 @@ bool is_k6_name(std::string_view name);
 extern const BuiltinModule kModuleK6;
 extern const BuiltinModule kModuleHttp;
 extern const BuiltinModule kModuleMetrics;
+extern const BuiltinModule kModuleEncoding;
 
 // The globals every runtime has besides the standard ones (console, open, __ENV, ...),
 // defined in globals.cpp.
