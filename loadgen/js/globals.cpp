@@ -1,7 +1,7 @@
 // The globals k6 gives every runtime besides the language's own (k6-js-api §1.8-§1.10,
-// §2.5): __ENV, __VU, console, open, global, and the bridge built-in modules use to reach
-// their natives. The JavaScript half (console formatting, language polyfills) is the
-// prelude module every runtime evaluates before the script.
+// §2.5): __ENV, __VU, console, open, global, the timers, and the bridge built-in modules
+// use to reach their natives. The JavaScript half (console formatting, language
+// polyfills, the timers) is the prelude module every runtime evaluates before the script.
 #include <js/CompilationAndEvaluation.h>
 
 #include "loadgen/js/modules.h"
@@ -201,6 +201,14 @@ define(Array.prototype, 'toSpliced', function (...args) {
   return copy;
 });
 Object.defineProperty(globalThis, 'global', { value: globalThis, writable: true, configurable: true });
+
+// The timers (§8.4) are k6/timers' natives: one implementation for the module and the
+// globals.
+const timers = __faultline_native('k6/timers');
+for (const name of ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval']) {
+  Object.defineProperty(globalThis, name,
+                        { value: timers[name], writable: true, configurable: true });
+}
 )js";
 }
 
