@@ -7,8 +7,8 @@ namespace faultline::loadgen::js {
 
 namespace {
 
-const BuiltinModule* const kModules[] = {&kModuleK6, &kModuleHttp, &kModuleMetrics,
-                                         &kModuleEncoding, &kModuleTimers};
+const BuiltinModule* const kModules[] = {&kModuleK6,       &kModuleHttp,   &kModuleMetrics,
+                                         &kModuleEncoding, &kModuleCrypto, &kModuleTimers};
 
 }  // namespace
 
