@@ -1,7 +1,8 @@
 // The globals k6 gives every runtime besides the language's own (k6-js-api §1.8-§1.10,
-// §2.5): __ENV, __VU, console, open, global, and the bridge built-in modules use to reach
-// their natives. The JavaScript half (console formatting, language polyfills) is the
-// prelude module every runtime evaluates before the script.
+// §2.5): __ENV, __VU, console, open, global, the timers, crypto, and the bridge built-in
+// modules use to reach their natives. The JavaScript half (console formatting, language
+// polyfills, the timers and crypto) is the prelude module every runtime evaluates before
+// the script.
 #include <js/CompilationAndEvaluation.h>
 
 #include "loadgen/js/modules.h"
@@ -201,6 +202,19 @@ define(Array.prototype, 'toSpliced', function (...args) {
   return copy;
 });
 Object.defineProperty(globalThis, 'global', { value: globalThis, writable: true, configurable: true });
+
+// The timers (§8.4) and WebCrypto's random functions (§2.5) are k6 module natives; these
+// globals are the same functions, so each has one implementation.
+const timers = __faultline_native('k6/timers');
+for (const name of ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval']) {
+  Object.defineProperty(globalThis, name,
+                        { value: timers[name], writable: true, configurable: true });
+}
+const random = __faultline_native('k6/crypto');
+Object.defineProperty(globalThis, 'crypto', {
+  value: { getRandomValues: random.getRandomValues, randomUUID: random.randomUUID },
+  writable: true, configurable: true,
+});
 )js";
 }
 

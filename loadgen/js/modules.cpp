@@ -7,8 +7,9 @@ namespace faultline::loadgen::js {
 
 namespace {
 
-const BuiltinModule* const kModules[] = {&kModuleK6, &kModuleHttp, &kModuleMetrics,
-                                         &kModuleExecution};
+const BuiltinModule* const kModules[] = {&kModuleK6,        &kModuleHttp,     &kModuleMetrics,
+                                         &kModuleExecution, &kModuleEncoding, &kModuleCrypto,
+                                         &kModuleTimers};
 
 }  // namespace
 

@@ -29,6 +29,9 @@ extern const BuiltinModule kModuleK6;
 extern const BuiltinModule kModuleHttp;
 extern const BuiltinModule kModuleMetrics;
 extern const BuiltinModule kModuleExecution;
+extern const BuiltinModule kModuleEncoding;
+extern const BuiltinModule kModuleCrypto;
+extern const BuiltinModule kModuleTimers;
 
 // The globals every runtime has besides the standard ones (console, open, __ENV, ...),
 // defined in globals.cpp.

@@ -213,12 +213,31 @@ bool Runtime::init(ScriptError& err) {
     }
     // Top-level await: settle the evaluation before looking at its outcome.
     ::js::RunJobs(cx_);
-    if (promise.isObject()) {
-      JS::RootedObject p(cx_, &promise.toObject());
-      if (!JS::ThrowOnModuleEvaluationFailure(cx_, p, JS::ThrowModuleErrorsSync)) {
-        err = take_error(cx_);
+    JS::RootedObject evaluation(cx_, promise.isObject() ? &promise.toObject() : nullptr);
+    // Whether the evaluation has failed; a still pending one (a top-level await) has not
+    // yet. ThrowOnModuleEvaluationFailure must only see settled promises: for a pending one
+    // it throws `undefined`.
+    auto evaluation_failed = [&] {
+      if (!evaluation || JS::GetPromiseState(evaluation) == JS::PromiseState::Pending ||
+          JS::ThrowOnModuleEvaluationFailure(cx_, evaluation, JS::ThrowModuleErrorsSync)) {
         return false;
       }
+      err = take_error(cx_);
+      return true;
+    };
+    if (evaluation_failed()) return false;
+    // k6 runs init code on the VU's event loop too: timers set there fire now (and may
+    // finish a top-level await), not in the first iteration. An error thrown by the
+    // module's own code is reported as such, not as an unhandled rejection.
+    if (key == script_.main_url && !run_event_loop(err)) {
+      evaluation_failed();
+      return false;
+    }
+    if (evaluation_failed()) return false;
+    if (evaluation && JS::GetPromiseState(evaluation) == JS::PromiseState::Pending &&
+        !interrupted()) {
+      err.message = "the top-level await of " + key + " never settled";
+      return false;
     }
     if (interrupted()) {
       err.uncatchable = true;
@@ -331,7 +350,8 @@ bool Runtime::run_event_loop(ScriptError& err) {
       if (host) {
         if (!host->sleep(wait)) continue;  // interrupted: seen at the top
       } else {
-        std::this_thread::sleep_for(wait);
+        // No VU to wait through (init code): short naps, so that an interrupt is noticed.
+        std::this_thread::sleep_for(std::min(wait, Duration(std::chrono::milliseconds(20))));
       }
       continue;
     }
@@ -404,7 +424,10 @@ bool Runtime::setup_data(const std::optional<std::string>& json, JS::MutableHand
 
 uint32_t Runtime::add_timer(JS::HandleValue fn, JS::HandleValueArray args, double delay_ms,
                             bool repeat) {
-  if (!(delay_ms > 0)) delay_ms = 0;
+  // k6 turns the delay into a Go time.Duration: NaN, infinities and delays beyond its range
+  // (about 292 years) come out in the past and fire at once. Doing the same keeps the
+  // steady clock from overflowing.
+  if (!(delay_ms > 0) || !(delay_ms < 9e12)) delay_ms = 0;
   Timer t;
   t.id = next_timer_++;
   t.due = Clock::now() + std::chrono::duration_cast<Clock::duration>(

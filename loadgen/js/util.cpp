@@ -1,6 +1,7 @@
 #include "loadgen/js/util.h"
 
 #include <js/Object.h>
+#include <js/Value.h>
 
 #include "loadgen/js/errors.h"
 
@@ -8,6 +9,7 @@
 #include <js/experimental/TypedData.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace faultline::loadgen::js {
@@ -109,6 +111,165 @@ bool bytes_of(JSContext* cx, JS::HandleValue v, std::string& out) {
   }
   out.assign(reinterpret_cast<const char*>(data), length);
   return true;
+}
+
+std::optional<std::string> go_string(JSContext* cx, JS::HandleValue v) {
+  if (v.isNullOrUndefined()) return std::string();
+  return to_utf8(cx, v);
+}
+
+namespace {
+
+// Sobek keeps integral numbers as int64 and everything else as float64.
+const char* go_number_type(double d) {
+  bool integral = std::trunc(d) == d && std::fabs(d) < 9.2e18 && !(d == 0 && std::signbit(d));
+  return integral ? "int64" : "float64";
+}
+
+// The type name Go's %T prints for what Sobek exports `v` as.
+std::string go_type_name(JSContext* cx, JS::HandleValue v) {
+  if (v.isNullOrUndefined()) return "<nil>";
+  if (v.isBoolean()) return "bool";
+  if (v.isNumber()) return go_number_type(v.toNumber());
+  if (v.isSymbol()) return "*sobek.Symbol";
+  if (v.isBigInt()) return "*big.Int";
+  if (!v.isObject()) return "string";  // (strings never get here)
+  JS::RootedObject obj(cx, &v.toObject());
+  if (JS_IsTypedArrayObject(obj)) {
+    switch (JS_GetArrayBufferViewType(obj)) {
+      case JS::Scalar::Int8:
+        return "[]int8";
+      case JS::Scalar::Int16:
+        return "[]int16";
+      case JS::Scalar::Uint16:
+        return "[]uint16";
+      case JS::Scalar::Int32:
+        return "[]int32";
+      case JS::Scalar::Uint32:
+        return "[]uint32";
+      case JS::Scalar::Float32:
+        return "[]float32";
+      case JS::Scalar::Float64:
+        return "[]float64";
+      case JS::Scalar::BigInt64:
+        return "[]int64";
+      case JS::Scalar::BigUint64:
+        return "[]uint64";
+      default:
+        return "[]uint8";
+    }
+  }
+  ::js::ESClass cls = ::js::ESClass::Other;
+  if (!JS::GetBuiltinClass(cx, obj, &cls)) {
+    JS_ClearPendingException(cx);
+    return "map[string]interface {}";
+  }
+  switch (cls) {
+    case ::js::ESClass::Array:
+      return "[]interface {}";
+    case ::js::ESClass::Set:
+      return "[]interface {}";
+    case ::js::ESClass::Map:
+      return "[][2]interface {}";
+    case ::js::ESClass::Date:
+      return "time.Time";
+    case ::js::ESClass::Promise:
+      return "*sobek.Promise";
+    case ::js::ESClass::Boolean:
+      return "bool";
+    case ::js::ESClass::Number: {
+      double d = 0;
+      if (!JS::ToNumber(cx, v, &d)) JS_ClearPendingException(cx);
+      return go_number_type(d);
+    }
+    default:
+      break;
+  }
+  if (JS::IsCallable(obj)) return "func(sobek.FunctionCall) sobek.Value";
+  return "map[string]interface {}";
+}
+
+}  // namespace
+
+bool go_bytes(JSContext* cx, JS::HandleValue v, std::string& out, std::string& go_type) {
+  if (v.isString()) {
+    JS::RootedString s(cx, v.toString());
+    out = utf8(cx, s);
+    return true;
+  }
+  if (v.isObject()) {
+    JSObject* obj = &v.toObject();
+    size_t length = 0;
+    bool shared = false;
+    uint8_t* data = nullptr;
+    if (JS::IsArrayBufferObject(obj)) {
+      JS::GetArrayBufferLengthAndData(obj, &length, &shared, &data);
+      out.assign(reinterpret_cast<const char*>(data), length);
+      return true;
+    }
+    if (JS_IsTypedArrayObject(obj) &&
+        (JS_GetArrayBufferViewType(obj) == JS::Scalar::Uint8 ||
+         JS_GetArrayBufferViewType(obj) == JS::Scalar::Uint8Clamped)) {
+      ::js::GetArrayBufferViewLengthAndData(obj, &length, &shared, &data);
+      out.assign(reinterpret_cast<const char*>(data), length);
+      return true;
+    }
+    // A String object is exported as its string.
+    JS::RootedObject o(cx, obj);
+    ::js::ESClass cls = ::js::ESClass::Other;
+    if (JS::GetBuiltinClass(cx, o, &cls) && cls == ::js::ESClass::String) {
+      auto text = to_utf8(cx, v);
+      if (text) {
+        out = std::move(*text);
+        return true;
+      }
+    }
+    JS_ClearPendingException(cx);
+  }
+  go_type = go_type_name(cx, v);
+  return false;
+}
+
+JSString* new_string_from_go(JSContext* cx, std::string_view bytes) {
+  std::u16string text;
+  text.reserve(bytes.size());
+  auto at = [&](size_t i) { return static_cast<unsigned char>(bytes[i]); };
+  auto cont = [&](size_t i, unsigned lo = 0x80, unsigned hi = 0xbf) {
+    return i < bytes.size() && at(i) >= lo && at(i) <= hi;
+  };
+  // Go's utf8.DecodeRune: a sequence is taken whole or the first byte is U+FFFD.
+  for (size_t i = 0; i < bytes.size();) {
+    unsigned b = at(i);
+    char32_t cp = 0xfffd;
+    size_t width = 1;
+    if (b < 0x80) {
+      cp = b;
+    } else if (b >= 0xc2 && b <= 0xdf && cont(i + 1)) {
+      cp = (b & 0x1f) << 6 | (at(i + 1) & 0x3f);
+      width = 2;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      unsigned lo = b == 0xe0 ? 0xa0 : 0x80, hi = b == 0xed ? 0x9f : 0xbf;
+      if (cont(i + 1, lo, hi) && cont(i + 2)) {
+        cp = (b & 0x0f) << 12 | (at(i + 1) & 0x3f) << 6 | (at(i + 2) & 0x3f);
+        width = 3;
+      }
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      unsigned lo = b == 0xf0 ? 0x90 : 0x80, hi = b == 0xf4 ? 0x8f : 0xbf;
+      if (cont(i + 1, lo, hi) && cont(i + 2) && cont(i + 3)) {
+        cp = (b & 0x07) << 18 | (at(i + 1) & 0x3f) << 12 | (at(i + 2) & 0x3f) << 6 |
+             (at(i + 3) & 0x3f);
+        width = 4;
+      }
+    }
+    if (cp >= 0x10000) {
+      text += static_cast<char16_t>(0xd800 + ((cp - 0x10000) >> 10));
+      text += static_cast<char16_t>(0xdc00 + ((cp - 0x10000) & 0x3ff));
+    } else {
+      text += static_cast<char16_t>(cp);
+    }
+    i += width;
+  }
+  return JS_NewUCStringCopyN(cx, text.data(), text.size());
 }
 
 bool tags_from(JSContext* cx, JS::HandleValue v, Tags& out, const std::string& prefix) {

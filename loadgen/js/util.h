@@ -35,6 +35,18 @@ JSObject* new_array_buffer(JSContext* cx, std::string_view bytes);
 // neither (no exception).
 bool bytes_of(JSContext* cx, JS::HandleValue v, std::string& out);
 bool is_array_buffer(JSObject* obj);
+
+// --- Values as k6's Go functions receive them (Sobek's export rules) ---
+// A Go `string` parameter: undefined and null are "", anything else String(v).
+std::optional<std::string> go_string(JSContext* cx, JS::HandleValue v);
+// k6's common.ToBytes: a string (as UTF-8), an ArrayBuffer, or a Uint8Array /
+// Uint8ClampedArray (Go sees a []byte). Anything else gives false with no exception and
+// `go_type` set to the Go type Sobek would have exported ("int64", "map[string]interface
+// {}", "<nil>"), which k6's "invalid type <T>, ..." errors name.
+bool go_bytes(JSContext* cx, JS::HandleValue v, std::string& out, std::string& go_type);
+// A JS string from bytes Go treats as a string: valid UTF-8 is decoded, every byte that is
+// not part of a valid sequence becomes U+FFFD (JS_NewStringCopyUTF8N would throw instead).
+JSString* new_string_from_go(JSContext* cx, std::string_view bytes);
 // Appends the tags of object `v` (undefined or null: none) to `out`; a name already there
 // takes the new value. Values must be strings, numbers or booleans, else k6's error is
 // thrown (as a GoError, `prefix` before it).
