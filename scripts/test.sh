@@ -25,4 +25,5 @@ echo "== sanitizer build (ASan + UBSan)"
 ./scripts/build.sh asan >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
 (cd build-asan && ctest --output-on-failure --timeout 900)
