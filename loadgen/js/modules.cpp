@@ -8,7 +8,7 @@ namespace faultline::loadgen::js {
 namespace {
 
 const BuiltinModule* const kModules[] = {&kModuleK6, &kModuleHttp, &kModuleMetrics,
-                                         &kModuleExecution};
+                                         &kModuleExecution, &kModuleData};
 
 }  // namespace
 

@@ -29,6 +29,7 @@ extern const BuiltinModule kModuleK6;
 extern const BuiltinModule kModuleHttp;
 extern const BuiltinModule kModuleMetrics;
 extern const BuiltinModule kModuleExecution;
+extern const BuiltinModule kModuleData;
 
 // The globals every runtime has besides the standard ones (console, open, __ENV, ...),
 // defined in globals.cpp.
