@@ -111,6 +111,7 @@ struct ScriptContext {
   std::string user_agent = "Grafana k6/1.8.1";
   Duration request_timeout = std::chrono::seconds(60);
   bool throw_errors = false;      // k6's `throw` option
+  bool no_cookies_reset = false;  // k6's `noCookiesReset`: one cookie jar per VU, not per iteration
   std::string test_options_json;  // exec.test.options
 
   // exec.test.abort(): set by any runtime, read by the runner.
