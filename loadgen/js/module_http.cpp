@@ -1,7 +1,7 @@
-// Module `k6/http` (k6-js-api §4). The JavaScript half handles the arguments, bodies,
-// cookies and jars, redirects and the Response object; one native sends a request through
-// the runtime's VuHost — the same HTTP client and samples as scenario files — and returns
-// what it got.
+// Module `k6/http` (k6-js-api §4). The JavaScript half handles the arguments, bodies
+// (forms, multipart with http.file), cookies and jars, redirects and the Response object;
+// one native sends a request through the runtime's VuHost — the same HTTP client and
+// samples as scenario files — and returns what it got.
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/socket.h>
@@ -10,6 +10,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <random>
 #include <string_view>
 
 #include "loadgen/js/modules.h"
@@ -458,10 +459,77 @@ bool jar_generation(JSContext* cx, unsigned argc, JS::Value* vp) {
   return true;
 }
 
+// boundary() -> a multipart boundary like Go's mime/multipart makes: 30 random bytes in
+// hex. From the OS's randomness, not Math.random, which a script may have seeded.
+bool boundary(JSContext* cx, unsigned argc, JS::Value* vp) {
+  JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  static const char digits[] = "0123456789abcdef";
+  std::string text;
+  for (int i = 0; i < 30; ++i) {
+    auto byte = static_cast<unsigned>(random() & 0xff);
+    text += digits[byte >> 4];
+    text += digits[byte & 15];
+  }
+  JSString* s = new_string(cx, text);
+  if (!s) return false;
+  args.rval().setString(s);
+  return true;
+}
+
+// unixNanos() -> the wall clock in nanoseconds as decimal text (http.file's default name).
+bool unix_nanos(JSContext* cx, unsigned argc, JS::Value* vp) {
+  JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  JSString* s = new_string(cx, std::to_string(ns));
+  if (!s) return false;
+  args.rval().setString(s);
+  return true;
+}
+
+// joinBytes([string | ArrayBuffer, ...]) -> one ArrayBuffer: strings as UTF-8.
+bool join_bytes(JSContext* cx, unsigned argc, JS::Value* vp) {
+  JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+  if (!args.get(0).isObject()) return throw_type_error(cx, "joinBytes() needs a list");
+  JS::RootedObject list(cx, &args[0].toObject());
+  uint32_t length = 0;
+  if (!JS::GetArrayLength(cx, list, &length)) return false;
+  std::string joined, piece;
+  JS::RootedValue v(cx);
+  for (uint32_t i = 0; i < length; ++i) {
+    if (!JS_GetElement(cx, list, i, &v)) return false;
+    if (!bytes_of(cx, v, piece)) return throw_type_error(cx, "joinBytes(): not bytes");
+    joined += piece;
+  }
+  JSObject* buffer = new_array_buffer(cx, joined);
+  if (!buffer) return false;
+  args.rval().setObject(*buffer);
+  return true;
+}
+
+// lossyText(string | ArrayBuffer) -> the bytes as text (res.request.body).
+bool lossy_text(JSContext* cx, unsigned argc, JS::Value* vp) {
+  JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+  std::string bytes;
+  if (!bytes_of(cx, args.get(0), bytes)) bytes.clear();
+  JSString* s = new_string(cx, lossy_utf8(bytes));
+  if (!s) return false;
+  args.rval().setString(s);
+  return true;
+}
+
 bool define(JSContext* cx, JS::HandleObject n) {
-  static const JSFunctionSpec functions[] = {
-      JS_FN("request", request, 8, 0), JS_FN("setExpectation", set_expectation, 1, 0),
-      JS_FN("warn", warn, 2, 0), JS_FN("jarGeneration", jar_generation, 0, 0), JS_FS_END};
+  static const JSFunctionSpec functions[] = {JS_FN("request", request, 8, 0),
+                                             JS_FN("setExpectation", set_expectation, 1, 0),
+                                             JS_FN("warn", warn, 2, 0),
+                                             JS_FN("jarGeneration", jar_generation, 0, 0),
+                                             JS_FN("boundary", boundary, 0, 0),
+                                             JS_FN("unixNanos", unix_nanos, 0, 0),
+                                             JS_FN("joinBytes", join_bytes, 1, 0),
+                                             JS_FN("lossyText", lossy_text, 1, 0),
+                                             JS_FS_END};
   return JS_DefineFunctions(cx, n, functions);
 }
 
@@ -1083,6 +1151,84 @@ function keepCookies(store, url, parsed) {
   if (u) store.set(u, parsed, Date.now());
 }
 
+// ---- Files and multipart bodies (k6-js-api §4.3) --------------------------------------
+
+const fileBrand = new WeakSet();
+
+class FileData {
+  constructor(data, filename, contentType) {
+    this.data = data;
+    this.filename = filename;
+    this.content_type = contentType;
+    fileBrand.add(this);
+  }
+}
+
+// The Go type name k6 reports for a value it cannot use.
+function goTypeName(v) {
+  if (v === undefined || v === null) return '<nil>';
+  switch (typeof v) {
+    case 'boolean': return 'bool';
+    case 'number': return Number.isInteger(v) ? 'int64' : 'float64';
+    case 'bigint': return '*big.Int';
+    case 'function': return 'func(sobek.FunctionCall) sobek.Value';
+    case 'symbol': return '*sobek.Symbol';
+    default: break;
+  }
+  if (Array.isArray(v)) return '[]interface {}';
+  if (v instanceof Date) return 'time.Time';
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
+    const kind = { Int8Array: 'int8', Uint8Array: 'uint8', Uint8ClampedArray: 'uint8', Int16Array: 'int16',
+      Uint16Array: 'uint16', Int32Array: 'int32', Uint32Array: 'uint32', Float32Array: 'float32',
+      Float64Array: 'float64', BigInt64Array: 'int64', BigUint64Array: 'uint64' }[v.constructor.name];
+    return '[]' + (kind || 'interface {}');
+  }
+  return 'map[string]interface {}';
+}
+
+export function file(data, ...args) {
+  let filename = n.unixNanos();
+  let contentType = 'application/octet-stream';
+  if (args.length > 0) {
+    filename = goString(args[0]);
+    if (args.length > 1) contentType = goString(args[1]);
+  }
+  if (typeof data !== 'string' && !(data instanceof ArrayBuffer)) {
+    n.goError('invalid type ' + goTypeName(data) + ', expected string or ArrayBuffer');
+  }
+  return new FileData(data, filename, contentType);
+}
+
+const isFile = (v) => v !== null && typeof v === 'object' && fileBrand.has(v);
+const escapeQuotes = (s) => s.replace(/[\\"]/g, (c) => '\\' + c);
+
+// A multipart/form-data body as Go's mime/multipart writes it: [bytes, boundary]. Part
+// headers come sorted by name; a file part names its field as given, a plain field's
+// name is escaped (Go's CreateFormField).
+function multipartBody(obj) {
+  const boundary = n.boundary();
+  const pieces = [];
+  let first = true;
+  for (const key of Object.keys(obj)) {
+    const value = obj[key];
+    pieces.push((first ? '--' : '\r\n--') + boundary + '\r\n');
+    first = false;
+    if (isFile(value)) {
+      const data = value.data;
+      if (typeof data !== 'string' && !(data instanceof ArrayBuffer)) {
+        n.goError('invalid type ' + goTypeName(data) + ', expected string, []byte or ArrayBuffer');
+      }
+      pieces.push('Content-Disposition: form-data; name="' + key + '"; filename="' +
+        escapeQuotes(goString(value.filename)) + '"\r\nContent-Type: ' + goString(value.content_type) +
+        '\r\n\r\n', data);
+    } else {
+      pieces.push('Content-Disposition: form-data; name="' + escapeQuotes(key) + '"\r\n\r\n' + goText(value));
+    }
+  }
+  pieces.push((first ? '--' : '\r\n--') + boundary + '--\r\n');
+  return [n.joinBytes(pieces), boundary];
+}
+
 // ---- Requests ------------------------------------------------------------------------
 
 export function request(method, url, body, params) {
@@ -1097,8 +1243,14 @@ export function request(method, url, body, params) {
   let contentType;
   if (body !== null && body !== undefined && typeof body === 'object' && !(body instanceof ArrayBuffer) &&
       !ArrayBuffer.isView(body)) {
-    sendBody = formEncode(body);
-    contentType = 'application/x-www-form-urlencoded';
+    if (Object.keys(body).some((k) => isFile(body[k]))) {
+      const [bytes, boundary] = multipartBody(body);
+      sendBody = bytes;
+      contentType = 'multipart/form-data; boundary=' + boundary;
+    } else {
+      sendBody = formEncode(body);
+      contentType = 'application/x-www-form-urlencoded';
+    }
     headerList.push('Content-Type', contentType);
     requestHeaders['Content-Type'] = [contentType];
   } else if (body !== null && body !== undefined && typeof body !== 'string' &&
@@ -1151,7 +1303,7 @@ export function request(method, url, body, params) {
   }
 
   const reqInfo = { method, url, headers: requestHeaders,
-    body: typeof sendBody === 'string' ? sendBody : '',
+    body: typeof sendBody === 'string' ? sendBody : (sendBody ? n.lossyText(sendBody) : ''),
     cookies: sentCookies };
   const limit = params.redirects === undefined || params.redirects === null ? 10 : Number(params.redirects);
   let raw = n.request(method, url, sendBody, hopHeaders(firstCookie), tags, timeout, responseType, expected);
@@ -1272,7 +1424,7 @@ export const OCSP_REASON_UNSPECIFIED = 'unspecified', OCSP_REASON_KEY_COMPROMISE
 
 export default {
   request, get, head, post, put, patch, del, options, asyncRequest, batch, url,
-  expectedStatuses, setResponseCallback, Response, cookieJar, CookieJar,
+  expectedStatuses, setResponseCallback, Response, cookieJar, CookieJar, file,
   TLS_1_0, TLS_1_1, TLS_1_2, TLS_1_3, OCSP_STATUS_GOOD, OCSP_STATUS_REVOKED,
   OCSP_STATUS_SERVER_FAILED, OCSP_STATUS_UNKNOWN, OCSP_REASON_UNSPECIFIED,
   OCSP_REASON_KEY_COMPROMISE, OCSP_REASON_CA_COMPROMISE, OCSP_REASON_AFFILIATION_CHANGED,
