@@ -1241,6 +1241,8 @@ export function request(method, url, body, params) {
   const requestHeaders = {};
   let sendBody = body;
   let contentType;
+  // A file is a value of a form, not a body of its own (k6 rejects it the same way).
+  if (isFile(body)) n.goError('unknown request body type *http.FileData');
   if (body !== null && body !== undefined && typeof body === 'object' && !(body instanceof ArrayBuffer) &&
       !ArrayBuffer.isView(body)) {
     if (Object.keys(body).some((k) => isFile(body[k]))) {

@@ -417,6 +417,7 @@ export default function () {{
   for (const bad of [5, 1.5, {{}}, [1], null]) {{
     try {{ http.file(bad); console.log('bad none'); }} catch (e) {{ console.log('bad', String(e)); }}
   }}
+  try {{ http.post('{srv.url}/capture/bare', f); }} catch (e) {{ console.log('bare', String(e)); }}
   const plain = http.post('{srv.url}/capture/form', {{ b: 'x y', a: 1 }});
   console.log('form', plain.request.headers['Content-Type'][0]);
 }}
@@ -489,6 +490,9 @@ export default function () {{
                  "GoError: invalid type []interface {}, expected string or ArrayBuffer",
                  "GoError: invalid type <nil>, expected string or ArrayBuffer"],
                 "http.file rejects what is neither a string nor an ArrayBuffer with k6's error")
+    check.equal(one(r, "bare"), "GoError: unknown request body type *http.FileData",
+                "a file on its own is not a body")
+    check.check("bare" not in srv.captured, "and nothing is sent")
     check.equal(one(r, "form"), "application/x-www-form-urlencoded",
                 "an object without files stays a form")
     form = srv.captured.get("form")
