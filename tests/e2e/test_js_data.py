@@ -10,7 +10,10 @@ import email.policy
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -127,6 +130,62 @@ export default function () { console.log('late', late.length, late[999].i); }
     check.equal(r.console().count("building late"), 1,
                 "VUs initialising in parallel build a SharedArray once")
     check.equal(r.console().count("late 1000 999"), 4, "and all of them read it")
+
+
+def peak_rss_mb(lg, script, files):
+    """Runs `script` and returns (exit code, stderr, the process's peak RSS in MB)."""
+    workdir = tempfile.mkdtemp(prefix="loadgen-js-data-")
+    try:
+        for name, content in {"script.js": script, **files}.items():
+            with open(os.path.join(workdir, name), "w") as f:
+                f.write(content)
+        with open(os.path.join(workdir, "stderr.txt"), "w+") as err:
+            proc = subprocess.Popen([lg.binary, "run", "--backend", lg.backend, "--quiet",
+                                     "script.js"], cwd=workdir, stdout=subprocess.DEVNULL,
+                                    stderr=err)
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            err.seek(0)
+            return proc.returncode, err.read(), usage.ru_maxrss / 1024
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_shared_array_memory(lg, srv, check):
+    # About 4 MB of JSON. Held as JavaScript objects by every VU it would cost each of them
+    # at least that much; as SharedArray views only the process's one copy exists.
+    rows = [{"id": i, "name": f"user-{i:06d}", "email": f"user{i}@example.test",
+             "note": "x" * 120} for i in range(20000)]
+    files = {"users.json": json.dumps(rows)}
+    body = """
+export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: VUS, iterations: 1 } } };
+export default function () {
+  let sum = 0;
+  for (let i = 0; i < 200; i++) sum += users[(i * 97 + __VU) % users.length].id;
+  console.log('read', users.length, sum > 0);
+}
+"""
+    shared = ("import { SharedArray } from 'k6/data';\n"
+              "const users = new SharedArray('users', () => JSON.parse(open('./users.json')));\n")
+    copied = "const users = JSON.parse(open('./users.json'));\n"
+    peaks = {}
+    for label, head in (("shared", shared), ("copied", copied)):
+        for vus in (2, 22):
+            code, err, peak = peak_rss_mb(lg, head + body.replace("VUS", str(vus)), files)
+            if not check.equal(code, 0, f"{label} run with {vus} VUs exits 0"):
+                print(err[-2000:])
+                return
+            check.equal(err.count("read 20000 true"), vus, f"{label}: every VU reads the data")
+            peaks[(label, vus)] = peak
+    shared_growth = peaks[("shared", 22)] - peaks[("shared", 2)]
+    copied_growth = peaks[("copied", 22)] - peaks[("copied", 2)]
+    print(f"peak RSS growth for 20 more VUs: SharedArray {shared_growth:.0f} MB, "
+          f"a copy per VU {copied_growth:.0f} MB", flush=True)
+    check.check(copied_growth > 80,
+                f"the measurement sees per-VU copies ({copied_growth:.0f} MB for 20 VUs)")
+    check.check(shared_growth < 45 and shared_growth < copied_growth / 2,
+                f"SharedArray keeps one copy per process ({shared_growth:.0f} MB for 20 VUs, "
+                f"{copied_growth:.0f} MB with a copy each)")
 
 
 def test_shared_array_errors(lg, srv, check):
@@ -508,7 +567,7 @@ def main():
     lg = Loadgen(args.binary, args.backend)
     srv = HttpTestServer()
     try:
-        for test in (test_shared_array, test_shared_array_errors, test_cookie_jar_reset,
+        for test in (test_shared_array, test_shared_array_memory, test_shared_array_errors, test_cookie_jar_reset,
                      test_cookies_over_http, test_jar_methods, test_multipart):
             started = time.time()
             test(lg, srv, check)
