@@ -707,6 +707,7 @@ int main(int argc, char** argv) {
       sc.scenarios = scenarios;
       sc.user_agent = user_agent;
       sc.request_timeout = *request_timeout;
+      sc.no_cookies_reset = options.no_cookies_reset.value_or(false);
       sc.test_options_json = fl::options_to_json(options, scenarios);
       cfg.script = js_script.get();
     }

@@ -507,6 +507,8 @@ bool parse_options(Decoder& d, element v, Options& o, std::vector<std::string>* 
       ok = d.read_opt(value, f, o.setup_timeout);
     } else if (key == "userAgent") {
       ok = d.read_opt(value, f, o.user_agent);
+    } else if (key == "noCookiesReset") {
+      ok = d.read_opt(value, f, o.no_cookies_reset);
     } else if (key == "noConnectionReuse" || key == "noVUConnectionReuse" ||
                key == "discardResponseBodies" || key == "insecureSkipTLSVerify") {
       bool ignored = false;  // accepted for k6 compatibility, no effect in loadgen
@@ -1127,6 +1129,7 @@ bool apply_layer(Options& lower, const Options& upper) {
   take(lower.rps, upper.rps);
   take(lower.setup_timeout, upper.setup_timeout);
   take(lower.user_agent, upper.user_agent);
+  take(lower.no_cookies_reset, upper.no_cookies_reset);
   return cleared_scenarios;
 }
 

@@ -1,5 +1,7 @@
 #include "loadgen/js/context.h"
 
+#include <chrono>
+
 #include "loadgen/js/resolution.h"
 
 namespace faultline::loadgen::js {
@@ -55,20 +57,44 @@ std::vector<std::string> CheckTable::groups() const {
   return groups_;
 }
 
-std::shared_ptr<const std::vector<std::string>> SharedData::find(const std::string& name) {
-  std::lock_guard lock(mutex_);
-  auto it = arrays_.find(name);
-  return it == arrays_.end() ? nullptr : it->second;
+SharedData::Claim SharedData::claim(const std::string& name,
+                                    const std::function<bool()>& interrupted, Items& items) {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    auto found = arrays_.find(name);
+    if (found != arrays_.end()) {
+      items = found->second;
+      return Claim::kReady;
+    }
+    auto builder = building_.find(name);
+    if (builder == building_.end()) {
+      building_.emplace(name, std::this_thread::get_id());
+      return Claim::kBuild;
+    }
+    if (builder->second == std::this_thread::get_id()) return Claim::kRecursive;
+    // Woken by publish() or abandon(); the timeout only lets an interrupt through.
+    built_.wait_for(lock, std::chrono::milliseconds(50));
+    if (interrupted && interrupted()) return Claim::kInterrupted;
+  }
 }
 
-std::shared_ptr<const std::vector<std::string>> SharedData::add(const std::string& name,
-                                                                std::vector<std::string> items) {
-  std::lock_guard lock(mutex_);
-  auto it = arrays_.find(name);
-  if (it != arrays_.end()) return it->second;
+SharedData::Items SharedData::publish(const std::string& name, std::vector<std::string> items) {
   auto data = std::make_shared<const std::vector<std::string>>(std::move(items));
-  arrays_.emplace(name, data);
+  {
+    std::lock_guard lock(mutex_);
+    building_.erase(name);
+    arrays_.emplace(name, data);
+  }
+  built_.notify_all();
   return data;
+}
+
+void SharedData::abandon(const std::string& name) {
+  {
+    std::lock_guard lock(mutex_);
+    building_.erase(name);
+  }
+  built_.notify_all();
 }
 
 }  // namespace faultline::loadgen::js

@@ -5,12 +5,15 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "loadgen/config/duration.h"
@@ -57,16 +60,31 @@ class CheckTable {
   std::vector<std::string> groups_;
 };
 
-// SharedArray data: one copy per process, each element kept as JSON text. Thread-safe.
+// SharedArray data: one copy per process, each element kept as JSON text. The first
+// runtime to ask for a name builds the array while later askers of that name wait for it,
+// so the script's function runs once per process even when VUs initialise in parallel.
+// Thread-safe.
 class SharedData {
  public:
-  std::shared_ptr<const std::vector<std::string>> find(const std::string& name);
-  std::shared_ptr<const std::vector<std::string>> add(const std::string& name,
-                                                      std::vector<std::string> items);
+  using Items = std::shared_ptr<const std::vector<std::string>>;
+  enum class Claim {
+    kReady,      // `items` holds the array
+    kBuild,      // the caller must build it and then publish() or abandon() it
+    kRecursive,  // the calling thread is building this very name (its function asks for it)
+    kInterrupted,
+  };
+  // Looks `name` up, waiting while another thread builds it; `interrupted` is polled then.
+  Claim claim(const std::string& name, const std::function<bool()>& interrupted, Items& items);
+  // Stores the array the caller built after claim() said kBuild, and wakes the waiters.
+  Items publish(const std::string& name, std::vector<std::string> items);
+  // The build failed: the next claim() of `name` builds it again.
+  void abandon(const std::string& name);
 
  private:
   std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<const std::vector<std::string>>> arrays_;
+  std::condition_variable built_;
+  std::map<std::string, Items> arrays_;
+  std::map<std::string, std::thread::id> building_;
 };
 
 // A custom metric as a script declared it (new Trend('name', true)).
@@ -99,6 +117,7 @@ struct ScriptContext {
   std::string user_agent = "Grafana k6/1.8.1";
   Duration request_timeout = std::chrono::seconds(60);
   bool throw_errors = false;      // k6's `throw` option
+  bool no_cookies_reset = false;  // k6's `noCookiesReset`: one cookie jar per VU, not per iteration
   std::string test_options_json;  // exec.test.options
 
   // exec.test.abort(): set by any runtime, read by the runner.

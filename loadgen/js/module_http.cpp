@@ -1,13 +1,17 @@
-// Module `k6/http` (k6-js-api §4). The JavaScript half handles the arguments, bodies,
-// redirects and the Response object; one native sends a request through the runtime's
-// VuHost — the same HTTP client and samples as scenario files — and returns what it got.
+// Module `k6/http` (k6-js-api §4). The JavaScript half handles the arguments, bodies
+// (forms, multipart with http.file), cookies and jars, redirects and the Response object;
+// one native sends a request through the runtime's VuHost — the same HTTP client and
+// samples as scenario files — and returns what it got.
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <random>
+#include <string_view>
 
 #include "loadgen/js/modules.h"
 #include "loadgen/js/runtime.h"
@@ -129,6 +133,41 @@ std::string canonical(std::string key) {
     upper = c == '-';
   }
   return key;
+}
+
+// Valid UTF-8 of `bytes`, each byte of an invalid sequence replaced by U+FFFD (how Go's
+// strings reach JavaScript in k6).
+std::string lossy_utf8(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  size_t i = 0;
+  while (i < bytes.size()) {
+    auto c = static_cast<unsigned char>(bytes[i]);
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xe  ? 3
+                 : (c >> 3) == 0x1e ? 4
+                                    : 0;
+    bool ok = len > 0 && i + len <= bytes.size();
+    for (size_t k = 1; ok && k < len; ++k) {
+      ok = (static_cast<unsigned char>(bytes[i + k]) & 0xc0) == 0x80;
+    }
+    if (ok && len > 1) {
+      // Overlong forms, surrogates and values past U+10FFFF are invalid too.
+      uint32_t cp = c & (0x7f >> len);
+      for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (bytes[i + k] & 0x3f);
+      static const uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+      ok = cp >= smallest[len] && cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff);
+    }
+    if (ok) {
+      out.append(bytes.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      i += 1;
+    }
+  }
+  return out;
 }
 
 bool append_element(JSContext* cx, JS::HandleObject array, uint32_t index, JS::HandleValue v) {
@@ -307,8 +346,13 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
       if (!buffer) return false;
       body_value.setObject(*buffer);
     } else {
+      // A body that is not UTF-8 becomes text the way Go's strings reach k6 scripts.
       JSString* s = new_string(cx, x.body);
-      if (!s) return false;
+      if (!s) {
+        JS_ClearPendingException(cx);
+        s = new_string(cx, lossy_utf8(x.body));
+        if (!s) return false;
+      }
       body_value.setString(s);
     }
   }
@@ -402,10 +446,90 @@ bool warn(JSContext* cx, unsigned argc, JS::Value* vp) {
   return true;
 }
 
+// jarGeneration() -> the number of the VU's current cookie jar (Runtime::
+// cookie_jar_generation), or -1 where k6 has no VU jar (the init context).
+bool jar_generation(JSContext* cx, unsigned argc, JS::Value* vp) {
+  JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+  Runtime& rt = Runtime::of(cx);
+  if (rt.phase == Phase::kInit || !rt.host) {
+    args.rval().setInt32(-1);
+  } else {
+    args.rval().setNumber(static_cast<double>(rt.cookie_jar_generation));
+  }
+  return true;
+}
+
+// boundary() -> a multipart boundary like Go's mime/multipart makes: 30 random bytes in
+// hex. From the OS's randomness, not Math.random, which a script may have seeded.
+bool boundary(JSContext* cx, unsigned argc, JS::Value* vp) {
+  JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  static const char digits[] = "0123456789abcdef";
+  std::string text;
+  for (int i = 0; i < 30; ++i) {
+    auto byte = static_cast<unsigned>(random() & 0xff);
+    text += digits[byte >> 4];
+    text += digits[byte & 15];
+  }
+  JSString* s = new_string(cx, text);
+  if (!s) return false;
+  args.rval().setString(s);
+  return true;
+}
+
+// unixNanos() -> the wall clock in nanoseconds as decimal text (http.file's default name).
+bool unix_nanos(JSContext* cx, unsigned argc, JS::Value* vp) {
+  JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  JSString* s = new_string(cx, std::to_string(ns));
+  if (!s) return false;
+  args.rval().setString(s);
+  return true;
+}
+
+// joinBytes([string | ArrayBuffer, ...]) -> one ArrayBuffer: strings as UTF-8.
+bool join_bytes(JSContext* cx, unsigned argc, JS::Value* vp) {
+  JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+  if (!args.get(0).isObject()) return throw_type_error(cx, "joinBytes() needs a list");
+  JS::RootedObject list(cx, &args[0].toObject());
+  uint32_t length = 0;
+  if (!JS::GetArrayLength(cx, list, &length)) return false;
+  std::string joined, piece;
+  JS::RootedValue v(cx);
+  for (uint32_t i = 0; i < length; ++i) {
+    if (!JS_GetElement(cx, list, i, &v)) return false;
+    if (!bytes_of(cx, v, piece)) return throw_type_error(cx, "joinBytes(): not bytes");
+    joined += piece;
+  }
+  JSObject* buffer = new_array_buffer(cx, joined);
+  if (!buffer) return false;
+  args.rval().setObject(*buffer);
+  return true;
+}
+
+// lossyText(string | ArrayBuffer) -> the bytes as text (res.request.body).
+bool lossy_text(JSContext* cx, unsigned argc, JS::Value* vp) {
+  JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+  std::string bytes;
+  if (!bytes_of(cx, args.get(0), bytes)) bytes.clear();
+  JSString* s = new_string(cx, lossy_utf8(bytes));
+  if (!s) return false;
+  args.rval().setString(s);
+  return true;
+}
+
 bool define(JSContext* cx, JS::HandleObject n) {
   static const JSFunctionSpec functions[] = {JS_FN("request", request, 8, 0),
                                              JS_FN("setExpectation", set_expectation, 1, 0),
-                                             JS_FN("warn", warn, 2, 0), JS_FS_END};
+                                             JS_FN("warn", warn, 2, 0),
+                                             JS_FN("jarGeneration", jar_generation, 0, 0),
+                                             JS_FN("boundary", boundary, 0, 0),
+                                             JS_FN("unixNanos", unix_nanos, 0, 0),
+                                             JS_FN("joinBytes", join_bytes, 1, 0),
+                                             JS_FN("lossyText", lossy_text, 1, 0),
+                                             JS_FS_END};
   return JS_DefineFunctions(cx, n, functions);
 }
 
@@ -556,6 +680,557 @@ function resolveLocation(base, location) {
   return m[1] + dir + location;
 }
 
+// ---- Cookies and jars (k6-js-api §4.8, §4.9) ------------------------------------------
+// k6 keeps cookies in Go's net/http/cookiejar without a public-suffix list and parses
+// Set-Cookie like net/http; this section follows those rules (RFC 6265): host-only and
+// domain cookies, default paths, path matching, Secure only over https, Max-Age before
+// Expires, expiry on the way out, and the order longest path, then oldest.
+
+const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+// An own data property even for names like "__proto__".
+function putList(obj, key, item) {
+  if (!hasOwn(obj, key)) {
+    Object.defineProperty(obj, key, { value: [], enumerable: true, writable: true, configurable: true });
+  }
+  obj[key].push(item);
+}
+// Go's textproto.TrimString: ASCII white space only.
+const trimAscii = (s) => s.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const COOKIE_VALUE = /^[\x20\x21\x23-\x3a\x3c-\x5b\x5d-\x7e]*$/;
+// A Go string parameter: undefined and null become "".
+const goString = (v) => (v === undefined || v === null ? '' : String(v));
+const goQuote = (s) => '"' + s.replace(/[\\"]/g, (c) => '\\' + c) + '"';
+
+// net/http's parseCookieValue: surrounding quotes may be dropped, then only cookie-octets
+// (space and comma included, as Go accepts them). null when invalid.
+function cookieValue(raw, allowQuotes) {
+  if (allowQuotes && raw.length > 1 && raw[0] === '"' && raw[raw.length - 1] === '"') raw = raw.slice(1, -1);
+  return COOKIE_VALUE.test(raw) ? raw : null;
+}
+
+// Go's time.Parse of RFC 1123 ("Mon, 02 Jan 2006 15:04:05 MST", or with dashes in the
+// date for Set-Cookie's older form): ms since the epoch (the zone is taken as UTC, as Go
+// does for abbreviations it does not know), or an Error with Go's text.
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+function parseHttpDate(value, dashed) {
+  const sep = dashed ? '-' : ' ';
+  const layout = dashed ? 'Mon, 02-Jan-2006 15:04:05 MST' : 'Mon, 02 Jan 2006 15:04:05 MST';
+  const prefix = 'parsing time ' + goQuote(value);
+  const fail = (rest, element) => new Error(prefix + ' as ' + goQuote(layout) + ': cannot parse ' +
+    goQuote(rest) + ' as ' + goQuote(element));
+  let rest = value;
+  const fields = {};
+  const steps = [
+    ['Mon', /^[A-Za-z]{3}/, (t) => DAYS.includes(t.toLowerCase())], [', '],
+    ['02', /^[0-9]{2}/], [sep],
+    ['Jan', /^[A-Za-z]{3}/, (t) => MONTHS.includes(t.toLowerCase())], [sep],
+    ['2006', /^[0-9]{4}/], [' '],
+    ['15', /^[0-9]{1,2}/], [':'], ['04', /^[0-9]{2}/], [':'], ['05', /^[0-9]{2}/], [' '],
+    ['MST', /^(?:GMT[+-][0-9]{1,2}|[A-Z]{3,5})/],
+  ];
+  for (const [element, pattern, valid] of steps) {
+    if (!pattern) {
+      if (!rest.startsWith(element)) return fail(rest, element);
+      rest = rest.slice(element.length);
+      continue;
+    }
+    const m = pattern.exec(rest);
+    if (!m || (valid && !valid(m[0]))) return fail(rest, element);
+    fields[element] = m[0];
+    rest = rest.slice(m[0].length);
+    const range = { '02': [0, 31, 'day'], '15': [0, 23, 'hour'], '04': [0, 59, 'minute'], '05': [0, 59, 'second'] }[element];
+    if (range && (Number(m[0]) < range[0] || Number(m[0]) > range[1])) {
+      return new Error(prefix + ': ' + range[2] + ' out of range');
+    }
+  }
+  if (rest !== '') return new Error(prefix + ': extra text: ' + goQuote(rest));
+  const year = Number(fields['2006']);
+  const month = MONTHS.indexOf(fields.Jan.toLowerCase());
+  const day = Number(fields['02']);
+  const ms = Date.UTC(year, month, day, Number(fields['15']), Number(fields['04']), Number(fields['05']));
+  if (day < 1 || new Date(Date.UTC(year, month, day)).getUTCMonth() !== month) {
+    return new Error(prefix + ': day out of range');
+  }
+  const offset = /^GMT([+-])([0-9]{1,2})$/.exec(fields.MST);
+  return offset ? ms - (offset[1] === '-' ? -1 : 1) * Number(offset[2]) * 3600000 : ms;
+}
+
+// One Set-Cookie line as net/http reads it, or null when it is not a cookie. expires is
+// ms since the epoch or null (Go's zero time); maxAge is 0 when absent, -1 for "delete now".
+function parseSetCookie(line) {
+  const parts = trimAscii(line).split(';');
+  if (parts.length === 1 && parts[0] === '') return null;
+  const first = trimAscii(parts[0]);
+  const eq = first.indexOf('=');
+  if (eq < 0) return null;
+  const name = trimAscii(first.slice(0, eq));
+  if (!TOKEN.test(name)) return null;
+  const value = cookieValue(first.slice(eq + 1), true);
+  if (value === null) return null;
+  const c = { name, value, domain: '', path: '', secure: false, httpOnly: false, maxAge: 0, expires: null };
+  for (let i = 1; i < parts.length; i++) {
+    const part = trimAscii(parts[i]);
+    if (part === '') continue;
+    const at = part.indexOf('=');
+    const attr = at < 0 ? part : part.slice(0, at);
+    if (/[^\x00-\x7f]/.test(attr)) continue;
+    const val = cookieValue(at < 0 ? '' : part.slice(at + 1), false);
+    if (val === null) continue;
+    switch (attr.toLowerCase()) {
+      case 'secure': c.secure = true; break;
+      case 'httponly': c.httpOnly = true; break;
+      case 'domain': c.domain = val; break;
+      case 'path': c.path = val; break;
+      case 'max-age':
+        // strconv.Atoi, and no leading zero unless the value is 0.
+        if (/^[+-]?[0-9]+$/.test(val) && !(val[0] === '0' && Number(val) !== 0)) {
+          const secs = Number(val);
+          c.maxAge = secs <= 0 ? -1 : secs;
+        }
+        break;
+      case 'expires': {
+        let t = parseHttpDate(val, false);
+        if (t instanceof Error) t = parseHttpDate(val, true);
+        c.expires = t instanceof Error ? null : t;
+        break;
+      }
+      default: break;
+    }
+  }
+  return c;
+}
+
+// The Set-Cookie lines of a raw header list [name, value, ...], parsed.
+function setCookies(headers) {
+  const out = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] !== 'Set-Cookie') continue;
+    const c = parseSetCookie(headers[i + 1]);
+    if (c) out.push(c);
+  }
+  return out;
+}
+
+// res.cookies: name -> [{name, value, domain, path, http_only, secure, max_age, expires}].
+// A cookie without Expires has Go's zero time, -6795364578871 in ms.
+function responseCookies(parsed) {
+  const out = {};
+  for (const c of parsed) {
+    putList(out, c.name, { name: c.name, value: c.value, domain: c.domain, path: c.path,
+      http_only: c.httpOnly, secure: c.secure, max_age: c.maxAge,
+      expires: c.expires === null ? -6795364578871 : c.expires });
+  }
+  return out;
+}
+
+// A Cookie header's pairs as net/http's Request.Cookies reads them (res.request.cookies).
+function readCookieHeader(header) {
+  const out = [];
+  for (let part of trimAscii(header).split(';')) {
+    part = trimAscii(part);
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const name = trimAscii(eq < 0 ? part : part.slice(0, eq));
+    if (!TOKEN.test(name)) continue;
+    const value = cookieValue(eq < 0 ? '' : part.slice(eq + 1), true);
+    if (value !== null) out.push({ name, value });
+  }
+  return out;
+}
+
+// "name=value" for a Cookie header, sanitised like net/http's AddCookie: line breaks in
+// names become '-', bytes that may not be in a value are dropped, and a value with a
+// space or comma is quoted.
+function cookiePair(name, value) {
+  let v = String(value).replace(/[^\x20\x21\x23-\x3a\x3c-\x5b\x5d-\x7e]/g, '');
+  if (/[ ,]/.test(v)) v = '"' + v + '"';
+  return String(name).replace(/[\r\n]/g, '-') + '=' + v;
+}
+
+function isIp(host) {
+  if (/[:%]/.test(host)) return true;
+  const m = /^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$/.exec(host);
+  return !!m && m.slice(1).every((p) => (p === '0' || p[0] !== '0') && Number(p) <= 255);
+}
+
+const hasDotSuffix = (s, suffix) =>
+  s.length > suffix.length && s.endsWith(suffix) && s[s.length - suffix.length - 1] === '.';
+
+// Where a jar files a host's cookies: its last two labels (Go, without a suffix list).
+function jarKey(host) {
+  if (isIp(host)) return host;
+  const i = host.lastIndexOf('.');
+  if (i <= 0) return host;
+  return host.slice(host.lastIndexOf('.', i - 2) + 1);
+}
+
+function defaultPath(path) {
+  if (path === '' || path[0] !== '/') return '/';
+  const i = path.lastIndexOf('/');
+  return i === 0 ? '/' : path.slice(0, i);
+}
+
+function pathMatch(cookiePath, path) {
+  if (path === cookiePath) return true;
+  return path.startsWith(cookiePath) &&
+    (cookiePath[cookiePath.length - 1] === '/' || path[cookiePath.length] === '/');
+}
+
+// The scheme, canonical host and path of `text` as a jar needs them, or null for what a
+// jar ignores (not http or https). Errors Go's url.Parse would give are thrown when
+// `strict` (the jar's methods), else the URL is ignored (the request reports it).
+function jarUrl(text, strict) {
+  const bad = (why) => {
+    if (strict) n.goError('parse ' + goQuote(text) + ': ' + why);
+    return null;
+  };
+  if (/[\x00-\x1f\x7f]/.test(text)) return bad('net/url: invalid control character in URL');
+  if (text[0] === ':') return bad('missing protocol scheme');
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)/.exec(text);
+  if (!m) return null;
+  // Go checks the escapes of the path (a query keeps its text as it is).
+  const escape = /%(?![0-9A-Fa-f]{2})/.exec(m[3]);
+  if (escape) return bad('invalid URL escape ' + goQuote(m[3].slice(escape.index, escape.index + 3)));
+  const scheme = m[1].toLowerCase();
+  let host = m[2].slice(m[2].lastIndexOf('@') + 1);
+  if (host[0] === '[' && host.indexOf(']') < 0) return bad("missing ']' in host");
+  const port = /^(?:\[[^\]]*\]|[^:]*)(:.*)?$/.exec(host)[1];
+  if (port !== undefined && !/^:[0-9]*$/.test(port)) return bad('invalid port ' + goQuote(port) + ' after host');
+  if (scheme !== 'http' && scheme !== 'https') return null;
+  // The host without its port (net.SplitHostPort where Go's jar finds one), without a
+  // trailing dot, in lower case.
+  const colons = host.split(':').length - 1;
+  if (colons === 1 || (colons > 1 && host[0] === '[' && host.includes(']:'))) {
+    host = host[0] === '[' ? host.slice(1, host.indexOf(']')) : host.slice(0, host.lastIndexOf(':'));
+  }
+  if (host.endsWith('.')) host = host.slice(0, -1);
+  let path = m[3];
+  try { path = decodeURIComponent(path); } catch (e) { /* kept as sent */ }
+  return { scheme, host: host.toLowerCase(), path };
+}
+
+const END_OF_TIME = Date.UTC(9999, 11, 31, 23, 59, 59);
+
+// One jar's cookies: jarKey -> Map(domain;path;name -> entry).
+class CookieStore {
+  constructor() {
+    this.entries = new Map();
+    this.sequence = 0;
+  }
+
+  // net/http/cookiejar's SetCookies: `cookies` as parseSetCookie makes them.
+  set(u, cookies, now) {
+    if (cookies.length === 0) return;
+    const key = jarKey(u.host);
+    const fallbackPath = defaultPath(u.path);
+    let entries = this.entries.get(key);
+    for (const c of cookies) {
+      const e = this.entry(c, u.host, fallbackPath, now);
+      if (e === null) continue;
+      const id = e.domain + ';' + e.path + ';' + e.name;
+      if (e.remove) {
+        if (entries) entries.delete(id);
+        continue;
+      }
+      if (!entries) {
+        entries = new Map();
+        this.entries.set(key, entries);
+      }
+      const old = entries.get(id);
+      e.creation = old ? old.creation : now;
+      e.sequence = old ? old.sequence : this.sequence++;
+      entries.set(id, e);
+    }
+    if (entries && entries.size === 0) this.entries.delete(key);
+  }
+
+  entry(c, host, fallbackPath, now) {
+    const path = c.path === '' || c.path[0] !== '/' ? fallbackPath : c.path;
+    let domain = c.domain, hostOnly = false;
+    if (domain === '') {
+      domain = host;
+      hostOnly = true;
+    } else if (isIp(host)) {
+      // An IP may only name itself, and such a cookie is host-only.
+      if (host !== domain) return null;
+      hostOnly = true;
+    } else {
+      if (domain[0] === '.') domain = domain.slice(1);
+      if (domain === '' || domain[0] === '.' || /[^\x00-\x7f]/.test(domain)) return null;
+      domain = domain.toLowerCase();
+      if (domain.endsWith('.')) return null;
+      if (host !== domain && !hasDotSuffix(host, domain)) return null;
+    }
+    const e = { name: c.name, value: c.value, domain, path, hostOnly, secure: !!c.secure,
+      httpOnly: !!c.httpOnly, persistent: false, expires: END_OF_TIME, remove: false };
+    if (c.maxAge < 0) {
+      e.remove = true;
+    } else if (c.maxAge > 0) {
+      e.expires = now + c.maxAge * 1000;
+      e.persistent = true;
+    } else if (c.expires !== null && c.expires !== undefined) {
+      if (!(c.expires > now)) e.remove = true;
+      e.expires = c.expires;
+      e.persistent = true;
+    }
+    return e;
+  }
+
+  // net/http/cookiejar's Cookies: [{name, value}] to send to `u`; expired ones go.
+  get(u, now) {
+    const key = jarKey(u.host);
+    const entries = this.entries.get(key);
+    if (!entries) return [];
+    const https = u.scheme === 'https';
+    const path = u.path === '' ? '/' : u.path;
+    const selected = [];
+    for (const [id, e] of entries) {
+      if (e.persistent && !(e.expires > now)) {
+        entries.delete(id);
+        continue;
+      }
+      const domainOk = e.domain === u.host || (!e.hostOnly && hasDotSuffix(u.host, e.domain));
+      if (domainOk && pathMatch(e.path, path) && (https || !e.secure)) selected.push(e);
+    }
+    if (entries.size === 0) this.entries.delete(key);
+    selected.sort((a, b) => (a.path !== b.path ? (a.path > b.path ? -1 : 1)
+      : a.creation !== b.creation ? a.creation - b.creation : a.sequence - b.sequence));
+    return selected.map((e) => ({ name: e.name, value: e.value }));
+  }
+}
+
+const stores = new WeakMap();  // CookieJar -> CookieStore
+function storeOf(jar) {
+  const store = stores.get(jar);
+  if (!store) throw new TypeError('not a CookieJar');
+  return store;
+}
+
+export class CookieJar {
+  constructor() {
+    stores.set(this, new CookieStore());
+  }
+
+  // name -> [value, ...] of the cookies a request to `url` would send.
+  cookiesForURL(url) {
+    const store = storeOf(this);
+    const u = jarUrl(goString(url), true);
+    const out = {};
+    if (u) for (const c of store.get(u, Date.now())) putList(out, c.name, c.value);
+    return out;
+  }
+
+  // Stores a cookie as if `url` had set it; options keys are case-insensitive.
+  set(url, name, value, options) {
+    const store = storeOf(this);
+    const u = jarUrl(goString(url), true);
+    const c = { name: goString(name), value: goString(value), domain: '', path: '', secure: false,
+      httpOnly: false, maxAge: 0, expires: null };
+    if (options !== undefined && options !== null) {
+      const opts = Object(options);
+      for (const key of Object.keys(opts)) {
+        const v = opts[key];
+        switch (key.toLowerCase()) {
+          case 'path': c.path = String(v); break;
+          case 'domain': c.domain = String(v); break;
+          case 'expires': {
+            const text = String(v);
+            c.expires = null;
+            if (text !== '') {
+              const t = parseHttpDate(text, false);
+              if (t instanceof Error) n.goError('unable to parse "expires" date string ' + goQuote(text) + ': ' + t.message);
+              c.expires = t;
+            }
+            break;
+          }
+          case 'max_age': c.maxAge = Math.trunc(Number(v)) || 0; break;
+          case 'secure': c.secure = !!v; break;
+          case 'http_only': c.httpOnly = !!v; break;
+          default: break;
+        }
+      }
+    }
+    if (u) store.set(u, [c], Date.now());
+    return true;
+  }
+
+  // k6's clear(url): the cookies `url` would get are set again as expired, for the host
+  // and default path of `url` (so, as in k6, cookies filed under another path or domain
+  // stay).
+  clear(url) {
+    const store = storeOf(this);
+    const u = jarUrl(goString(url), true);
+    if (!u) return;
+    const now = Date.now();
+    const expired = store.get(u, now).map((c) => ({ name: c.name, value: c.value, domain: '',
+      path: '', maxAge: -1, expires: null }));
+    store.set(u, expired, now);
+  }
+
+  delete(url, name) {
+    const store = storeOf(this);
+    name = goString(name);
+    if (name === '') n.goError('cookie: is null');
+    const u = jarUrl(goString(url), true);
+    if (u) store.set(u, [{ name, value: '', domain: '', path: '', maxAge: -1, expires: null }], Date.now());
+  }
+}
+
+// The VU's jar: a new one whenever k6 starts the VU on a new one (each iteration unless
+// noCookiesReset; setup and teardown have runtimes, and so jars, of their own).
+let vuJar = null;
+let vuJarGeneration = -1;
+function currentVuJar() {
+  const generation = n.jarGeneration();
+  if (generation < 0) return null;
+  if (vuJar === null || generation !== vuJarGeneration) {
+    vuJar = new CookieJar();
+    vuJarGeneration = generation;
+  }
+  return vuJar;
+}
+
+export function cookieJar() {
+  const jar = currentVuJar();
+  if (jar === null) n.goError('Making cookie jars in the init context is not supported');
+  return jar;
+}
+
+// params.cookies: name -> string or {value, replace} (keys case-insensitive), in order.
+function paramsCookies(cookies) {
+  const out = [];
+  if (cookies === undefined || cookies === null) return out;
+  const all = Object(cookies);
+  for (const name of Object.keys(all)) {
+    const v = all[name];
+    if (v === undefined || v === null) continue;
+    // What Go sees as a map (any object but an array, a date or bytes) is {value, replace}.
+    if (typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) && !(v instanceof ArrayBuffer) &&
+        !ArrayBuffer.isView(v)) {
+      const c = { name, value: '', replace: false };
+      for (const key of Object.keys(v)) {
+        const lower = key.toLowerCase();
+        if (lower === 'replace') c.replace = !!v[key];
+        else if (lower === 'value') c.value = String(v[key]);
+      }
+      out.push(c);
+    } else {
+      out.push({ name, value: String(v), replace: false });
+    }
+  }
+  return out;
+}
+
+// The Cookie header of one hop: `base` (the script's own Cookie header, first hop only),
+// then params.cookies, then the jar's cookies for `url` except those params.cookies
+// replaces.
+function cookieHeader(base, requestCookies, store, url) {
+  const parts = base ? [base] : [];
+  const replaced = new Set();
+  for (const c of requestCookies) {
+    parts.push(cookiePair(c.name, c.value));
+    if (c.replace) replaced.add(c.name);
+  }
+  if (store && store.entries.size > 0) {
+    const u = jarUrl(url, false);
+    if (u) {
+      for (const c of store.get(u, Date.now())) {
+        if (!replaced.has(c.name)) parts.push(cookiePair(c.name, c.value));
+      }
+    }
+  }
+  return parts.join('; ');
+}
+
+// Set-Cookie of a response to `url` into the active jar.
+function keepCookies(store, url, parsed) {
+  if (!store || parsed.length === 0) return;
+  const u = jarUrl(url, false);
+  if (u) store.set(u, parsed, Date.now());
+}
+
+// ---- Files and multipart bodies (k6-js-api §4.3) --------------------------------------
+
+const fileBrand = new WeakSet();
+
+class FileData {
+  constructor(data, filename, contentType) {
+    this.data = data;
+    this.filename = filename;
+    this.content_type = contentType;
+    fileBrand.add(this);
+  }
+}
+
+// The Go type name k6 reports for a value it cannot use.
+function goTypeName(v) {
+  if (v === undefined || v === null) return '<nil>';
+  switch (typeof v) {
+    case 'boolean': return 'bool';
+    case 'number': return Number.isInteger(v) ? 'int64' : 'float64';
+    case 'bigint': return '*big.Int';
+    case 'function': return 'func(sobek.FunctionCall) sobek.Value';
+    case 'symbol': return '*sobek.Symbol';
+    default: break;
+  }
+  if (Array.isArray(v)) return '[]interface {}';
+  if (v instanceof Date) return 'time.Time';
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
+    const kind = { Int8Array: 'int8', Uint8Array: 'uint8', Uint8ClampedArray: 'uint8', Int16Array: 'int16',
+      Uint16Array: 'uint16', Int32Array: 'int32', Uint32Array: 'uint32', Float32Array: 'float32',
+      Float64Array: 'float64', BigInt64Array: 'int64', BigUint64Array: 'uint64' }[v.constructor.name];
+    return '[]' + (kind || 'interface {}');
+  }
+  return 'map[string]interface {}';
+}
+
+export function file(data, ...args) {
+  let filename = n.unixNanos();
+  let contentType = 'application/octet-stream';
+  if (args.length > 0) {
+    filename = goString(args[0]);
+    if (args.length > 1) contentType = goString(args[1]);
+  }
+  if (typeof data !== 'string' && !(data instanceof ArrayBuffer)) {
+    n.goError('invalid type ' + goTypeName(data) + ', expected string or ArrayBuffer');
+  }
+  return new FileData(data, filename, contentType);
+}
+
+const isFile = (v) => v !== null && typeof v === 'object' && fileBrand.has(v);
+const escapeQuotes = (s) => s.replace(/[\\"]/g, (c) => '\\' + c);
+
+// A multipart/form-data body as Go's mime/multipart writes it: [bytes, boundary]. Part
+// headers come sorted by name; a file part names its field as given, a plain field's
+// name is escaped (Go's CreateFormField).
+function multipartBody(obj) {
+  const boundary = n.boundary();
+  const pieces = [];
+  let first = true;
+  for (const key of Object.keys(obj)) {
+    const value = obj[key];
+    pieces.push((first ? '--' : '\r\n--') + boundary + '\r\n');
+    first = false;
+    if (isFile(value)) {
+      const data = value.data;
+      if (typeof data !== 'string' && !(data instanceof ArrayBuffer)) {
+        n.goError('invalid type ' + goTypeName(data) + ', expected string, []byte or ArrayBuffer');
+      }
+      pieces.push('Content-Disposition: form-data; name="' + key + '"; filename="' +
+        escapeQuotes(goString(value.filename)) + '"\r\nContent-Type: ' + goString(value.content_type) +
+        '\r\n\r\n', data);
+    } else {
+      pieces.push('Content-Disposition: form-data; name="' + escapeQuotes(key) + '"\r\n\r\n' + goText(value));
+    }
+  }
+  pieces.push((first ? '--' : '\r\n--') + boundary + '--\r\n');
+  return [n.joinBytes(pieces), boundary];
+}
+
+// ---- Requests ------------------------------------------------------------------------
+
 export function request(method, url, body, params) {
   method = String(method);
   let name;
@@ -565,11 +1240,21 @@ export function request(method, url, body, params) {
   const headerList = [];
   const requestHeaders = {};
   let sendBody = body;
+  let contentType;
+  // A file is a value of a form, not a body of its own (k6 rejects it the same way).
+  if (isFile(body)) n.goError('unknown request body type *http.FileData');
   if (body !== null && body !== undefined && typeof body === 'object' && !(body instanceof ArrayBuffer) &&
       !ArrayBuffer.isView(body)) {
-    sendBody = formEncode(body);
-    headerList.push('Content-Type', 'application/x-www-form-urlencoded');
-    requestHeaders['Content-Type'] = ['application/x-www-form-urlencoded'];
+    if (Object.keys(body).some((k) => isFile(body[k]))) {
+      const [bytes, boundary] = multipartBody(body);
+      sendBody = bytes;
+      contentType = 'multipart/form-data; boundary=' + boundary;
+    } else {
+      sendBody = formEncode(body);
+      contentType = 'application/x-www-form-urlencoded';
+    }
+    headerList.push('Content-Type', contentType);
+    requestHeaders['Content-Type'] = [contentType];
   } else if (body !== null && body !== undefined && typeof body !== 'string' &&
       !(body instanceof ArrayBuffer) && !ArrayBuffer.isView(body)) {
     n.goError('unknown request body type ' + typeof body);
@@ -598,12 +1283,36 @@ export function request(method, url, body, params) {
     else if (params.responseCallback && params.responseCallback[expectedBrand]) expected = params.responseCallback[expectedBrand];
     else if (params.responseCallback !== undefined) n.goError('unsupported responseCallback');
   }
+
+  // Cookies: params.jar (a CookieJar; anything else leaves the VU's jar) or the VU's jar
+  // sends and keeps them, on every hop.
+  const requestCookies = paramsCookies(params.cookies);
+  const jar = params.jar !== undefined && params.jar !== null && stores.has(params.jar) ? params.jar : currentVuJar();
+  const store = jar === null ? null : stores.get(jar);
+  let userCookie = '';
+  const cookieAt = headerList.indexOf('Cookie');
+  if (cookieAt >= 0 && cookieAt % 2 === 0) {
+    userCookie = headerList[cookieAt + 1];
+    headerList.splice(cookieAt, 2);
+  }
+  // The headers of one hop: the script's (without its Cookie) and that hop's Cookie.
+  const hopHeaders = (cookie) => (cookie === '' ? headerList : headerList.concat('Cookie', cookie));
+  const firstCookie = cookieHeader(userCookie, requestCookies, store, url);
+  const sentCookies = {};
+  if (firstCookie !== '') {
+    requestHeaders.Cookie = [firstCookie];
+    for (const c of readCookieHeader(firstCookie)) putList(sentCookies, c.name, { name: c.name, value: c.value, replace: false });
+  }
+
   const reqInfo = { method, url, headers: requestHeaders,
-    body: typeof sendBody === 'string' ? sendBody : (sendBody ? '' : ''), cookies: {} };
+    body: typeof sendBody === 'string' ? sendBody : (sendBody ? n.lossyText(sendBody) : ''),
+    cookies: sentCookies };
   const limit = params.redirects === undefined || params.redirects === null ? 10 : Number(params.redirects);
-  let raw = n.request(method, url, sendBody, headerList, tags, timeout, responseType, expected);
-  let hops = 0;
+  let raw = n.request(method, url, sendBody, hopHeaders(firstCookie), tags, timeout, responseType, expected);
   let current = url;
+  let received = setCookies(raw[3]);
+  keepCookies(store, current, received);
+  let hops = 0;
   let currentMethod = method;
   let currentBody = sendBody;
   while ([301, 302, 303, 307, 308].includes(raw[0]) && hops < limit) {
@@ -616,13 +1325,19 @@ export function request(method, url, body, params) {
       currentBody = undefined;
     }
     hops++;
-    raw = n.request(currentMethod, current, currentBody, headerList, params.tags, timeout, responseType, expected);
+    // k6 drops the script's own Cookie header after the first hop.
+    const cookie = cookieHeader('', requestCookies, store, current);
+    raw = n.request(currentMethod, current, currentBody, hopHeaders(cookie), params.tags, timeout, responseType, expected);
+    received = setCookies(raw[3]);
+    keepCookies(store, current, received);
   }
   if (hops >= limit && [301, 302, 303, 307, 308].includes(raw[0]) && params.redirects === undefined) {
     n.warn('Stopped after ' + (hops + 1) + ' redirects and returned the redirection; pass { redirects: n } ' +
       'in request params or set global maxRedirects to silence this', 'url=' + current);
   }
-  return new Response(raw, reqInfo, current);
+  const res = new Response(raw, reqInfo, current);
+  res.cookies = responseCookies(received);
+  return res;
 }
 
 function tooMany(fn, given) {
@@ -711,7 +1426,7 @@ export const OCSP_REASON_UNSPECIFIED = 'unspecified', OCSP_REASON_KEY_COMPROMISE
 
 export default {
   request, get, head, post, put, patch, del, options, asyncRequest, batch, url,
-  expectedStatuses, setResponseCallback, Response,
+  expectedStatuses, setResponseCallback, Response, cookieJar, CookieJar, file,
   TLS_1_0, TLS_1_1, TLS_1_2, TLS_1_3, OCSP_STATUS_GOOD, OCSP_STATUS_REVOKED,
   OCSP_STATUS_SERVER_FAILED, OCSP_STATUS_UNKNOWN, OCSP_REASON_UNSPECIFIED,
   OCSP_REASON_KEY_COMPROMISE, OCSP_REASON_CA_COMPROMISE, OCSP_REASON_AFFILIATION_CHANGED,

@@ -9,7 +9,7 @@ namespace {
 
 const BuiltinModule* const kModules[] = {&kModuleK6,        &kModuleHttp,     &kModuleMetrics,
                                          &kModuleExecution, &kModuleEncoding, &kModuleCrypto,
-                                         &kModuleTimers};
+                                         &kModuleTimers,    &kModuleData};
 
 }  // namespace
 

@@ -32,6 +32,7 @@ extern const BuiltinModule kModuleExecution;
 extern const BuiltinModule kModuleEncoding;
 extern const BuiltinModule kModuleCrypto;
 extern const BuiltinModule kModuleTimers;
+extern const BuiltinModule kModuleData;
 
 // The globals every runtime has besides the standard ones (console, open, __ENV, ...),
 // defined in globals.cpp.

@@ -81,6 +81,12 @@ class Runtime {
   Tags vu_tags;                            // exec.vu.tags
   Expectation expectation;                 // k6/http's responseCallback
   std::map<std::string, std::string> env;  // this runtime's __ENV source
+  // The SharedArrays this runtime has views of, by the handle k6/data's JavaScript holds;
+  // the data itself is the process's one copy (ScriptContext::shared).
+  std::vector<SharedData::Items> shared_arrays;
+  // Bumped when k6 gives the VU a new cookie jar (every iteration unless noCookiesReset):
+  // k6/http makes a new jar when it sees the number change.
+  uint64_t cookie_jar_generation = 0;
   // Tag set id of the VU's current tags plus `extra`, cached (the run's tag sets).
   uint32_t tags(const Tags& extra = {});
 

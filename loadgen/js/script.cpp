@@ -135,6 +135,8 @@ class Script::Vu : public ScriptedVu {
         scenario_ = scope.scenario_index;
       }
       rt.set_iteration(++iterations_);
+      // k6 starts every iteration with an empty cookie jar unless noCookiesReset.
+      if (!sc.no_cookies_reset) ++rt.cookie_jar_generation;
       ScriptError err;
       bool ok = false;
       {

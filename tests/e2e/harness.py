@@ -184,11 +184,19 @@ class Checker:
 class HttpTestServer:
     """A small HTTP/1.1 server on 127.0.0.1 for protocol behaviour nginx cannot show:
     /echo (the request as JSON), /status/N, /redirect/N (N hops to /redirect/0),
-    /delay/MS, /bytes/N, /json, /headers (repeated response headers)."""
+    /delay/MS, /bytes/N, /json, /headers (repeated response headers),
+    /cookies (the Cookie header it got, as JSON), /cookies/set?NAME=VALUE&... (sets each
+    with Path=/), /cookies/raw?h=LINE&h=... (each LINE sent as a Set-Cookie header as it is),
+    /cookies/redirect?NAME=VALUE&...&to=PATH (a 302 to PATH, default /cookies, that sets
+    cookies), /capture/KEY (keeps the request in `captured[KEY]` and answers its body)."""
 
     def __init__(self):
         import http.server
         import json as _json
+        import urllib.parse
+
+        outer = self
+        self.captured = {}  # KEY -> {"method", "headers" [[name, value], ...], "body" bytes}
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -235,6 +243,41 @@ class HttpTestServer:
                 elif parts[0] == "headers":
                     self.reply(200, b"h", [("X-Multi", "one"), ("X-Multi", "two"),
                                            ("x-lower-case", "yes")])
+                elif parts[0] == "cookies":
+                    self.cookies(parts[1] if len(parts) > 1 else "")
+                elif parts[0] == "capture":
+                    outer.captured[parts[1] if len(parts) > 1 else ""] = {
+                        "method": self.command, "headers": list(self.headers.items()),
+                        "body": body}
+                    self.reply(200, body, [("Content-Type", "application/octet-stream")])
+                else:
+                    self.reply(404, b"not found")
+
+            def cookies(self, action):
+                query = urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query,
+                                               keep_blank_values=True)
+                lines = self.headers.get_all("Cookie") or []
+                pairs = []
+                for line in lines:
+                    for item in line.split(";"):
+                        item = item.strip()
+                        if item:
+                            name, _, value = item.partition("=")
+                            pairs.append([name, value])
+                got = _json.dumps({"cookies": pairs, "header": "; ".join(lines) if lines else None})
+                json_type = ("Content-Type", "application/json")
+                if action == "":
+                    self.reply(200, got.encode(), [json_type])
+                elif action == "set":
+                    sets = [("Set-Cookie", f"{k}={v}; Path=/") for k, v in query]
+                    self.reply(200, got.encode(), sets + [json_type])
+                elif action == "raw":
+                    sets = [("Set-Cookie", v) for k, v in query if k == "h"]
+                    self.reply(200, got.encode(), sets + [json_type])
+                elif action == "redirect":
+                    to = next((v for k, v in query if k == "to"), "/cookies")
+                    sets = [("Set-Cookie", f"{k}={v}; Path=/") for k, v in query if k != "to"]
+                    self.reply(302, b"", sets + [("Location", to)])
                 else:
                     self.reply(404, b"not found")
 
