@@ -250,10 +250,13 @@ std::string json_quote(const std::string& s) {
   return out + "\"";
 }
 
-// How much of SpiderMonkey's JIT scripts use: LOADGEN_JS_JIT=off|baseline|full.
+// How much of SpiderMonkey's JIT scripts use: LOADGEN_JS_JIT=off|baseline|full. Off by
+// default: every VU has a runtime of its own, so each would compile the same code again,
+// and the JIT's write-protection changes (mprotect) serialise all threads; measured in
+// bench/README.md, the interpreter costs less CPU per request and starts VUs faster.
 fl::js::JitMode js_jit() {
   const char* v = std::getenv("LOADGEN_JS_JIT");
-  std::string mode = v ? v : "baseline";
+  std::string mode = v ? v : "off";
   if (mode == "off") return fl::js::JitMode::kOff;
   if (mode == "full") return fl::js::JitMode::kFull;
   if (mode != "baseline")

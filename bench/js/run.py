@@ -7,8 +7,8 @@
 2. RSS per VU at 100 and 1,000 VUs for a script shaped like the users' baseline.js
    (imports, options with scenarios, custom metrics, a config object, a class, template
    literals, groups, six requests and checks per iteration, sleep);
-3. the time to initialise 1,000 VUs (a run of 1,000 VUs and one iteration, minus a run of one
-   VU).
+3. the time to initialise 1,000 VUs (a run of 1,000 VUs with one iteration each, minus a
+   run of one VU with one iteration).
 
 Usage: bench/js/run.py [seconds] [rounds]"""
 
@@ -164,7 +164,7 @@ def main():
             for vus in (1, 1000):
                 t0 = time.time()
                 subprocess.run([LOADGEN, "run", "--quiet", "--summary-mode", "disabled", "-u",
-                                str(vus), "-i", "1", one], stdout=subprocess.DEVNULL,
+                                str(vus), "-i", str(vus), one], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, check=False)
                 walls[vus] = time.time() - t0
             print(f"  jit {jit:9} {walls[1000] - walls[1]:.2f} s")

@@ -6,7 +6,10 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <strings.h>
 #include <chrono>
+
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -231,7 +234,7 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
     }
   }
 
-  JS::RootedObject result(cx, JS::NewArrayObject(cx, 9));
+  JS::RootedObject result(cx, JS::NewArrayObject(cx, 10));
   if (!result) return false;
   auto set = [&](uint32_t i, JS::HandleValue v) { return append_element(cx, result, i, v); };
   auto fail_request = [&](int code, const std::string& text) {
@@ -398,8 +401,14 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
   if (!ip_text) return false;
   JS::RootedValue ipv(cx, JS::StringValue(ip_text));
   JS::RootedValue portv(cx, JS::Int32Value(x.status == 0 ? 0 : port));
+  // Whether the response sets cookies: most do not, and the JavaScript half then skips
+  // looking for them.
+  bool sets_cookies = std::any_of(x.headers.begin(), x.headers.end(), [](const auto& h) {
+    return h.first.size() == 10 && strncasecmp(h.first.data(), "set-cookie", 10) == 0;
+  });
+  JS::RootedValue cookiesv(cx, JS::BooleanValue(sets_cookies));
   if (!set(0, status) || !set(1, proto) || !set(2, body_value) || !set(3, hv) || !set(4, tv) ||
-      !set(5, errv) || !set(6, code) || !set(7, ipv) || !set(8, portv)) {
+      !set(5, errv) || !set(6, code) || !set(7, ipv) || !set(8, portv) || !set(9, cookiesv)) {
     return false;
   }
   if (x.status == 0 && !x.failure.text.empty()) {
@@ -597,38 +606,70 @@ function gjson(value, path) {
   return current;
 }
 
+// A response. What nearly every script reads (status, body, url, error, error_code) is set
+// at once; the rest is made from the raw reply when first read, so a request that nobody
+// inspects costs little script time.
 export class Response {
+  #raw;
   #json;
-  constructor(raw, request, url) {
-    const [status, proto, body, headers, timings, error, errorCode, remoteIp, remotePort] = raw;
-    this.status = status;
-    this.status_text = status === 0 ? '' : status + ' ' + (STATUS_TEXT[status] || '');
-    this.proto = proto;
-    this.body = body;
-    this.headers = {};
-    for (let i = 0; i < headers.length; i += 2) {
-      const k = headers[i];
-      this.headers[k] = k in this.headers ? this.headers[k] + ', ' + headers[i + 1] : headers[i + 1];
-    }
-    this.cookies = {};
-    if (timings.length === 7) {
-      this.timings = { blocked: timings[0], connecting: timings[1], tls_handshaking: timings[2],
-        sending: timings[3], waiting: timings[4], receiving: timings[5], duration: timings[6],
-        looking_up: 0 };
-    } else {
-      this.timings = { blocked: 0, connecting: 0, tls_handshaking: 0, sending: 0, waiting: 0,
-        receiving: 0, duration: 0, looking_up: 0 };
-    }
-    this.error = error;
-    this.error_code = errorCode;
+  #headers;
+  #timings;
+  #cookies;
+  #request;
+  constructor(raw, request, url, cookies) {
+    this.#raw = raw;
+    this.#request = request;
+    this.#cookies = cookies;
+    this.status = raw[0];
+    this.body = raw[2];
+    this.error = raw[5];
+    this.error_code = raw[6];
     this.url = url;
-    this.remote_ip = remoteIp;
-    this.remote_port = remotePort;
-    this.tls_version = '';
-    this.tls_cipher_suite = '';
-    this.ocsp = { produced_at: 0, this_update: 0, next_update: 0, revoked_at: 0,
-      revocation_reason: '', status: 'unknown' };
-    this.request = request;
+  }
+
+  get status_text() {
+    const status = this.#raw[0];
+    return status === 0 ? '' : status + ' ' + (STATUS_TEXT[status] || '');
+  }
+  get proto() { return this.#raw[1]; }
+  get headers() {
+    if (this.#headers === undefined) {
+      const list = this.#raw[3];
+      const headers = {};
+      for (let i = 0; i < list.length; i += 2) {
+        const k = list[i];
+        headers[k] = k in headers ? headers[k] + ', ' + list[i + 1] : list[i + 1];
+      }
+      this.#headers = headers;
+    }
+    return this.#headers;
+  }
+  get timings() {
+    if (this.#timings === undefined) {
+      const t = this.#raw[4];
+      this.#timings = t.length === 7
+        ? { blocked: t[0], connecting: t[1], tls_handshaking: t[2], sending: t[3], waiting: t[4],
+            receiving: t[5], duration: t[6], looking_up: 0 }
+        : { blocked: 0, connecting: 0, tls_handshaking: 0, sending: 0, waiting: 0, receiving: 0,
+            duration: 0, looking_up: 0 };
+    }
+    return this.#timings;
+  }
+  get cookies() {
+    if (typeof this.#cookies === 'function') this.#cookies = this.#cookies();
+    return this.#cookies;
+  }
+  get request() {
+    if (typeof this.#request === 'function') this.#request = this.#request();
+    return this.#request;
+  }
+  get remote_ip() { return this.#raw[7]; }
+  get remote_port() { return this.#raw[8]; }
+  get tls_version() { return ''; }
+  get tls_cipher_suite() { return ''; }
+  get ocsp() {
+    return { produced_at: 0, this_update: 0, next_update: 0, revoked_at: 0, revocation_reason: '',
+      status: 'unknown' };
   }
 
   json(selector) {
@@ -1231,20 +1272,25 @@ function multipartBody(obj) {
 
 // ---- Requests ------------------------------------------------------------------------
 
+const NO_PARAMS = Object.freeze({});
+const NO_COOKIES = Object.freeze([]);
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
+const isBytes = (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v);
+
 export function request(method, url, body, params) {
   method = String(method);
   let name;
   if (url && typeof url === 'object' && url[urlBrand]) { name = url.name; url = url.url; }
   url = String(url);
-  params = params || {};
+  params = params || NO_PARAMS;
+  const hasBody = body !== null && body !== undefined;
   const headerList = [];
-  const requestHeaders = {};
   let sendBody = body;
   let contentType;
-  // A file is a value of a form, not a body of its own (k6 rejects it the same way).
-  if (isFile(body)) n.goError('unknown request body type *http.FileData');
-  if (body !== null && body !== undefined && typeof body === 'object' && !(body instanceof ArrayBuffer) &&
-      !ArrayBuffer.isView(body)) {
+  if (hasBody && typeof body !== 'string' && !isBytes(body)) {
+    // A file is a value of a form, not a body of its own (k6 rejects it the same way).
+    if (isFile(body)) n.goError('unknown request body type *http.FileData');
+    if (typeof body !== 'object') n.goError('unknown request body type ' + typeof body);
     if (Object.keys(body).some((k) => isFile(body[k]))) {
       const [bytes, boundary] = multipartBody(body);
       sendBody = bytes;
@@ -1254,10 +1300,6 @@ export function request(method, url, body, params) {
       contentType = 'application/x-www-form-urlencoded';
     }
     headerList.push('Content-Type', contentType);
-    requestHeaders['Content-Type'] = [contentType];
-  } else if (body !== null && body !== undefined && typeof body !== 'string' &&
-      !(body instanceof ArrayBuffer) && !ArrayBuffer.isView(body)) {
-    n.goError('unknown request body type ' + typeof body);
   }
   if (params.headers) {
     for (const key of Object.keys(params.headers)) {
@@ -1267,15 +1309,17 @@ export function request(method, url, body, params) {
       const at = headerList.indexOf(k);
       if (at >= 0 && at % 2 === 0) headerList.splice(at, 2);
       headerList.push(k, String(value));
-      requestHeaders[k] = [String(value)];
     }
   }
   let tags = params.tags;
   if (name !== undefined && name !== url && !(tags && 'name' in tags)) tags = Object.assign({}, tags, { name });
   const timeout = params.timeout === undefined || params.timeout === null ? undefined : durationMs(params.timeout);
-  const responseType = params.responseType === undefined || params.responseType === null ? 'text' : params.responseType;
-  if (!['text', 'binary', 'none'].includes(responseType)) {
-    n.goError(responseType + ' does not belong to ResponseType values');
+  let responseType = 'text';
+  if (params.responseType !== undefined && params.responseType !== null) {
+    responseType = params.responseType;
+    if (responseType !== 'text' && responseType !== 'binary' && responseType !== 'none') {
+      n.goError(responseType + ' does not belong to ResponseType values');
+    }
   }
   let expected;
   if ('responseCallback' in params) {
@@ -1298,24 +1342,16 @@ export function request(method, url, body, params) {
   // The headers of one hop: the script's (without its Cookie) and that hop's Cookie.
   const hopHeaders = (cookie) => (cookie === '' ? headerList : headerList.concat('Cookie', cookie));
   const firstCookie = cookieHeader(userCookie, requestCookies, store, url);
-  const sentCookies = {};
-  if (firstCookie !== '') {
-    requestHeaders.Cookie = [firstCookie];
-    for (const c of readCookieHeader(firstCookie)) putList(sentCookies, c.name, { name: c.name, value: c.value, replace: false });
-  }
 
-  const reqInfo = { method, url, headers: requestHeaders,
-    body: typeof sendBody === 'string' ? sendBody : (sendBody ? n.lossyText(sendBody) : ''),
-    cookies: sentCookies };
   const limit = params.redirects === undefined || params.redirects === null ? 10 : Number(params.redirects);
   let raw = n.request(method, url, sendBody, hopHeaders(firstCookie), tags, timeout, responseType, expected);
   let current = url;
-  let received = setCookies(raw[3]);
+  let received = raw[9] ? setCookies(raw[3]) : NO_COOKIES;
   keepCookies(store, current, received);
   let hops = 0;
   let currentMethod = method;
   let currentBody = sendBody;
-  while ([301, 302, 303, 307, 308].includes(raw[0]) && hops < limit) {
+  while (REDIRECT.has(raw[0]) && hops < limit) {
     let location;
     for (let i = 0; i < raw[3].length; i += 2) if (raw[3][i] === 'Location') location = raw[3][i + 1];
     if (location === undefined) break;
@@ -1328,16 +1364,26 @@ export function request(method, url, body, params) {
     // k6 drops the script's own Cookie header after the first hop.
     const cookie = cookieHeader('', requestCookies, store, current);
     raw = n.request(currentMethod, current, currentBody, hopHeaders(cookie), params.tags, timeout, responseType, expected);
-    received = setCookies(raw[3]);
+    received = raw[9] ? setCookies(raw[3]) : NO_COOKIES;
     keepCookies(store, current, received);
   }
-  if (hops >= limit && [301, 302, 303, 307, 308].includes(raw[0]) && params.redirects === undefined) {
+  if (hops >= limit && REDIRECT.has(raw[0]) && params.redirects === undefined) {
     n.warn('Stopped after ' + (hops + 1) + ' redirects and returned the redirection; pass { redirects: n } ' +
       'in request params or set global maxRedirects to silence this', 'url=' + current);
   }
-  const res = new Response(raw, reqInfo, current);
-  res.cookies = responseCookies(received);
-  return res;
+  // res.request: the first hop as the script asked for it, made when first read.
+  const describe = () => {
+    const headers = {};
+    for (let i = 0; i < headerList.length; i += 2) headers[headerList[i]] = [headerList[i + 1]];
+    const sent = {};
+    if (firstCookie !== '') {
+      headers.Cookie = [firstCookie];
+      for (const c of readCookieHeader(firstCookie)) putList(sent, c.name, { name: c.name, value: c.value, replace: false });
+    }
+    const text = typeof sendBody === 'string' ? sendBody : (sendBody ? n.lossyText(sendBody) : '');
+    return { method, url, headers, body: text, cookies: sent };
+  };
+  return new Response(raw, describe, current, () => responseCookies(received));
 }
 
 function tooMany(fn, given) {
