@@ -1,6 +1,7 @@
 # Every dependency comes from a Debian bookworm package (see scripts/install-deps.sh).
 find_package(Threads REQUIRED)
 find_package(simdjson REQUIRED)
+find_package(ZLIB REQUIRED)
 find_package(prometheus-cpp REQUIRED COMPONENTS core pull)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)

@@ -44,12 +44,30 @@ bool io_uring_usable(std::string& why) {
   return true;
 }
 
-Backend resolve_backend(Backend requested) {
-  if (requested != Backend::kAuto) return requested;
+bool resolve_backend(Backend requested, Backend& out, std::string& error) {
   std::string why;
-  if (io_uring_usable(why)) return Backend::kIoUring;
-  log::warn().str("reason", why).msg("io_uring unavailable, using epoll");
-  return Backend::kEpoll;
+  switch (requested) {
+    case Backend::kEpoll:
+      out = Backend::kEpoll;
+      return true;
+    case Backend::kIoUring:
+      if (!io_uring_usable(why)) {
+        error = "the io_uring backend cannot start here (io_uring_queue_init: " + why +
+                "); use -backend=epoll or auto";
+        return false;
+      }
+      out = Backend::kIoUring;
+      return true;
+    case Backend::kAuto:
+      break;
+  }
+  if (io_uring_usable(why)) {
+    out = Backend::kIoUring;
+  } else {
+    log::warn().str("reason", why).msg("io_uring unavailable, using epoll");
+    out = Backend::kEpoll;
+  }
+  return true;
 }
 
 }  // namespace faultline

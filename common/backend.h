@@ -16,7 +16,9 @@ std::string_view backend_name(Backend b);
 // Tries to set up a small ring; on failure returns false and explains why.
 bool io_uring_usable(std::string& why);
 
-// Resolves kAuto to what this host supports; logs one line when falling back.
-Backend resolve_backend(Backend requested);
+// Resolves kAuto to what this host supports, logging one line when it falls back to epoll.
+// A backend asked for by name that cannot start here (io_uring blocked by a container's
+// seccomp profile, or disabled) gives false and the reason in `error`.
+bool resolve_backend(Backend requested, Backend& out, std::string& error);
 
 }  // namespace faultline

@@ -1,15 +1,15 @@
-// A gzip container (RFC 1952) around deflate "stored" blocks (RFC 1951 §3.2.4): valid for
-// every gzip reader, without compressing. It lets /metrics honour Accept-Encoding: gzip as
-// Prometheus' Go handler does, without adding a compression library to the dependencies.
+// gzip (RFC 1952) compression with zlib, for /metrics when the client sends
+// Accept-Encoding: gzip, as Prometheus' Go handler does.
 #pragma once
 
-#include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace faultline {
 
-uint32_t crc32(std::string_view data);
-std::string gzip_stored(std::string_view data);
+// `data` compressed into a gzip member (zlib's default level).
+std::string gzip(std::string_view data);
+// The data of one gzip member; false when `gz` is not one.
+bool gunzip(std::string_view gz, std::string& out);
 
 }  // namespace faultline

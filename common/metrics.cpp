@@ -111,7 +111,13 @@ std::string render(const std::vector<std::shared_ptr<prometheus::Collectable>>& 
   }
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, all);
+  prometheus::TextSerializer serializer;
+  for (const auto& family : all) {
+    // Go's client writes a HELP line even when the help is empty ("# HELP name "), as
+    // Toxiproxy's two byte counters show; prometheus-cpp leaves it out.
+    if (family.help.empty()) out << "# HELP " << family.name << " \n";
+    serializer.Serialize(out, std::vector<prometheus::MetricFamily>{family});
+  }
   return out.str();
 }
 

@@ -807,6 +807,19 @@ int main(int argc, char** argv) {
     };
   }
 
+  faultline::Backend backend;
+  if (!faultline::parse_backend(cli.backend, backend)) {
+    fl::log_line("error", "invalid backend \"" + cli.backend + "\"");
+    return kExitOther;
+  }
+  // For request/response load the epoll backend costs less CPU per request than Asio
+  // 1.22's io_uring backend (bench/README.md), so `auto` means epoll here.
+  if (backend == faultline::Backend::kAuto) backend = faultline::Backend::kEpoll;
+  std::string backend_error;
+  if (!faultline::resolve_backend(backend, backend, backend_error)) {
+    fl::log_line("error", backend_error);
+    return kExitOther;
+  }
   if (js_script) {
     // k6 initialises every VU of the plan before setup() (k6-js-api §1.1).
     auto ready = js_script->init_vus(cfg.plan.max_vus);
@@ -816,17 +829,14 @@ int main(int argc, char** argv) {
     }
   }
 
-  faultline::Backend backend;
-  if (!faultline::parse_backend(cli.backend, backend)) {
-    fl::log_line("error", "invalid backend \"" + cli.backend + "\"");
-    return kExitOther;
-  }
-  // For request/response load the epoll backend costs less CPU per request than Asio
-  // 1.22's io_uring backend (bench/README.md), so `auto` means epoll here.
-  if (backend == faultline::Backend::kAuto) backend = faultline::Backend::kEpoll;
-  backend = faultline::resolve_backend(backend);
   fl::RunResult result = backend == faultline::Backend::kIoUring ? faultline::uring::run_load(cfg)
                                                                  : faultline::epoll::run_load(cfg);
+  // The run is over; a signal while the summary, its files or handleSummary are written
+  // ends the process at once with k6's code for an interrupted run.
+  struct sigaction on_signal {};
+  on_signal.sa_handler = [](int) { std::_Exit(kExitSignal); };
+  sigaction(SIGINT, &on_signal, nullptr);
+  sigaction(SIGTERM, &on_signal, nullptr);
   if (json_out) json_out->flush();
   // A scenario file's failed setup ends the run here; a script's still gets its summary
   // (k6-js-api §1.3).

@@ -375,7 +375,7 @@ http::Response Api::handle(const http::Request& req, const std::string& peer) {
     } else if (route == Route::kMetrics) {
       resp.headers = {{"Content-Type", metrics::kContentType}};
       if (req.header("Accept-Encoding").find("gzip") != std::string_view::npos) {
-        resp.body = gzip_stored(resp.body);
+        resp.body = gzip(resp.body);
         resp.headers.emplace_back("Content-Encoding", "gzip");
       }
     } else {

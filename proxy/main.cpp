@@ -28,7 +28,12 @@ int main(int argc, char** argv) {
       .str("version", proxy::kToxiproxyApiVersion)
       .str("faultline", FAULTLINE_VERSION)
       .msg("Starting Toxiproxy");
-  Backend backend = resolve_backend(options.backend);
+  Backend backend;
+  std::string error;
+  if (!resolve_backend(options.backend, backend, error)) {
+    log::error().str("error", error).msg("Cannot start the I/O backend");
+    return 1;
+  }
   log::debug().str("backend", backend_name(backend)).msg("I/O backend selected");
   if (backend == Backend::kIoUring) return uring::run_proxy_server(options);
   return epoll::run_proxy_server(options);

@@ -20,6 +20,9 @@ fi
 echo "== release build"
 ./scripts/build.sh release >/dev/null
 (cd build && ctest --output-on-failure --timeout 600)
+# How much of k6's JavaScript API (as @types/k6 declares it) loadgen provides.
+grep -ho "loadgen provides [0-9]* of [0-9]* names ([0-9.]*%)" build/Testing/Temporary/LastTest.log |
+  head -1 | sed 's/^/== k6 API coverage: /' || true
 
 echo "== sanitizer build (ASan + UBSan)"
 ./scripts/build.sh asan >/dev/null

@@ -307,7 +307,7 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
   spec.bytes = bytes;
   spec.head = *method == "HEAD";
   spec.want_headers = true;
-  spec.want_body = true;
+  spec.want_body = response_type != "none";  // "none" reads the body and keeps nothing
   spec.body_limit = kMaxBody;
   spec.timeout = timeout_ms > 0 ? std::chrono::duration_cast<Duration>(
                                       std::chrono::duration<double, std::milli>(timeout_ms))
@@ -342,7 +342,7 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
   proto.setString(proto_text);
   JS::RootedValue body_value(cx, JS::NullValue());
   bool no_body = x.status == 0 || (x.status >= 100 && x.status < 200) || x.status == 204 ||
-                 x.status == 304 || response_type == "none";
+                 x.status == 304 || response_type == "none" || x.body_truncated;
   if (!no_body) {
     if (response_type == "binary") {
       JSObject* buffer = new_array_buffer(cx, x.body);
@@ -381,7 +381,11 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
   }
   JS::RootedValue tv(cx, JS::ObjectValue(*timings));
   std::string error_text = x.status == 0 ? x.failure.text : "";
-  if (x.body_truncated) error_text = "response body larger than 128 MiB";
+  if (x.body_truncated) {
+    error_text =
+        "the response body is larger than the 128 MiB loadgen keeps; use responseType "
+        "'none' to discard it";
+  }
   JS::RootedString err(cx, new_string(cx, error_text));
   if (!err) return false;
   JS::RootedValue errv(cx, JS::StringValue(err));

@@ -68,6 +68,7 @@ int HttpClient::on_header_value(llhttp_t* p, const char* at, size_t n) {
 
 int HttpClient::on_body(llhttp_t* p, const char* at, size_t n) {
   auto* c = static_cast<HttpClient*>(p->data);
+  if (c->body_limit_ == 0) return 0;  // headers wanted, body not: read and dropped
   auto& body = c->out_->body;
   if (body.size() < c->body_limit_) {
     body.append(at, std::min(n, c->body_limit_ - body.size()));

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -445,6 +446,35 @@ export default function () { sleep(30); }
     it = r.metric("iterations")
     check.check(it is None or it["count"] == 0, "an interrupted iteration is not counted")
 
+    # Ctrl-C while the end of the test is being written: exit 105 at once.
+    workdir = tempfile.mkdtemp(prefix="loadgen-js-")
+    with open(os.path.join(workdir, "s.js"), "w") as f:
+        f.write("""
+export const options = { iterations: 1 };
+export default function () {}
+export function handleSummary() {
+  console.log('summary started');
+  const end = Date.now() + 20000;
+  while (Date.now() < end) {}
+  return { stdout: 'never' };
+}
+""")
+    proc = subprocess.Popen([lg.binary, "run", "-q", "--backend", lg.backend, "s.js"], cwd=workdir,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = time.time()
+    seen = False
+    while time.time() - started < 30 and not seen:
+        line = proc.stderr.readline()
+        seen = "summary started" in line
+    proc.send_signal(signal.SIGINT)
+    try:
+        code = proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        code = None
+    shutil.rmtree(workdir, ignore_errors=True)
+    check.check(seen and code == 105, f"SIGINT during handleSummary exits 105 (got {code})")
+
 
 def test_open_env_summary(lg, srv, check):
     r = lg.run("""
@@ -578,6 +608,38 @@ export function teardown() { console.log('no teardown'); }
                 "no iterations and no teardown after an abort in setup")
 
 
+def test_big_bodies(lg, srv, check):
+    """Bodies of tens of megabytes arrive whole; one past the limit gives a clear error and
+    nothing else breaks."""
+    nginx = Nginx()
+    try:
+        for name, size in (("big", 40 << 20), ("huge", 150 << 20)):
+            with open(f"{nginx.dir}/www/{name}", "wb") as f:
+                f.truncate(size)
+        r = lg.run(f"""
+import http from 'k6/http';
+export const options = {{ iterations: 1 }};
+export default function () {{
+  const big = http.get('http://127.0.0.1:{nginx.port}/big');
+  console.log('big', big.status, big.body.length, big.error);
+  const huge = http.get('http://127.0.0.1:{nginx.port}/huge');
+  console.log('huge', huge.status, huge.body, huge.error);
+  const skip = http.get('http://127.0.0.1:{nginx.port}/huge', {{ responseType: 'none' }});
+  console.log('skip', skip.status, skip.body, skip.error === '');
+  console.log('after', http.get('{srv.url}/json').json('count'));
+}}
+""", timeout=120)
+    finally:
+        nginx.stop()
+    lines = r.console()
+    check.equal(r.code, 0, "huge bodies: the run completes")
+    check.check(f"big 200 {40 << 20} " in lines, "a 40 MB body arrives whole")
+    check.check(any(l.startswith("huge 200 null the response body is larger than the 128 MiB")
+                    for l in lines), "a body past 128 MiB: body null and a clear error")
+    check.check("skip 200 null true" in lines, "responseType none reads and discards any size")
+    check.check("after 2" in lines, "requests after it work")
+
+
 def test_k6_command(lg, srv, check):
     """loadgen answers as k6 through a symlink named k6: run, version, inspect."""
     tmp = tempfile.mkdtemp(prefix="loadgen-k6-")
@@ -585,11 +647,39 @@ def test_k6_command(lg, srv, check):
     os.symlink(os.path.abspath(lg.binary), k6)
     script = os.path.join(tmp, "s.js")
     with open(script, "w") as f:
+        # One script using every module, as a user's suite would.
         f.write(f"""
 import http from 'k6/http';
+import {{ check, group, sleep }} from 'k6';
+import {{ Counter, Trend }} from 'k6/metrics';
+import exec from 'k6/execution';
+import {{ SharedArray }} from 'k6/data';
+import encoding from 'k6/encoding';
+import {{ sha256 }} from 'k6/crypto';
+import {{ setTimeout }} from 'k6/timers';
+const users = new SharedArray('users', () => [{{ name: 'ada' }}, {{ name: 'bob' }}]);
+const hits = new Counter('hits');
+const took = new Trend('took', true);
 export const options = {{ scenarios: {{ main: {{ executor: 'constant-vus', vus: 2,
-                                                  duration: '1s', exec: 'browse' }} }} }};
-export function browse() {{ http.get('{srv.url}/json'); }}
+                                                  duration: '1s', exec: 'browse' }} }},
+                         thresholds: {{ hits: ['count>0'], checks: ['rate==1'] }} }};
+export function browse() {{
+  group('api', () => {{
+    const user = users[exec.vu.idInInstance % users.length].name;
+    const res = http.post('{srv.url}/echo', JSON.stringify({{ user }}),
+                          {{ headers: {{ 'Content-Type': 'application/json' }} }});
+    check(res, {{
+      'echoed': (r) => JSON.parse(r.json('body')).user === user,
+      'b64': () => encoding.b64decode(encoding.b64encode(user), 'std', 's') === user,
+      'sha256': () => sha256('abc', 'hex').startsWith('ba7816bf'),
+    }});
+    hits.add(1);
+    took.add(res.timings.duration);
+  }});
+  let fired = false;
+  setTimeout(() => {{ fired = true; }}, 10);
+  sleep(0.05);
+}}
 export default function () {{ browse(); }}
 """)
     try:
@@ -608,10 +698,13 @@ export default function () {{ browse(); }}
         r = subprocess.run([k6, "run", "--quiet", "--summary-export", os.path.join(tmp, "e.json"),
                             "--backend", lg.backend, script],
                            capture_output=True, text=True, timeout=60)
-        check.equal(r.returncode, 0, "k6 run works through the symlink")
+        check.equal(r.returncode, 0, "k6 run works through the symlink: " + r.stderr[-500:])
         exported = json.load(open(os.path.join(tmp, "e.json"))) if r.returncode == 0 else {}
-        check.check(exported.get("metrics", {}).get("http_reqs", {}).get("count", 0) > 0,
-                    "and makes requests")
+        metrics = exported.get("metrics", {})
+        check.check(metrics.get("http_reqs", {}).get("count", 0) > 0 and
+                    metrics.get("hits", {}).get("count", 0) > 0 and
+                    metrics.get("checks", {}).get("fails", 1) == 0,
+                    "a script using every module runs through the k6 symlink, thresholds pass")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -627,7 +720,8 @@ def main():
     try:
         for test in (test_lifecycle, test_http, test_tags_and_expected, test_metrics,
                      test_checks_and_groups, test_errors, test_interrupts, test_open_env_summary,
-                     test_modules_and_language, test_execution, test_k6_command):
+                     test_modules_and_language, test_execution, test_big_bodies,
+                     test_k6_command):
             test(lg, srv, check)
     finally:
         srv.close()

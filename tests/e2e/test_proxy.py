@@ -80,6 +80,13 @@ def test_metrics_gzip(proxy, check):
     status, headers, payload = proxy.request("GET", "/metrics")
     check.check(b"process_open_fds" in payload and
                 "content-encoding" not in {k.lower() for k, _ in headers}, "plain metrics otherwise")
+    zipped = proxy.request("GET", "/metrics", headers={"Accept-Encoding": "gzip"})[2]
+    check.check(len(zipped) < len(payload) / 2,
+                f"gzip compresses ({len(zipped)} bytes for {len(payload)})")
+    # Toxiproxy (Go's client) writes an empty HELP line for its two byte counters.
+    for name in ("toxiproxy_proxy_received_bytes_total", "toxiproxy_proxy_sent_bytes_total"):
+        check.check(f"# HELP {name} \n# TYPE {name} counter\n".encode() in payload,
+                    f"empty HELP line for {name}, as Toxiproxy writes it")
 
 
 def test_integrity(proxy, echo, check, size):

@@ -484,19 +484,17 @@ TEST_CASE("clean_path follows gorilla/mux", "[http]") {
 
 #include "common/gzip.h"
 
-TEST_CASE("crc32 and the stored-block gzip container", "[http]") {
-  CHECK(faultline::crc32("123456789") == 0xcbf43926u);
-  CHECK(faultline::crc32("") == 0u);
-  std::string small = faultline::gzip_stored("abc");
-  // header (10) + block header (5) + data (3) + trailer (8)
-  REQUIRE(small.size() == 26);
-  CHECK(small.substr(0, 3) == std::string("\x1f\x8b\x08", 3));
-  CHECK(static_cast<unsigned char>(small[10]) == 1);  // final stored block
-  CHECK(small.substr(15, 3) == "abc");
-  std::string big(70000, 'z');
-  std::string gz = faultline::gzip_stored(big);
-  // Two stored blocks: 65535 bytes, then the rest.
-  CHECK(gz.size() == 10 + 5 + 65535 + 5 + (70000 - 65535) + 8);
-  CHECK(static_cast<unsigned char>(gz[10]) == 0);
-  CHECK(static_cast<unsigned char>(gz[10 + 5 + 65535]) == 1);
+TEST_CASE("gzip with zlib: a real gzip member that compresses", "[http]") {
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += "toxiproxy_proxy_sent_bytes_total{proxy=\"p\"} 12\n";
+  std::string gz = faultline::gzip(text);
+  CHECK(gz.substr(0, 3) == std::string("\x1f\x8b\x08", 3));  // gzip magic, deflate
+  CHECK(gz.size() < text.size() / 20);                       // repetitive text shrinks
+  std::string back;
+  REQUIRE(faultline::gunzip(gz, back));
+  CHECK(back == text);
+  std::string empty;
+  REQUIRE(faultline::gunzip(faultline::gzip(""), empty));
+  CHECK(empty.empty());
+  CHECK_FALSE(faultline::gunzip("not gzip", back));
 }
