@@ -115,57 +115,72 @@ class Script::Vu : public ScriptedVu {
   void iterate(const IterationScope& scope, VuHost& host,
                std::function<void(bool, uint32_t)> done) override {
     thread_->post([this, scope, &host, done = std::move(done)](Runtime& rt) {
-      rt.clear_interrupt();
-      // An interruption that came before this job started (see interrupt()).
-      if (host.interrupted()) {
-        done(false, 0);
-        return;
-      }
-      rt.phase = Phase::kIteration;
-      rt.host = &host;
-      rt.scope = scope;
-      rt.group.clear();
-      ScriptContext& sc = script_.context_;
-      if (scope.scenario_index != scenario_) {
-        // k6 replaces __ENV when a VU moves to another scenario.
-        auto env = sc.env;
-        for (const auto& [k, v] : scope.scenario->env) env[k] = v;
-        rt.set_env(env);
-        rt.vu_tags.clear();
-        scenario_ = scope.scenario_index;
-      }
-      rt.set_iteration(++iterations_);
-      // k6 starts every iteration with an empty cookie jar unless noCookiesReset.
-      if (!sc.no_cookies_reset) ++rt.cookie_jar_generation;
-      ScriptError err;
-      bool ok = false;
-      {
-        JS::RootedValue data(rt.cx());
-        JS::RootedValue result(rt.cx());
-        if (!rt.setup_data(script_.setup_data_, &data)) {
-          err = take_error(rt.cx());
-        } else {
-          ok = rt.call_export(scope.scenario->exec, data, &result, err);
-        }
-      }
-      rt.host = nullptr;
-      rt.group.clear();
-      uint32_t tags = rt.tags();
-      bool completed = !err.uncatchable && !host.interrupted();
-      if (!ok && completed) {
-        log_line("error", err.text(),
-                 "executor=" + std::string(executor_name(scope.scenario->executor)) +
-                     " scenario=" + scope.scenario->name + " source=stacktrace");
-      }
+      uint32_t tags = 0;
+      bool completed = run_iteration(rt, scope, host, tags);
       done(completed, tags);
+    });
+  }
+
+  void loop(Loop loop, VuHost& host, std::function<void()> done) override {
+    thread_->post([this, loop = std::move(loop), &host, done = std::move(done)](Runtime& rt) {
+      IterationScope scope;
+      while (loop.next(scope)) {
+        uint32_t tags = 0;
+        bool completed = run_iteration(rt, scope, host, tags);
+        loop.finished(completed, tags);
+      }
+      done();
     });
   }
 
   void interrupt() override { thread_->interrupt(); }
 
-  RuntimeThread& thread() { return *thread_; }
-
  private:
+  // One iteration on the runtime's thread; false when it was interrupted. `tags` receives
+  // the tag set of its samples (0 when it did not start).
+  bool run_iteration(Runtime& rt, const IterationScope& scope, VuHost& host, uint32_t& tags) {
+    rt.clear_interrupt();
+    // An interruption that came before this iteration started (see interrupt()).
+    if (host.interrupted()) return false;
+    rt.phase = Phase::kIteration;
+    rt.host = &host;
+    rt.scope = scope;
+    rt.group.clear();
+    ScriptContext& sc = script_.context_;
+    if (scope.scenario_index != scenario_) {
+      // k6 replaces __ENV when a VU moves to another scenario.
+      auto env = sc.env;
+      for (const auto& [k, v] : scope.scenario->env) env[k] = v;
+      rt.set_env(env);
+      rt.vu_tags.clear();
+      scenario_ = scope.scenario_index;
+    }
+    rt.set_iteration(++iterations_);
+    // k6 starts every iteration with an empty cookie jar unless noCookiesReset.
+    if (!sc.no_cookies_reset) ++rt.cookie_jar_generation;
+    ScriptError err;
+    bool ok = false;
+    {
+      JS::RootedValue data(rt.cx());
+      JS::RootedValue result(rt.cx());
+      if (!rt.setup_data(script_.setup_data_, &data)) {
+        err = take_error(rt.cx());
+      } else {
+        ok = rt.call_export(scope.scenario->exec, data, &result, err);
+      }
+    }
+    rt.host = nullptr;
+    rt.group.clear();
+    tags = rt.tags();
+    bool completed = !err.uncatchable && !host.interrupted();
+    if (!ok && completed) {
+      log_line("error", err.text(),
+               "executor=" + std::string(executor_name(scope.scenario->executor)) +
+                   " scenario=" + scope.scenario->name + " source=stacktrace");
+    }
+    return completed;
+  }
+
   Script& script_;
   int64_t id_;
   int64_t iterations_ = -1;

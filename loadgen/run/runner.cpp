@@ -328,6 +328,84 @@ class Vu : public std::enable_shared_from_this<Vu> {
     co_return true;
   }
 
+  // A looping executor's window of a scripted VU: the VU's thread runs iterations back to
+  // back until `stop_at`, the scenario's iterations are used up or the run is aborted, and
+  // records each itself. True when the scenario's iterations were used up; `done` counts
+  // this VU's iterations (per-vu-iterations).
+  asio::awaitable<bool> scripted_window(const CompiledScenario& sc, ScenarioState& st,
+                                        Clock::time_point stop_at, Clock::time_point interrupt_at,
+                                        int64_t& done) {
+    const auto& s = sc.scenario;
+    interrupt_at_ = interrupt_at;
+    interrupted_ = false;
+    in_iteration_ = true;
+    bool exhausted = false;
+    Clock::time_point start;
+    loadgen::ScriptedVu::Loop loop;
+    // Both run on the VU's thread; the worker only hears when the window is over.
+    loop.next = [&](loadgen::IterationScope& scope) {
+      if (sh_.aborted.load(std::memory_order_relaxed) || host_->interrupted() ||
+          Clock::now() >= stop_at) {
+        return false;
+      }
+      if (s.executor == Executor::kSharedIterations) {
+        if (st.tickets.fetch_add(1) >= s.iterations) {
+          exhausted = true;
+          return false;
+        }
+      } else if (s.executor == Executor::kPerVuIterations && done >= s.iterations) {
+        exhausted = true;
+        return false;
+      }
+      host_->begin();
+      scope.scenario = &s;
+      scope.scenario_index = sc.index;
+      scope.iteration_in_scenario = iterations_in_scenario_++;
+      scope.iteration_in_test = st.iterations_started.fetch_add(1, std::memory_order_relaxed);
+      start = Clock::now();
+      return true;
+    };
+    loop.finished = [&](bool completed, uint32_t tags) {
+      ++done;
+      bool counted = completed && !host_->interrupted() && !sh_.aborted.load();
+      record_iteration(counted ? ms_between(start, Clock::now()) : -1, tags ? tags : sc.tags,
+                       host_->sent, host_->received, st);
+    };
+    bool finished = false;
+    auto& ctx = w_.ctx;
+    script_vu_->loop(std::move(loop), *host_, [&, &ctx = ctx] {
+      asio::post(ctx, [&] {
+        finished = true;
+        timer_.cancel();
+      });
+    });
+    while (!finished) {
+      timer_.expires_at(Clock::time_point::max());
+      co_await timer_.async_wait(use_nothrow);
+    }
+    in_iteration_ = false;
+    co_return exhausted;
+  }
+
+  // A scripted iteration's samples and counts, from any thread: data_sent/received always,
+  // iterations and iteration_duration when it completed (`took_ms` >= 0).
+  void record_iteration(double took_ms, uint32_t tags, uint64_t sent, uint64_t received,
+                        ScenarioState& st) {
+    {
+      loadgen::SinkLock lock(w_.sink);
+      int64_t when = w_.sink.keeps_samples() ? loadgen::unix_now_ns() : 0;
+      w_.sink.add(loadgen::kDataSent, tags, static_cast<double>(sent), when);
+      w_.sink.add(loadgen::kDataReceived, tags, static_cast<double>(received), when);
+      if (took_ms >= 0) {
+        w_.sink.add(loadgen::kIterationDuration, tags, took_ms, when);
+        w_.sink.add(loadgen::kIterations, tags, 1, when);
+      }
+    }
+    (took_ms >= 0 ? st.completed : st.interrupted).fetch_add(1, std::memory_order_relaxed);
+  }
+
+  bool scripted() const { return host_ != nullptr; }
+
   // Runs the setup steps; returns the reason when one failed.
   asio::awaitable<std::string> setup(const std::vector<CompiledStep>& steps) {
     interrupt_at_ = Clock::time_point::max();
@@ -713,7 +791,11 @@ class Runner {
       st.active.fetch_add(1);
       sh_.active_vus.fetch_add(1);
       auto stop_at = base + win.to;
-      while (!sh_.aborted.load(std::memory_order_relaxed) && Clock::now() < stop_at) {
+      if (vu.scripted()) {
+        exhausted = co_await vu.scripted_window(sc, st, stop_at, base + win.deadline, done);
+      }
+      while (!vu.scripted() && !sh_.aborted.load(std::memory_order_relaxed) &&
+             Clock::now() < stop_at) {
         if (s.executor == Executor::kSharedIterations) {
           if (st.tickets.fetch_add(1) >= s.iterations) {
             exhausted = true;

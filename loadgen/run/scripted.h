@@ -70,6 +70,15 @@ class ScriptedVu {
   // as in k6 (it is logged).
   virtual void iterate(const IterationScope& scope, VuHost& host,
                        std::function<void(bool completed, uint32_t tags)> done) = 0;
+  // Runs iterations back to back on the VU's thread, without a round trip to the runner
+  // between them (the looping executors): before each one `loop.next(scope)` says whether
+  // to start it and fills in its scope; after each `loop.finished(completed, tags)` records
+  // it (as for iterate()). Both run on the VU's thread. `done` comes when `next` said no.
+  struct Loop {
+    std::function<bool(IterationScope& scope)> next;
+    std::function<void(bool completed, uint32_t tags)> finished;
+  };
+  virtual void loop(Loop loop, VuHost& host, std::function<void()> done) = 0;
   // From any thread: ends the iteration in progress now (its `done` still comes).
   virtual void interrupt() = 0;
 };
