@@ -88,44 +88,6 @@ Url parse_url(const std::string& url) {
   return out;
 }
 
-// Resolves host:port once per distinct pair.
-class Resolver {
- public:
-  void resolve(const Url& u, sockaddr_storage& addr, socklen_t& len) {
-    std::string key = u.host + "\n" + u.port;
-    auto it = cache_.find(key);
-    if (it == cache_.end()) {
-      addrinfo hints{};
-      hints.ai_socktype = SOCK_STREAM;
-      addrinfo* res = nullptr;
-      if (getaddrinfo(u.host.c_str(), u.port.c_str(), &hints, &res) != 0 || !res) {
-        throw ConfigError{"lookup " + u.host + ": no such host"};
-      }
-      const addrinfo* pick = res;
-      for (const addrinfo* ai = res; ai; ai = ai->ai_next) {
-        if (ai->ai_family == AF_INET) {
-          pick = ai;
-          break;
-        }
-      }
-      Entry e;
-      std::memcpy(&e.addr, pick->ai_addr, pick->ai_addrlen);
-      e.len = pick->ai_addrlen;
-      freeaddrinfo(res);
-      it = cache_.emplace(key, e).first;
-    }
-    addr = it->second.addr;
-    len = it->second.len;
-  }
-
- private:
-  struct Entry {
-    sockaddr_storage addr{};
-    socklen_t len = 0;
-  };
-  std::map<std::string, Entry> cache_;
-};
-
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError{"cannot read " + path + ": " + std::strerror(errno)};
@@ -595,7 +557,6 @@ int main(int argc, char** argv) {
       for (const auto& [k, v] : *options.tags) run_tags.emplace_back(k, v);
     }
     std::string user_agent = options.user_agent.value_or("faultline-loadgen/" FAULTLINE_VERSION);
-    Resolver resolver;
     auto request_timeout = fl::parse_go_duration(cli.timeout);
     if (!request_timeout || request_timeout->count() <= 0) {
       throw ConfigError{"invalid request timeout \"" + cli.timeout + "\"", kExitOther};
@@ -615,7 +576,9 @@ int main(int argc, char** argv) {
           auto& rq = cs.request;
           std::string url = fl::substitute_env(step.url, e);
           Url u = parse_url(url);
-          resolver.resolve(u, rq.target.address, rq.target.length);
+          if (!fl::resolve_target(u.host, u.port, rq.target)) {
+            throw ConfigError{"lookup " + u.host + ": no such host"};
+          }
           std::string body = fl::substitute_env(step.body, e);
           std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
           if (u.port != "80") host += ":" + u.port;

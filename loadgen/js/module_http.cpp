@@ -80,50 +80,6 @@ bool parse_url(const std::string& url, Url& out, std::string& error) {
   return true;
 }
 
-// Host names resolve once per process.
-class Resolver {
- public:
-  bool resolve(const std::string& host, const std::string& port, HttpTarget& out) {
-    std::string key = host + "\n" + port;
-    {
-      std::lock_guard lock(mutex_);
-      auto it = cache_.find(key);
-      if (it != cache_.end()) {
-        out = it->second;
-        return true;
-      }
-    }
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || !res) return false;
-    const addrinfo* pick = res;
-    for (const addrinfo* ai = res; ai; ai = ai->ai_next) {
-      if (ai->ai_family == AF_INET) {
-        pick = ai;
-        break;
-      }
-    }
-    HttpTarget t;
-    std::memcpy(&t.address, pick->ai_addr, pick->ai_addrlen);
-    t.length = pick->ai_addrlen;
-    freeaddrinfo(res);
-    std::lock_guard lock(mutex_);
-    cache_[key] = t;
-    out = t;
-    return true;
-  }
-
- private:
-  std::mutex mutex_;
-  std::map<std::string, HttpTarget> cache_;
-};
-
-Resolver& resolver() {
-  static Resolver r;
-  return r;
-}
-
 // Go's canonical header key: "x-api-key" -> "X-Api-Key".
 std::string canonical(std::string key) {
   bool upper = true;
@@ -177,6 +133,30 @@ bool append_element(JSContext* cx, JS::HandleObject array, uint32_t index, JS::H
   return JS_SetElement(cx, array, index, v);
 }
 
+// An expectedStatuses() value as the JavaScript half passes it: null (no callback) or
+// [[lo, hi], ...].
+bool read_expectation(JSContext* cx, JS::HandleValue v, Expectation& out) {
+  if (v.isNull()) {
+    out.judged = false;
+    return true;
+  }
+  if (!v.isObject()) return throw_go_error(cx, "unsupported responseCallback");
+  out.judged = true;
+  out.ranges.clear();
+  JS::RootedObject list(cx, &v.toObject());
+  uint32_t length = 0;
+  if (!JS::GetArrayLength(cx, list, &length)) return false;
+  for (uint32_t i = 0; i < length; ++i) {
+    JS::RootedValue pair(cx);
+    if (!JS_GetElement(cx, list, i, &pair) || !pair.isObject()) return false;
+    JS::RootedObject p(cx, &pair.toObject());
+    JS::RootedValue lo(cx), hi(cx);
+    if (!JS_GetElement(cx, p, 0, &lo) || !JS_GetElement(cx, p, 1, &hi)) return false;
+    out.ranges.emplace_back(static_cast<int>(lo.toNumber()), static_cast<int>(hi.toNumber()));
+  }
+  return true;
+}
+
 // request(method, url, body, headers, tags, timeoutMs, responseType, expected)
 //   headers: [name, value, ...] (already canonical), tags: object, responseType: "text",
 //   "binary" or "none", expected: null (none), undefined (the runtime's) or [[lo, hi], ...]
@@ -215,24 +195,7 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
   std::string response_type = "text";
   if (args.get(6).isString()) response_type = *to_utf8(cx, args[6]);
   Expectation expectation = rt.expectation;
-  if (args.get(7).isNull()) {
-    expectation.judged = false;
-  } else if (args.get(7).isObject()) {
-    expectation.judged = true;
-    expectation.ranges.clear();
-    JS::RootedObject list(cx, &args[7].toObject());
-    uint32_t length = 0;
-    if (!JS::GetArrayLength(cx, list, &length)) return false;
-    for (uint32_t i = 0; i < length; ++i) {
-      JS::RootedValue pair(cx);
-      if (!JS_GetElement(cx, list, i, &pair) || !pair.isObject()) return false;
-      JS::RootedObject p(cx, &pair.toObject());
-      JS::RootedValue lo(cx), hi(cx);
-      if (!JS_GetElement(cx, p, 0, &lo) || !JS_GetElement(cx, p, 1, &hi)) return false;
-      expectation.ranges.emplace_back(static_cast<int>(lo.toNumber()),
-                                      static_cast<int>(hi.toNumber()));
-    }
-  }
+  if (!args.get(7).isUndefined() && !read_expectation(cx, args[7], expectation)) return false;
 
   JS::RootedObject result(cx, JS::NewArrayObject(cx, 10));
   if (!result) return false;
@@ -272,7 +235,7 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
     return fail_request(1300, "Get \"" + *url + "\": https is not supported by this loadgen yet");
   }
   HttpRequestSpec spec;
-  if (!resolver().resolve(u.host, u.port, spec.target)) {
+  if (!resolve_target(u.host, u.port, spec.target)) {
     return fail_request(1101, "lookup " + u.host + ": no such host");
   }
   std::string host_header = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
@@ -427,24 +390,7 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
 bool set_expectation(JSContext* cx, unsigned argc, JS::Value* vp) {
   JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
   Runtime& rt = Runtime::of(cx);
-  if (args.get(0).isNull()) {
-    rt.expectation.judged = false;
-  } else {
-    rt.expectation.judged = true;
-    rt.expectation.ranges.clear();
-    JS::RootedObject list(cx, &args[0].toObject());
-    uint32_t length = 0;
-    if (!JS::GetArrayLength(cx, list, &length)) return false;
-    for (uint32_t i = 0; i < length; ++i) {
-      JS::RootedValue pair(cx);
-      if (!JS_GetElement(cx, list, i, &pair) || !pair.isObject()) return false;
-      JS::RootedObject p(cx, &pair.toObject());
-      JS::RootedValue lo(cx), hi(cx);
-      if (!JS_GetElement(cx, p, 0, &lo) || !JS_GetElement(cx, p, 1, &hi)) return false;
-      rt.expectation.ranges.emplace_back(static_cast<int>(lo.toNumber()),
-                                         static_cast<int>(hi.toNumber()));
-    }
-  }
+  if (!read_expectation(cx, args.get(0), rt.expectation)) return false;
   args.rval().setUndefined();
   return true;
 }

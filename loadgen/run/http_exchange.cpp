@@ -1,8 +1,47 @@
 #include "loadgen/run/http_exchange.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <cstring>
 #include <functional>
+#include <map>
+#include <mutex>
 
 namespace faultline::loadgen {
+
+bool resolve_target(const std::string& host, const std::string& port, HttpTarget& out) {
+  static std::mutex mutex;
+  static std::map<std::string, HttpTarget> cache;
+  std::string key = host + "\n" + port;
+  {
+    std::lock_guard lock(mutex);
+    auto it = cache.find(key);
+    if (it != cache.end()) {
+      out = it->second;
+      return true;
+    }
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0 || !res) return false;
+  const addrinfo* pick = res;
+  for (const addrinfo* ai = res; ai; ai = ai->ai_next) {
+    if (ai->ai_family == AF_INET) {
+      pick = ai;
+      break;
+    }
+  }
+  HttpTarget t;
+  std::memcpy(&t.address, pick->ai_addr, pick->ai_addrlen);
+  t.length = pick->ai_addrlen;
+  freeaddrinfo(res);
+  std::lock_guard lock(mutex);
+  cache[key] = t;
+  out = t;
+  return true;
+}
 
 size_t HttpTagCache::Hash::operator()(const Key& k) const {
   size_t h = (static_cast<size_t>(k.base) << 32) ^ (static_cast<size_t>(k.status) << 16) ^

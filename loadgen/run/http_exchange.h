@@ -21,6 +21,10 @@ struct HttpTarget {
   socklen_t length = 0;
 };
 
+// Resolves host and port once per process (IPv4 preferred, as loadgen has always
+// connected); false when the name does not resolve. Thread-safe.
+bool resolve_target(const std::string& host, const std::string& port, HttpTarget& out);
+
 struct HttpRequestSpec {
   HttpTarget target;
   std::string_view bytes;  // the whole request
