@@ -211,9 +211,17 @@ class ScriptHost : public loadgen::VuHost {
       timer_.cancel();
     }
   }
-  // The worker's sweep; a VU thread's own requests time out by their own timer.
+  // The worker's sweep. A request on the VU's own thread is failed there, once.
   void check_timeout(Clock::time_point now) {
-    if (!own_) http_.check_timeout(now);
+    if (!own_) {
+      http_.check_timeout(now);
+      return;
+    }
+    int64_t due = deadline_.load(std::memory_order_relaxed);
+    if (now.time_since_epoch().count() >= due &&
+        deadline_.compare_exchange_strong(due, kNoDeadline)) {
+      asio::post(io_, [this] { http_.check_timeout(Clock::time_point::max()); });
+    }
   }
   void close() { http_.close(); }
 
@@ -229,13 +237,11 @@ class ScriptHost : public loadgen::VuHost {
       co_return;
     }
     if (own_) {
-      asio::steady_timer deadline(io_);
-      deadline.expires_after(spec.timeout);
-      deadline.async_wait([this](const asio::error_code& ec) {
-        if (!ec) http_.check_timeout(Clock::time_point::max());
-      });
+      // The worker's sweep watches this deadline (no timer per request on this thread).
+      deadline_.store((Clock::now() + spec.timeout).time_since_epoch().count(),
+                      std::memory_order_relaxed);
       co_await http_.request(spec, x);
-      deadline.cancel();
+      deadline_.store(kNoDeadline, std::memory_order_relaxed);
     } else {
       co_await http_.request(spec, x);
     }
@@ -257,6 +263,8 @@ class ScriptHost : public loadgen::VuHost {
   asio::io_context& io_;                   // where the client and its timer live
   HttpClient http_;
   asio::steady_timer timer_;
+  static constexpr int64_t kNoDeadline = INT64_MAX;
+  std::atomic<int64_t> deadline_{kNoDeadline};  // steady-clock ticks of the request in flight
   std::atomic<bool> interrupted_{false};
   std::mutex mutex_;
   std::condition_variable wake_;
