@@ -7,8 +7,8 @@
 #include "loadgen/config/duration.h"
 #include "loadgen/metrics/metrics.h"
 #include "loadgen/metrics/stats.h"
-#include "loadgen/report/summary.h"
 #include "loadgen/metrics/threshold.h"
+#include "loadgen/report/summary.h"
 
 using namespace faultline;
 using namespace faultline::loadgen;

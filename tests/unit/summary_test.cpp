@@ -9,8 +9,8 @@
 
 #include "common/histogram.h"
 #include "loadgen/metrics/stats.h"
-#include "loadgen/report/summary.h"
 #include "loadgen/metrics/threshold.h"
+#include "loadgen/report/summary.h"
 
 using namespace faultline;
 using namespace faultline::loadgen;
