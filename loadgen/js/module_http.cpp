@@ -16,7 +16,9 @@
 #include <random>
 #include <string_view>
 
+#include "loadgen/js/codec.h"
 #include "loadgen/js/modules.h"
+#include "loadgen/js/resolution.h"
 #include "loadgen/js/runtime.h"
 #include "loadgen/js/util.h"
 #include "loadgen/report/console.h"
@@ -247,14 +249,23 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
   bytes += u.target;
   bytes += " HTTP/1.1\r\n";
   bool have_host = false, have_agent = false;
+  bool have_authorization = false;
   for (const auto& [k, v] : headers) {
     if (k == "Host") have_host = true;
     if (k == "User-Agent") have_agent = true;
+    if (k == "Authorization") have_authorization = true;
+  }
+  // Credentials in the URL are sent as Basic auth (k6 sends them whatever params.auth says,
+  // unless the script sets Authorization itself).
+  std::string authorization;
+  if (!u.user.empty() && !have_authorization) {
+    authorization = "Basic " + base64_encode(url_to_path(u.user), kBase64Std);
   }
   if (!have_host) bytes += "Host: " + host_header + "\r\n";
   if (!have_agent && !rt.script().user_agent.empty()) {
     bytes += "User-Agent: " + rt.script().user_agent + "\r\n";
   }
+  if (!authorization.empty()) bytes += "Authorization: " + authorization + "\r\n";
   for (const auto& [k, v] : headers) {
     if (k == "Content-Length") continue;  // always computed
     bytes += k;

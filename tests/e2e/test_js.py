@@ -169,6 +169,8 @@ export default function () {{
   console.log('none', none.body);
   const slow = http.get(`${{base}}/delay/1500`, {{ timeout: '300ms' }});
   console.log('timeout', slow.status, slow.error_code);
+  const authed = http.get(base.replace('http://', 'http://ada:s%40cret@') + '/echo');
+  console.log('auth', authed.json('headers.Authorization'));
 }}
 """)
     if r.code != 0:
@@ -197,9 +199,11 @@ export default function () {{
     check.equal(out.get("binary"), "binary true 4", "responseType binary gives an ArrayBuffer")
     check.equal(out.get("none"), "none null", "responseType none gives null")
     check.equal(out.get("timeout"), "timeout 0 1050", "params.timeout as a duration string")
+    check.equal(out.get("auth"), "auth Basic YWRhOnNAY3JldA==",
+                "credentials in the URL are sent as Basic auth (percent-decoded)")
     check.check('level=warning msg="Request Failed"' in r.stderr, "transport errors are warned")
     reqs = r.metric("http_reqs")["count"]
-    check.equal(reqs, 20, "every request and redirect hop counts in http_reqs")
+    check.equal(reqs, 21, "every request and redirect hop counts in http_reqs")
     failed = r.metric("http_req_failed")
     check.check(failed and failed["passes"] >= 3, "404, 302 without redirects and errors fail")
 
