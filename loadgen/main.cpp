@@ -676,6 +676,7 @@ int main(int argc, char** argv) {
       sc.no_cookies_reset = options.no_cookies_reset.value_or(false);
       sc.test_options_json = fl::options_to_json(options, scenarios);
       cfg.script = js_script.get();
+      cfg.group_sections = summary_options.mode == "full";
     }
     if (inspect) {
       std::printf("%s\n", faultline::json::pretty(fl::options_to_json(options, scenarios)).c_str());
@@ -823,6 +824,21 @@ int main(int argc, char** argv) {
                                 result.metrics->checks[i].second, entries[i].group});
     }
     summary.groups = js_script->context().checks.groups();
+    if (summary_options.mode == "full") {
+      for (const auto& path : summary.groups) {
+        if (path == "::setup" || path.rfind("::setup::", 0) == 0 || path == "::teardown" ||
+            path.rfind("::teardown::", 0) == 0) {
+          continue;
+        }
+        fl::GroupSection section;
+        section.path = path;
+        section.metrics = fl::group_values(*registry, *result.metrics, path);
+        for (const auto& c : summary.checks) {
+          if (c.group == path) section.checks.push_back(c);
+        }
+        summary.group_sections.push_back(std::move(section));
+      }
+    }
   }
   for (size_t i = 0; i < result.metrics->checks.size() && !js_script; ++i) {
     if (check_scopes[i].empty()) {
@@ -836,7 +852,9 @@ int main(int argc, char** argv) {
       fl::ScenarioSection section;
       section.name = s.name;
       section.metrics = fl::scenario_values(*registry, *result.metrics, s.name);
-      for (size_t i = 0; i < result.metrics->checks.size(); ++i) {
+      // Scenario files count their checks per scenario too (check_scopes); a script's
+      // checks are counted per group only.
+      for (size_t i = 0; i < result.metrics->checks.size() && i < check_scopes.size(); ++i) {
         if (check_scopes[i] == s.name) {
           section.checks.push_back(
               {check_names[i], result.metrics->checks[i].first, result.metrics->checks[i].second});

@@ -168,6 +168,10 @@ void Recorder::merge(const Recorder& o) {
     series_metric_[i] = o.series_metric_[i];
     series_[i].merge(types_[o.series_metric_[i]], o.series_[i]);
   }
+  for (const auto& [path, sinks] : o.groups_) {
+    auto& mine = group(path);
+    for (size_t i = 0; i < sinks.size(); ++i) mine[i].merge(types_[i], sinks[i]);
+  }
   if (checks.size() < o.checks.size()) checks.resize(o.checks.size());
   for (size_t i = 0; i < o.checks.size(); ++i) {
     checks[i].first += o.checks[i].first;
@@ -185,6 +189,25 @@ std::map<std::string, MetricValue> scenario_values(const Registry& registry, con
     if (subs[i].tags != want || s.total == 0) continue;
     const MetricDef& def = registry.metrics()[subs[i].parent];
     out[def.name] = value_of(def, s);
+  }
+  return out;
+}
+
+std::vector<Sink>& Recorder::group(const std::string& path) {
+  auto it = groups_.find(path);
+  if (it == groups_.end()) it = groups_.emplace(path, std::vector<Sink>(types_.size())).first;
+  return it->second;
+}
+
+std::map<std::string, MetricValue> group_values(const Registry& registry, const Recorder& r,
+                                                const std::string& path) {
+  std::map<std::string, MetricValue> out;
+  auto it = r.groups().find(path);
+  if (it == r.groups().end()) return out;
+  for (size_t m = 0; m < it->second.size(); ++m) {
+    if (it->second[m].total == 0) continue;
+    const MetricDef& def = registry.metrics()[m];
+    out[def.name] = value_of(def, it->second[m]);
   }
   return out;
 }

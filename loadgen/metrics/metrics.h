@@ -154,6 +154,14 @@ class Recorder {
   // Check outcomes by check id (root group), for the summary's check list.
   std::vector<std::pair<uint64_t, uint64_t>> checks;  // passes, fails
 
+  // `--summary-mode full` with groups: the aggregates of the samples of each group path
+  // (their `group` tag), one Sink per metric. The vector of a path never moves once made.
+  std::vector<Sink>& group(const std::string& path);
+  void add_group(std::vector<Sink>& sinks, uint32_t metric, double value) {
+    sinks[metric].add(types_[metric], value, scales_[metric]);
+  }
+  const std::map<std::string, std::vector<Sink>>& groups() const { return groups_; }
+
  private:
   const Registry* registry_;
   std::vector<MetricType> types_;
@@ -163,6 +171,7 @@ class Recorder {
   std::vector<Sink> subs_;
   std::vector<Sink> series_;
   std::vector<uint32_t> series_metric_;
+  std::map<std::string, std::vector<Sink>> groups_;
 };
 
 // The values the summary and thresholds read, for every metric that has samples plus every
@@ -171,6 +180,10 @@ class Recorder {
 // selecting exactly {scenario:NAME}, keyed by their parents' names.
 std::map<std::string, MetricValue> scenario_values(const Registry& registry, const Recorder& r,
                                                    const std::string& scenario);
+
+// The values of one group's samples (`--summary-mode full`), keyed by metric name.
+std::map<std::string, MetricValue> group_values(const Registry& registry, const Recorder& r,
+                                                const std::string& path);
 
 // A sink's values in the shape the summary reads.
 MetricValue value_of(const MetricDef& def, const Sink& s);

@@ -51,6 +51,16 @@ const SampleSink::Route& SampleSink::route(uint32_t metric, uint32_t tags) {
   Route r;
   r.subs = registry_.matching(metric, t);
   if (series_) r.series = series_->id(metric, t);
+  if (groups_) {
+    // setup() and teardown() samples belong to no group section (k6 §6.5).
+    for (const auto& [name, value] : t) {
+      auto within = [&](const std::string& g) {
+        return value == g || value.rfind(g + "::", 0) == 0;
+      };
+      if (name != "group" || value.empty() || within("::setup") || within("::teardown")) continue;
+      r.group = &recorder_.group(value);
+    }
+  }
   return routes_.emplace(key, std::move(r)).first->second;
 }
 
@@ -58,6 +68,7 @@ void SampleSink::add(uint32_t metric, uint32_t tags, double value, int64_t when)
   const Route& r = route(metric, tags);
   recorder_.add(metric, value, r.subs);
   if (series_) recorder_.add_series(r.series, metric, value);
+  if (r.group) recorder_.add_group(*r.group, metric, value);
   if (keep_) kept_.push_back({metric, tags, value, when != 0 ? when : unix_now_ns()});
 }
 

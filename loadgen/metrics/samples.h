@@ -67,6 +67,9 @@ class SampleSink {
   bool shared() const { return shared_; }
   void set_shared(bool shared) { shared_ = shared; }
 
+  // Keeps per-group aggregates too (`--summary-mode full` GROUP sections). Before any add.
+  void set_group_breakdown(bool on) { groups_ = on; }
+
   // `when` is the sample's wall-clock time; only kept samples need it (pass 0 otherwise and
   // the sink reads the clock when it keeps the sample).
   void add(uint32_t metric, uint32_t tags, double value, int64_t when = 0);
@@ -83,6 +86,7 @@ class SampleSink {
   struct Route {
     std::vector<uint32_t> subs;
     uint32_t series = 0;
+    std::vector<Sink>* group = nullptr;  // with the group breakdown, a group's sample
   };
   const Route& route(uint32_t metric, uint32_t tags);
 
@@ -91,6 +95,7 @@ class SampleSink {
   SeriesTable* series_;
   bool keep_;
   bool shared_ = false;
+  bool groups_ = false;
   std::mutex mutex_;
   Recorder recorder_;
   std::unordered_map<uint64_t, Route> routes_;

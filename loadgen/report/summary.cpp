@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 
 #include "common/json.h"
 
@@ -417,9 +418,10 @@ std::string check_lines(const CheckResult& c, const std::string& indent,
 // and a bare blank() adds just one.
 class Lines {
  public:
-  void line(const std::string& s) { out_ += "\n" + s; }
+  void line(const std::string& s) { out_ += "\n" + indent + s; }
   void blank() { out_ += "\n"; }
   const std::string& str() const { return out_; }
+  std::string indent;  // before every line (nested GROUP sections)
 
  private:
   std::string out_;
@@ -510,6 +512,32 @@ std::string modern_summary(const SummaryInput& in) {
 
   text.line(std::string("  ") + kBlock + " TOTAL RESULTS \n");
   results_body(metrics, in.checks, in, full, text);
+  // full: one section per top-level group in first-seen order, its sub-groups inside.
+  if (full) {
+    std::function<void(const GroupSection&, size_t)> group_section = [&](const GroupSection& g,
+                                                                         size_t depth) {
+      std::string name = g.path.substr(g.path.rfind("::") + 2);
+      text.blank();
+      if (depth == 0) {
+        text.line(std::string("  ") + kBlock + " GROUP: " + name + " \n");
+      } else {
+        text.line("    ↳ GROUP: " + name + "\n");
+      }
+      std::string outer = text.indent;
+      if (depth > 0) text.indent += "  ";
+      results_body(g.metrics, g.checks, in, full, text);
+      for (const auto& child : in.group_sections) {
+        if (child.path.size() > g.path.size() + 2 && child.path.rfind(g.path + "::", 0) == 0 &&
+            child.path.find("::", g.path.size() + 2) == std::string::npos) {
+          group_section(child, depth + 1);
+        }
+      }
+      text.indent = outer;
+    };
+    for (const auto& g : in.group_sections) {
+      if (g.path.find("::", 2) == std::string::npos) group_section(g, 0);
+    }
+  }
   // full: one section per named scenario, from its own samples, sorted by name.
   if (full) {
     std::vector<const ScenarioSection*> sections;

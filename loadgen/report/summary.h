@@ -56,6 +56,13 @@ struct ScenarioSection {
   std::vector<CheckResult> checks;
 };
 
+// `--summary-mode full`: one group's own metrics and checks (k6 §6.5 item 3).
+struct GroupSection {
+  std::string path;  // "::a", "::a::b"
+  std::map<std::string, MetricValue> metrics;
+  std::vector<CheckResult> checks;
+};
+
 // Everything the end-of-test reports are made from. `metrics` holds every observed
 // metric and sub-metric, keyed by name ("http_req_duration{status:200}" for a sub-metric).
 struct SummaryInput {
@@ -65,6 +72,7 @@ struct SummaryInput {
   std::vector<std::string> groups;          // group paths entered, first-seen order
   double elapsed_s = 0;                     // test-run duration (k6 §2.5)
   std::vector<ScenarioSection> scenarios;   // full mode: SCENARIO sections (not "default")
+  std::vector<GroupSection> group_sections;  // full mode: GROUP sections, first-seen order
   SummaryOptions options;
 };
 

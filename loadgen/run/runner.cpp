@@ -70,6 +70,7 @@ struct Worker {
         ctx(c),
         sink(*cfg.registry, *cfg.tag_sets, cfg.series.get(), keep_samples),
         rng(seed * 1000003 + i) {
+    sink.set_group_breakdown(cfg.group_sections);
     sink.recorder().checks.resize(cfg.check_count);
   }
   size_t index;

@@ -91,6 +91,8 @@ struct RunConfig {
   std::shared_ptr<SeriesTable> series;
   // Called from the main thread every second with all metrics so far, and at the end.
   std::function<void(const Recorder&, double elapsed_s)> on_snapshot;
+  // Keep per-group aggregates for the full summary's GROUP sections.
+  bool group_sections = false;
   // Outputs that read every sample (--out json); they get batches on the main thread.
   std::vector<SampleOutput*> outputs;
   size_t check_count = 0;

@@ -369,6 +369,31 @@ export function handleSummary(data) {
     check.equal([c["name"] for c in tree.get("groups", [{}, {}])[1].get("checks", [])],
                 ["spawned"], "handleSummary data: checks as arrays")
 
+    r = lg.run(f"""
+import http from 'k6/http';
+import {{ check, group }} from 'k6';
+export const options = {{ iterations: 3 }};
+export default function () {{
+  check(1, {{ 'root check': true }});
+  group('agents', () => {{
+    http.get('{srv.url}/json');
+    check(1, {{ spawned: true }});
+    group('inner', () => check(1, {{ deep: false }}));
+  }});
+}}
+""", "--summary-mode", "full", quiet=True)
+    text = r.stdout
+    agents = text[text.find("GROUP: agents"):text.find("GROUP: inner")]
+    inner = text[text.find("GROUP: inner"):]
+    check.check("█ GROUP: agents" in text and "↳ GROUP: inner" in text and
+                text.find("GROUP: agents") > text.find("TOTAL RESULTS"),
+                "--summary-mode full: a GROUP section per top-level group, sub-groups inside")
+    check.check(re.search(r"checks_total\.+: 3 ", agents) is not None and "✓ spawned" in agents
+                and "http_reqs" in agents and "deep" not in agents.split("↳ GROUP")[0],
+                "a GROUP section counts its own checks and requests only")
+    check.check(re.search(r"checks_failed\.+: 100\.00% 3 out of 3", inner) is not None,
+                "the nested group's own checks")
+
     r = lg.run("""
 import { check, group } from 'k6';
 check(1, { a: true });
