@@ -159,28 +159,37 @@ bool read_expectation(JSContext* cx, JS::HandleValue v, Expectation& out) {
   return true;
 }
 
-// request(method, url, body, headers, tags, timeoutMs, responseType, expected)
+// A request as the JavaScript half describes it, turned into what the client sends.
+struct Prepared {
+  bool built = false;  // false: the request could not be made (fail_code, fail_text)
+  int fail_code = 0;
+  std::string fail_text;
+  std::string response_type = "text";
+  std::string bytes;
+  HttpRequestSpec spec;
+  uint32_t tags = 0;
+  Expectation expectation;
+  HttpExchange x;
+};
+
+// args: method, url, body, headers, tags, timeoutMs, responseType, expected
 //   headers: [name, value, ...] (already canonical), tags: object, responseType: "text",
 //   "binary" or "none", expected: null (none), undefined (the runtime's) or [[lo, hi], ...]
-// -> [status, proto, body, headers [name, value, ...], timings [7], error, errorCode,
-//     remoteIp, remotePort]
-bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
-  JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
-  Runtime& rt = Runtime::of(cx);
-  if (rt.phase == Phase::kInit || !rt.host) {
-    return throw_go_error(cx, "Making http requests in the init context is not supported");
-  }
-  auto method = to_utf8(cx, args.get(0));
-  auto url = to_utf8(cx, args.get(1));
+// False with an exception pending; a request that cannot be made is not an exception
+// (p.built false).
+bool prepare(JSContext* cx, Runtime& rt, const JS::HandleValueArray& args, Prepared& p) {
+  auto arg = [&](size_t i) { return i < args.length() ? args[i] : JS::UndefinedHandleValue; };
+  auto method = to_utf8(cx, arg(0));
+  auto url = to_utf8(cx, arg(1));
   if (!method || !url) return false;
   std::string body;
-  bool has_body = !args.get(2).isNullOrUndefined();
-  if (has_body && !bytes_of(cx, args.get(2), body)) {
+  bool has_body = !arg(2).isNullOrUndefined();
+  if (has_body && !bytes_of(cx, arg(2), body)) {
     return throw_go_error(cx, "unknown request body type");
   }
   std::vector<std::pair<std::string, std::string>> headers;
-  if (args.get(3).isObject()) {
-    JS::RootedObject list(cx, &args[3].toObject());
+  if (arg(3).isObject()) {
+    JS::RootedObject list(cx, &arg(3).toObject());
     uint32_t length = 0;
     if (!JS::GetArrayLength(cx, list, &length)) return false;
     for (uint32_t i = 0; i + 1 < length; i += 2) {
@@ -192,80 +201,48 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
       headers.emplace_back(*ks, *vs);
     }
   }
-  double timeout_ms = 0;
-  if (args.get(5).isNumber()) timeout_ms = args[5].toNumber();
-  std::string response_type = "text";
-  if (args.get(6).isString()) response_type = *to_utf8(cx, args[6]);
-  Expectation expectation = rt.expectation;
-  if (!args.get(7).isUndefined() && !read_expectation(cx, args[7], expectation)) return false;
+  double timeout_ms = arg(5).isNumber() ? arg(5).toNumber() : 0;
+  if (arg(6).isString()) p.response_type = *to_utf8(cx, arg(6));
+  p.expectation = rt.expectation;
+  if (!arg(7).isUndefined() && !read_expectation(cx, arg(7), p.expectation)) return false;
 
-  JS::RootedObject result(cx, JS::NewArrayObject(cx, 10));
-  if (!result) return false;
-  auto set = [&](uint32_t i, JS::HandleValue v) { return append_element(cx, result, i, v); };
-  auto fail_request = [&](int code, const std::string& text) {
-    // A request that could not even be built: no samples (k6 §4.2), k6's warning.
-    if (!rt.script().throw_errors) {
-      log_line("warning", "Request Failed", log_field("error", text));
-    } else {
-      return throw_go_error(cx, text);
-    }
-    JS::RootedValue zero(cx, JS::Int32Value(0));
-    JS::RootedValue empty(cx, JS::StringValue(JS_GetEmptyString(cx)));
-    JS::RootedValue null(cx, JS::NullValue());
-    JS::RootedString err(cx, new_string(cx, text));
-    if (!err) return false;
-    JS::RootedValue errv(cx, JS::StringValue(err));
-    JS::RootedValue codev(cx, JS::Int32Value(code));
-    JS::RootedObject timings(cx, JS::NewArrayObject(cx, 0));
-    if (!timings) return false;
-    JS::RootedValue tv(cx, JS::ObjectValue(*timings));
-    JS::RootedObject hdrs(cx, JS::NewArrayObject(cx, 0));
-    if (!hdrs) return false;
-    JS::RootedValue hv(cx, JS::ObjectValue(*hdrs));
-    if (!set(0, zero) || !set(1, empty) || !set(2, null) || !set(3, hv) || !set(4, tv) ||
-        !set(5, errv) || !set(6, codev) || !set(7, empty) || !set(8, zero)) {
-      return false;
-    }
-    args.rval().setObject(*result);
+  auto fail = [&](int code, const std::string& text) {
+    p.fail_code = code;
+    p.fail_text = text;
     return true;
   };
-
   Url u;
   std::string error;
-  if (!parse_url(*url, u, error)) return fail_request(1020, error);
+  if (!parse_url(*url, u, error)) return fail(1020, error);
   if (u.scheme == "https") {
-    return fail_request(1300, "Get \"" + *url + "\": https is not supported by this loadgen yet");
+    return fail(1300, "Get \"" + *url + "\": https is not supported by this loadgen yet");
   }
-  HttpRequestSpec spec;
-  if (!resolve_target(u.host, u.port, spec.target)) {
-    return fail_request(1101, "lookup " + u.host + ": no such host");
+  if (!resolve_target(u.host, u.port, p.spec.target)) {
+    return fail(1101, "lookup " + u.host + ": no such host");
   }
   std::string host_header = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
   if (u.port != (u.scheme == "https" ? "443" : "80")) host_header += ":" + u.port;
-  std::string bytes;
+  std::string& bytes = p.bytes;
   bytes.reserve(256 + body.size());
   bytes += *method;
   bytes += ' ';
   bytes += u.target;
   bytes += " HTTP/1.1\r\n";
-  bool have_host = false, have_agent = false;
-  bool have_authorization = false;
+  bool have_host = false, have_agent = false, have_authorization = false;
   for (const auto& [k, v] : headers) {
     if (k == "Host") have_host = true;
     if (k == "User-Agent") have_agent = true;
     if (k == "Authorization") have_authorization = true;
   }
-  // Credentials in the URL are sent as Basic auth (k6 sends them whatever params.auth says,
-  // unless the script sets Authorization itself).
-  std::string authorization;
-  if (!u.user.empty() && !have_authorization) {
-    authorization = "Basic " + base64_encode(url_to_path(u.user), kBase64Std);
-  }
   if (!have_host) bytes += "Host: " + host_header + "\r\n";
   if (!have_agent && !rt.script().user_agent.empty()) {
     bytes += "User-Agent: " + rt.script().user_agent + "\r\n";
   }
-  if (!authorization.empty()) bytes += "Authorization: " + authorization + "\r\n";
+  // Credentials in the URL are sent as Basic auth (k6 sends them whatever params.auth says,
+  // unless the script sets Authorization itself).
+  if (!u.user.empty() && !have_authorization) {
+    bytes += "Authorization: Basic " + base64_encode(url_to_path(u.user), kBase64Std) + "\r\n";
+  }
   for (const auto& [k, v] : headers) {
     if (k == "Content-Length") continue;  // always computed
     bytes += k;
@@ -278,18 +255,18 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
   }
   bytes += "\r\n";
   bytes += body;
-  spec.bytes = bytes;
-  spec.head = *method == "HEAD";
-  spec.want_headers = true;
-  spec.want_body = response_type != "none";  // "none" reads the body and keeps nothing
-  spec.body_limit = kMaxBody;
-  spec.timeout = timeout_ms > 0 ? std::chrono::duration_cast<Duration>(
-                                      std::chrono::duration<double, std::milli>(timeout_ms))
-                                : rt.script().request_timeout;
+  p.spec.bytes = bytes;
+  p.spec.head = *method == "HEAD";
+  p.spec.want_headers = true;
+  p.spec.want_body = p.response_type != "none";  // "none" reads the body and keeps nothing
+  p.spec.body_limit = kMaxBody;
+  p.spec.timeout = timeout_ms > 0 ? std::chrono::duration_cast<Duration>(
+                                        std::chrono::duration<double, std::milli>(timeout_ms))
+                                  : rt.script().request_timeout;
 
   // Tags: the request's own on top of the VU's (k6 §3.2).
   Tags extra;
-  if (!tags_from(cx, args.get(4), extra, "invalid HTTP request metric tags: ")) return false;
+  if (!tags_from(cx, arg(4), extra, "invalid HTTP request metric tags: ")) return false;
   std::string shown = *url;
   if (!u.user.empty()) {
     size_t colon = u.user.find(':');
@@ -303,10 +280,42 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
   for (const auto& t : extra) {
     if (t.first != "name") request_tags.push_back(t);
   }
-  HttpExchange x;
-  rt.host->http(spec, rt.tags(request_tags), expectation, x);
-  if (x.interrupted) return false;  // the VU is being stopped: end the script
+  p.tags = rt.tags(request_tags);
+  p.built = true;
+  return true;
+}
 
+// The JavaScript half's view of one outcome:
+// [status, proto, body, headers [name, value, ...], timings [7], error, errorCode,
+//  remoteIp, remotePort, setsCookies]
+bool outcome(JSContext* cx, Runtime& rt, Prepared& p, JS::MutableHandleValue out) {
+  JS::RootedObject result(cx, JS::NewArrayObject(cx, 10));
+  if (!result) return false;
+  auto set = [&](uint32_t i, JS::HandleValue v) { return append_element(cx, result, i, v); };
+  if (!p.built) {
+    // A request that could not even be made: no samples (k6 §4.2), k6's warning.
+    if (rt.script().throw_errors) return throw_go_error(cx, p.fail_text);
+    log_line("warning", "Request Failed", log_field("error", p.fail_text));
+    JS::RootedValue zero(cx, JS::Int32Value(0));
+    JS::RootedValue empty(cx, JS::StringValue(JS_GetEmptyString(cx)));
+    JS::RootedValue null(cx, JS::NullValue());
+    JS::RootedValue no(cx, JS::BooleanValue(false));
+    JS::RootedString err(cx, new_string(cx, p.fail_text));
+    if (!err) return false;
+    JS::RootedValue errv(cx, JS::StringValue(err));
+    JS::RootedValue codev(cx, JS::Int32Value(p.fail_code));
+    JS::RootedObject timings(cx, JS::NewArrayObject(cx, 0));
+    JS::RootedObject hdrs(cx, JS::NewArrayObject(cx, 0));
+    if (!timings || !hdrs) return false;
+    JS::RootedValue tv(cx, JS::ObjectValue(*timings)), hv(cx, JS::ObjectValue(*hdrs));
+    if (!set(0, zero) || !set(1, empty) || !set(2, null) || !set(3, hv) || !set(4, tv) ||
+        !set(5, errv) || !set(6, codev) || !set(7, empty) || !set(8, zero) || !set(9, no)) {
+      return false;
+    }
+    out.setObject(*result);
+    return true;
+  }
+  HttpExchange& x = p.x;
   JS::RootedValue status(cx, JS::Int32Value(x.status));
   JS::RootedValue proto(cx);
   JS::RootedString proto_text(cx, new_string(cx, x.status == 0       ? ""
@@ -316,9 +325,9 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
   proto.setString(proto_text);
   JS::RootedValue body_value(cx, JS::NullValue());
   bool no_body = x.status == 0 || (x.status >= 100 && x.status < 200) || x.status == 204 ||
-                 x.status == 304 || response_type == "none" || x.body_truncated;
+                 x.status == 304 || p.response_type == "none" || x.body_truncated;
   if (!no_body) {
-    if (response_type == "binary") {
+    if (p.response_type == "binary") {
       JSObject* buffer = new_array_buffer(cx, x.body);
       if (!buffer) return false;
       body_value.setObject(*buffer);
@@ -366,12 +375,12 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
   JS::RootedValue code(cx, JS::Int32Value(x.failure.code));
   char ip[INET6_ADDRSTRLEN] = "";
   uint16_t port = 0;
-  if (spec.target.address.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<const sockaddr_in*>(&spec.target.address);
+  if (p.spec.target.address.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&p.spec.target.address);
     inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
     port = ntohs(a->sin_port);
-  } else if (spec.target.address.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<const sockaddr_in6*>(&spec.target.address);
+  } else if (p.spec.target.address.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<const sockaddr_in6*>(&p.spec.target.address);
     inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
     port = ntohs(a->sin6_port);
   }
@@ -393,7 +402,64 @@ bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
     if (rt.script().throw_errors) return throw_go_error(cx, x.failure.text);
     log_line("warning", "Request Failed", log_field("error", x.failure.text));
   }
-  args.rval().setObject(*result);
+  out.setObject(*result);
+  return true;
+}
+
+// request(method, url, body, headers, tags, timeoutMs, responseType, expected)
+bool request(JSContext* cx, unsigned argc, JS::Value* vp) {
+  JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+  Runtime& rt = Runtime::of(cx);
+  if (rt.phase == Phase::kInit || !rt.host) {
+    return throw_go_error(cx, "Making http requests in the init context is not supported");
+  }
+  Prepared p;
+  if (!prepare(cx, rt, args, p)) return false;
+  if (p.built) {
+    rt.host->http(p.spec, p.tags, p.expectation, p.x);
+    if (p.x.interrupted) return false;  // the VU is being stopped: end the script
+  }
+  return outcome(cx, rt, p, args.rval());
+}
+
+// requestMany([[request's arguments], ...]) -> [outcome, ...]: http.batch's requests at
+// once, at most kBatchPerHost in flight (k6's batchPerHost default).
+bool request_many(JSContext* cx, unsigned argc, JS::Value* vp) {
+  constexpr size_t kBatchPerHost = 6;
+  JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
+  Runtime& rt = Runtime::of(cx);
+  if (rt.phase == Phase::kInit || !rt.host) {
+    return throw_go_error(cx, "Using batch in the init context is not supported");
+  }
+  if (!args.get(0).isObject()) return throw_go_error(cx, "requestMany takes a list");
+  JS::RootedObject list(cx, &args[0].toObject());
+  uint32_t length = 0;
+  if (!JS::GetArrayLength(cx, list, &length)) return false;
+  std::vector<std::unique_ptr<Prepared>> prepared;
+  std::vector<HttpCall> calls;
+  for (uint32_t i = 0; i < length; ++i) {
+    JS::RootedValue entry(cx);
+    if (!JS_GetElement(cx, list, i, &entry) || !entry.isObject()) return false;
+    JS::RootedObject entry_list(cx, &entry.toObject());
+    JS::RootedValueVector values(cx);
+    for (uint32_t k = 0; k < 8; ++k) {
+      JS::RootedValue v(cx);
+      if (!JS_GetElement(cx, entry_list, k, &v) || !values.append(v)) return false;
+    }
+    auto p = std::make_unique<Prepared>();
+    if (!prepare(cx, rt, JS::HandleValueArray(values), *p)) return false;
+    if (p->built) calls.push_back({&p->spec, p->tags, &p->expectation, &p->x});
+    prepared.push_back(std::move(p));
+  }
+  if (!calls.empty()) rt.host->http_batch(calls.data(), calls.size(), kBatchPerHost);
+  JS::RootedObject results(cx, JS::NewArrayObject(cx, length));
+  if (!results) return false;
+  for (uint32_t i = 0; i < length; ++i) {
+    if (prepared[i]->built && prepared[i]->x.interrupted) return false;
+    JS::RootedValue one(cx);
+    if (!outcome(cx, rt, *prepared[i], &one) || !JS_SetElement(cx, results, i, one)) return false;
+  }
+  args.rval().setObject(*results);
   return true;
 }
 
@@ -492,6 +558,7 @@ bool lossy_text(JSContext* cx, unsigned argc, JS::Value* vp) {
 
 bool define(JSContext* cx, JS::HandleObject n) {
   static const JSFunctionSpec functions[] = {JS_FN("request", request, 8, 0),
+                                             JS_FN("requestMany", request_many, 1, 0),
                                              JS_FN("setExpectation", set_expectation, 1, 0),
                                              JS_FN("warn", warn, 2, 0),
                                              JS_FN("jarGeneration", jar_generation, 0, 0),
@@ -1238,7 +1305,9 @@ const NO_COOKIES = Object.freeze([]);
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 const isBytes = (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v);
 
-export function request(method, url, body, params) {
+// What request() sends first and how it finishes from the first reply: http.batch sends
+// the first requests of several at once.
+function plan(method, url, body, params) {
   method = String(method);
   let name;
   if (url && typeof url === 'object' && url[urlBrand]) { name = url.name; url = url.url; }
@@ -1305,7 +1374,9 @@ export function request(method, url, body, params) {
   const firstCookie = cookieHeader(userCookie, requestCookies, store, url);
 
   const limit = params.redirects === undefined || params.redirects === null ? 10 : Number(params.redirects);
-  let raw = n.request(method, url, sendBody, hopHeaders(firstCookie), tags, timeout, responseType, expected);
+  const args = [method, url, sendBody, hopHeaders(firstCookie), tags, timeout, responseType, expected];
+  const finish = (first) => {
+  let raw = first;
   let current = url;
   let received = raw[9] ? setCookies(raw[3]) : NO_COOKIES;
   keepCookies(store, current, received);
@@ -1345,6 +1416,13 @@ export function request(method, url, body, params) {
     return { method, url, headers, body: text, cookies: sent };
   };
   return new Response(raw, describe, current, () => responseCookies(received));
+  };
+  return { args, finish };
+}
+
+export function request(method, url, body, params) {
+  const p = plan(method, url, body, params);
+  return p.finish(n.request(...p.args));
 }
 
 function tooMany(fn, given) {
@@ -1374,19 +1452,22 @@ export function batch(requests, ...more) {
   if (more.length) n.goError('http.batch() accepts only an array or an object of requests');
   if (typeof requests !== 'object' || requests === null) n.goError('invalid http.batch() argument type ' + typeof requests);
   const one = (entry, key) => {
-    if (typeof entry === 'string' || (entry && entry[urlBrand])) return request('GET', entry, null, {});
-    if (Array.isArray(entry)) return request(String(entry[0]).toUpperCase(), entry[1], entry[2], entry[3]);
+    if (typeof entry === 'string' || (entry && entry[urlBrand])) return plan('GET', entry, null, {});
+    if (Array.isArray(entry)) return plan(String(entry[0]).toUpperCase(), entry[1], entry[2], entry[3]);
     if (entry && typeof entry === 'object') {
       if (!('url' in entry)) n.goError('batch request ' + key + " doesn't have a url key");
       const method = entry.method === undefined ? 'GET' : String(entry.method).toUpperCase();
       const body = method === 'GET' || method === 'HEAD' ? null : entry.body;
-      return request(method, entry.url, body, entry.params);
+      return plan(method, entry.url, body, entry.params);
     }
     n.goError('invalid batch request ' + key);
   };
-  if (Array.isArray(requests)) return requests.map((e, i) => one(e, i));
-  const out = {};
-  for (const key of Object.keys(requests)) out[key] = one(requests[key], key);
+  // The first request of every entry goes out at once; redirects are followed after.
+  const keys = Array.isArray(requests) ? requests.map((_, i) => i) : Object.keys(requests);
+  const plans = keys.map((k) => one(requests[k], k));
+  const raws = n.requestMany(plans.map((p) => p.args));
+  const out = Array.isArray(requests) ? [] : {};
+  keys.forEach((k, i) => { out[k] = plans[i].finish(raws[i]); });
   return out;
 }
 

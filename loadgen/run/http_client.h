@@ -31,6 +31,8 @@ class HttpClient {
   void interrupt();
   // Closes the connection; only when no operation is pending on it.
   void close();
+  // When the request in flight times out (time_point::max() when none is).
+  std::chrono::steady_clock::time_point deadline() const { return deadline_; }
 
  private:
   static int on_message_complete(llhttp_t* p);

@@ -114,28 +114,47 @@ class ScriptHost : public loadgen::VuHost {
         sh_(sh),
         own_(kIoOnVuThread ? std::make_unique<asio::io_context>(1) : nullptr),
         io_(own_ ? *own_ : w.ctx),
-        http_(io_),
-        timer_(io_) {}
+        timer_(io_) {
+    clients_.push_back(std::make_unique<HttpClient>(io_));
+  }
 
   void http(const loadgen::HttpRequestSpec& spec, uint32_t tags,
             const loadgen::Expectation& expectation, loadgen::HttpExchange& x) override {
+    loadgen::HttpCall call{&spec, tags, &expectation, &x};
+    http_batch(&call, 1, 1);
+  }
+
+  // Requests at once, `concurrency` at a time, each on a connection of its own (kept alive
+  // for the next batch).
+  void http_batch(loadgen::HttpCall* calls, size_t count, size_t concurrency) override {
     if (interrupted()) {
-      x.interrupted = true;
+      for (size_t i = 0; i < count; ++i) calls[i].x->interrupted = true;
       return;
     }
+    concurrency = std::max<size_t>(1, std::min(concurrency, count));
+    while (clients_.size() < concurrency) clients_.push_back(std::make_unique<HttpClient>(io_));
+    size_t next = 0;
+    auto lane = [this, calls, count, &next](HttpClient& client) -> asio::awaitable<void> {
+      while (next < count) {
+        const loadgen::HttpCall& call = calls[next++];
+        co_await exchange(client, *call.spec, call.tags, *call.expectation, *call.x);
+      }
+    };
     if (own_) {
-      asio::co_spawn(io_, exchange(spec, tags, expectation, x), asio::detached);
+      for (size_t i = 0; i < concurrency; ++i)
+        asio::co_spawn(io_, lane(*clients_[i]), asio::detached);
       io_.restart();
       io_.run();
       return;
     }
-    // The worker runs the request while this thread waits.
-    std::binary_semaphore done{0};
+    // The worker runs the requests while this thread waits.
+    std::counting_semaphore<> done{0};
     asio::post(w_.ctx, [&] {
-      asio::co_spawn(w_.ctx, exchange(spec, tags, expectation, x),
-                     [&done](std::exception_ptr) { done.release(); });
+      for (size_t i = 0; i < concurrency; ++i) {
+        asio::co_spawn(w_.ctx, lane(*clients_[i]), [&done](std::exception_ptr) { done.release(); });
+      }
     });
-    done.acquire();
+    for (size_t i = 0; i < concurrency; ++i) done.acquire();
   }
 
   bool sleep(Duration d) override {
@@ -200,51 +219,71 @@ class ScriptHost : public loadgen::VuHost {
       interrupted_.store(true, std::memory_order_release);
     }
     wake_.notify_all();
-    if (own_) {
-      // The client belongs to the VU's thread: it stops there (at once if it is waiting
-      // for a response, else at its next request, where the flag above stops it anyway).
-      asio::post(io_, [this] {
-        http_.interrupt();
-        timer_.cancel();
-      });
-    } else {
-      http_.interrupt();
+    auto stop = [this] {
+      for (auto& c : clients_) c->interrupt();
       timer_.cancel();
+    };
+    if (own_) {
+      // The clients belong to the VU's thread: they stop there (at once if waiting for a
+      // response, else at the next request, where the flag above stops them anyway).
+      asio::post(io_, stop);
+    } else {
+      stop();
     }
   }
-  // The worker's sweep. A request on the VU's own thread is failed there, once.
+  // The worker's sweep. Requests on the VU's own thread are checked there, when the
+  // earliest deadline among them has passed.
   void check_timeout(Clock::time_point now) {
     if (!own_) {
-      http_.check_timeout(now);
+      for (auto& c : clients_) c->check_timeout(now);
       return;
     }
-    int64_t due = deadline_.load(std::memory_order_relaxed);
-    if (now.time_since_epoch().count() >= due &&
-        deadline_.compare_exchange_strong(due, kNoDeadline)) {
-      asio::post(io_, [this] { http_.check_timeout(Clock::time_point::max()); });
+    if (now.time_since_epoch().count() >= earliest_.load(std::memory_order_relaxed) &&
+        !check_posted_.exchange(true)) {
+      asio::post(io_, [this] {
+        check_posted_ = false;
+        auto at = Clock::now();
+        for (auto& c : clients_) c->check_timeout(at);
+        update_earliest();
+      });
     }
   }
-  void close() { http_.close(); }
+  void close() {
+    for (auto& c : clients_) c->close();
+  }
 
   uint64_t sent = 0, received = 0;  // this iteration's bytes (worker thread)
 
  private:
-  asio::awaitable<void> exchange(const loadgen::HttpRequestSpec& spec, uint32_t tags,
-                                 const loadgen::Expectation& expectation,
+  // The earliest deadline of the requests in flight, for the sweep (VU thread).
+  void update_earliest() {
+    int64_t earliest = kNoDeadline;
+    for (auto& c : clients_)
+      earliest = std::min(earliest, c->deadline().time_since_epoch().count());
+    earliest_.store(earliest, std::memory_order_relaxed);
+  }
+
+  asio::awaitable<void> exchange(HttpClient& client, const loadgen::HttpRequestSpec& spec,
+                                 uint32_t tags, const loadgen::Expectation& expectation,
                                  loadgen::HttpExchange& x) {
-    if (sh_.rps_period_ns != 0) co_await rate_limit(sh_, timer_);
+    if (sh_.rps_period_ns != 0) {
+      asio::steady_timer wait(io_);
+      co_await rate_limit(sh_, wait);
+    }
     if (interrupted()) {
       x.interrupted = true;
       co_return;
     }
     if (own_) {
-      // The worker's sweep watches this deadline (no timer per request on this thread).
-      deadline_.store((Clock::now() + spec.timeout).time_since_epoch().count(),
+      // The worker's sweep watches the deadline (no timer per request on this thread).
+      auto request = client.request(spec, x);
+      earliest_.store(std::min(earliest_.load(std::memory_order_relaxed),
+                               (Clock::now() + spec.timeout).time_since_epoch().count()),
                       std::memory_order_relaxed);
-      co_await http_.request(spec, x);
-      deadline_.store(kNoDeadline, std::memory_order_relaxed);
+      co_await std::move(request);
+      update_earliest();
     } else {
-      co_await http_.request(spec, x);
+      co_await client.request(spec, x);
     }
     if (x.interrupted || interrupted()) {
       x.interrupted = true;
@@ -261,11 +300,12 @@ class ScriptHost : public loadgen::VuHost {
   Worker& w_;
   Shared& sh_;
   std::unique_ptr<asio::io_context> own_;  // the VU thread's own context, with kIoOnVuThread
-  asio::io_context& io_;                   // where the client and its timer live
-  HttpClient http_;
+  asio::io_context& io_;                   // where the clients and the timer live
+  std::vector<std::unique_ptr<HttpClient>> clients_;  // one per concurrent request
   asio::steady_timer timer_;
   static constexpr int64_t kNoDeadline = INT64_MAX;
-  std::atomic<int64_t> deadline_{kNoDeadline};  // steady-clock ticks of the request in flight
+  std::atomic<int64_t> earliest_{kNoDeadline};  // steady-clock ticks, requests in flight
+  std::atomic<bool> check_posted_{false};
   std::atomic<bool> interrupted_{false};
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -30,6 +30,15 @@ struct InstanceState {
   double scenario_progress = 0;       // 0..1
 };
 
+// One request of a batch: what to send, the tag set of its samples, what counts as
+// expected, and where its outcome goes.
+struct HttpCall {
+  const HttpRequestSpec* spec = nullptr;
+  uint32_t tags = 0;
+  const Expectation* expectation = nullptr;
+  HttpExchange* x = nullptr;
+};
+
 class VuHost {
  public:
   virtual ~VuHost() = default;
@@ -38,6 +47,9 @@ class VuHost {
   // response was read, the request failed, or the VU was interrupted (x.interrupted).
   virtual void http(const HttpRequestSpec& spec, uint32_t tags, const Expectation& expectation,
                     HttpExchange& x) = 0;
+  // Several requests at once (http.batch), at most `concurrency` in flight, each as
+  // http() would send and record it; returns when all are done.
+  virtual void http_batch(HttpCall* calls, size_t count, size_t concurrency) = 0;
   // Sleeps for `d`; returns false at once when the VU is interrupted.
   virtual bool sleep(Duration d) = 0;
   // True once the VU has been interrupted (gracefulStop, abort, signal).

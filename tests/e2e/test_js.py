@@ -171,6 +171,12 @@ export default function () {{
   console.log('timeout', slow.status, slow.error_code);
   const authed = http.get(base.replace('http://', 'http://ada:s%40cret@') + '/echo');
   console.log('auth', authed.json('headers.Authorization'));
+  const started = Date.now();
+  const many = http.batch([1, 2, 3, 4, 5, 6].map((i) => `${{base}}/delay/700?i=${{i}}`));
+  const took = Date.now() - started;
+  console.log('batch', many.length, many.every((r) => r.status === 200), took < 3000);
+  const keyed = http.batch({{ one: `${{base}}/json`, two: ['POST', `${{base}}/echo`, 'b'] }});
+  console.log('keyed', keyed.one.json('count'), keyed.two.json('method'));
 }}
 """)
     if r.code != 0:
@@ -201,9 +207,12 @@ export default function () {{
     check.equal(out.get("timeout"), "timeout 0 1050", "params.timeout as a duration string")
     check.equal(out.get("auth"), "auth Basic YWRhOnNAY3JldA==",
                 "credentials in the URL are sent as Basic auth (percent-decoded)")
+    check.equal(out.get("batch"), "batch 6 true true",
+                "http.batch sends its requests at once (six 0.7 s requests well under 3 s)")
+    check.equal(out.get("keyed"), "keyed 2 POST", "http.batch with an object of requests")
     check.check('level=warning msg="Request Failed"' in r.stderr, "transport errors are warned")
     reqs = r.metric("http_reqs")["count"]
-    check.equal(reqs, 21, "every request and redirect hop counts in http_reqs")
+    check.equal(reqs, 29, "every request and redirect hop counts in http_reqs")
     failed = r.metric("http_req_failed")
     check.check(failed and failed["passes"] >= 3, "404, 302 without redirects and errors fail")
 
