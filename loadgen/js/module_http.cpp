@@ -305,9 +305,9 @@ bool outcome(JSContext* cx, Runtime& rt, Prepared& p, JS::MutableHandleValue out
     JS::RootedValue errv(cx, JS::StringValue(err));
     JS::RootedValue codev(cx, JS::Int32Value(p.fail_code));
     JS::RootedObject timings(cx, JS::NewArrayObject(cx, 0));
-    JS::RootedObject hdrs(cx, JS::NewArrayObject(cx, 0));
-    if (!timings || !hdrs) return false;
-    JS::RootedValue tv(cx, JS::ObjectValue(*timings)), hv(cx, JS::ObjectValue(*hdrs));
+    if (!timings) return false;
+    JS::RootedValue tv(cx, JS::ObjectValue(*timings));
+    JS::RootedValue hv(cx, JS::StringValue(JS_GetEmptyString(cx)));
     if (!set(0, zero) || !set(1, empty) || !set(2, null) || !set(3, hv) || !set(4, tv) ||
         !set(5, errv) || !set(6, codev) || !set(7, empty) || !set(8, zero) || !set(9, no)) {
       return false;
@@ -342,18 +342,22 @@ bool outcome(JSContext* cx, Runtime& rt, Prepared& p, JS::MutableHandleValue out
       body_value.setString(s);
     }
   }
-  JS::RootedObject hdrs(cx, JS::NewArrayObject(cx, x.headers.size() * 2));
-  if (!hdrs) return false;
-  for (size_t i = 0; i < x.headers.size(); ++i) {
-    JS::RootedString k(cx, new_string(cx, canonical(x.headers[i].first)));
-    JS::RootedString v(cx, new_string(cx, x.headers[i].second));
-    if (!k || !v) return false;
-    JS::RootedValue kv(cx, JS::StringValue(k)), vv(cx, JS::StringValue(v));
-    if (!JS_SetElement(cx, hdrs, 2 * i, kv) || !JS_SetElement(cx, hdrs, 2 * i + 1, vv)) {
-      return false;
-    }
+  // The headers as one string, "Name\nvalue\nName\nvalue" (a header cannot hold a newline):
+  // one allocation, split by the JavaScript half only when a script reads them.
+  std::string joined;
+  for (const auto& [k, v] : x.headers) {
+    if (!joined.empty()) joined += '\n';
+    joined += canonical(k);
+    joined += '\n';
+    joined += v;
   }
-  JS::RootedValue hv(cx, JS::ObjectValue(*hdrs));
+  JSString* header_text = new_string(cx, joined);
+  if (!header_text) {
+    JS_ClearPendingException(cx);
+    header_text = new_string(cx, lossy_utf8(joined));
+    if (!header_text) return false;
+  }
+  JS::RootedValue hv(cx, JS::StringValue(header_text));
   const double phases[] = {x.blocked, x.connecting, 0,         x.sending,
                            x.waiting, x.receiving,  x.duration};
   JS::RootedObject timings(cx, JS::NewArrayObject(cx, 7));
@@ -662,7 +666,7 @@ export class Response {
   get proto() { return this.#raw[1]; }
   get headers() {
     if (this.#headers === undefined) {
-      const list = this.#raw[3];
+      const list = headerPairs(this.#raw);
       const headers = {};
       for (let i = 0; i < list.length; i += 2) {
         const k = list[i];
@@ -1149,28 +1153,31 @@ export class CookieJar {
 
 // The VU's jar: a new one whenever k6 starts the VU on a new one (each iteration unless
 // noCookiesReset; setup and teardown have runtimes, and so jars, of their own).
+// The jar is made when first needed (a cookie to keep, or cookieJar()), so an iteration
+// that meets no cookie makes none.
 let vuJar = null;
 let vuJarGeneration = -1;
-function currentVuJar() {
+function currentVuJar(create) {
   const generation = n.jarGeneration();
   if (generation < 0) return null;
-  if (vuJar === null || generation !== vuJarGeneration) {
-    vuJar = new CookieJar();
+  if (generation !== vuJarGeneration) {
+    vuJar = null;
     vuJarGeneration = generation;
   }
+  if (vuJar === null && create) vuJar = new CookieJar();
   return vuJar;
 }
 
 export function cookieJar() {
-  const jar = currentVuJar();
+  const jar = currentVuJar(true);
   if (jar === null) n.goError('Making cookie jars in the init context is not supported');
   return jar;
 }
 
 // params.cookies: name -> string or {value, replace} (keys case-insensitive), in order.
 function paramsCookies(cookies) {
+  if (cookies === undefined || cookies === null) return NO_COOKIES;
   const out = [];
-  if (cookies === undefined || cookies === null) return out;
   const all = Object(cookies);
   for (const name of Object.keys(all)) {
     const v = all[name];
@@ -1196,6 +1203,8 @@ function paramsCookies(cookies) {
 // then params.cookies, then the jar's cookies for `url` except those params.cookies
 // replaces.
 function cookieHeader(base, requestCookies, store, url) {
+  // Most requests have no cookie to send: nothing to build.
+  if (!base && requestCookies.length === 0 && (!store || store.entries.size === 0)) return '';
   const parts = base ? [base] : [];
   const replaced = new Set();
   for (const c of requestCookies) {
@@ -1300,6 +1309,12 @@ function multipartBody(obj) {
 
 // ---- Requests ------------------------------------------------------------------------
 
+// A reply's headers as [name, value, ...], split from the native's one string once.
+function headerPairs(raw) {
+  if (typeof raw[3] === 'string') raw[3] = raw[3] === '' ? [] : raw[3].split('\n');
+  return raw[3];
+}
+
 const NO_PARAMS = Object.freeze({});
 const NO_COOKIES = Object.freeze([]);
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
@@ -1361,8 +1376,18 @@ function plan(method, url, body, params) {
   // Cookies: params.jar (a CookieJar; anything else leaves the VU's jar) or the VU's jar
   // sends and keeps them, on every hop.
   const requestCookies = paramsCookies(params.cookies);
-  const jar = params.jar !== undefined && params.jar !== null && stores.has(params.jar) ? params.jar : currentVuJar();
-  const store = jar === null ? null : stores.get(jar);
+  const ownJar = params.jar !== undefined && params.jar !== null && stores.has(params.jar) ? params.jar : null;
+  const jar = ownJar || currentVuJar(false);
+  let store = jar === null ? null : stores.get(jar);
+  // Where the cookies a reply sets go: the request's jar, else the VU's, made for them.
+  const keep = (url, received) => {
+    if (received.length === 0) return;
+    if (store === null && ownJar === null) {
+      const vu = currentVuJar(true);
+      store = vu === null ? null : stores.get(vu);
+    }
+    keepCookies(store, url, received);
+  };
   let userCookie = '';
   const cookieAt = headerList.indexOf('Cookie');
   if (cookieAt >= 0 && cookieAt % 2 === 0) {
@@ -1378,14 +1403,15 @@ function plan(method, url, body, params) {
   const finish = (first) => {
   let raw = first;
   let current = url;
-  let received = raw[9] ? setCookies(raw[3]) : NO_COOKIES;
-  keepCookies(store, current, received);
+  let received = raw[9] ? setCookies(headerPairs(raw)) : NO_COOKIES;
+  keep(current, received);
   let hops = 0;
   let currentMethod = method;
   let currentBody = sendBody;
   while (REDIRECT.has(raw[0]) && hops < limit) {
     let location;
-    for (let i = 0; i < raw[3].length; i += 2) if (raw[3][i] === 'Location') location = raw[3][i + 1];
+    const list = headerPairs(raw);
+    for (let i = 0; i < list.length; i += 2) if (list[i] === 'Location') location = list[i + 1];
     if (location === undefined) break;
     current = resolveLocation(current, location);
     if (raw[0] !== 307 && raw[0] !== 308) {
@@ -1396,8 +1422,8 @@ function plan(method, url, body, params) {
     // k6 drops the script's own Cookie header after the first hop.
     const cookie = cookieHeader('', requestCookies, store, current);
     raw = n.request(currentMethod, current, currentBody, hopHeaders(cookie), params.tags, timeout, responseType, expected);
-    received = raw[9] ? setCookies(raw[3]) : NO_COOKIES;
-    keepCookies(store, current, received);
+    received = raw[9] ? setCookies(headerPairs(raw)) : NO_COOKIES;
+    keep(current, received);
   }
   if (hops >= limit && REDIRECT.has(raw[0]) && params.redirects === undefined) {
     n.warn('Stopped after ' + (hops + 1) + ' redirects and returned the redirection; pass { redirects: n } ' +
