@@ -355,7 +355,6 @@ bool Runtime::run_event_loop(ScriptError& err) {
       }
       continue;
     }
-    uint32_t id = next->id;
     JS::RootedValue fn(cx_, next->fn->get());
     JS::RootedValueVector args(cx_);
     if (!args.appendAll(next->args->get())) return false;
@@ -372,7 +371,6 @@ bool Runtime::run_event_loop(ScriptError& err) {
       timers_.clear();
       return false;
     }
-    (void)id;
   }
   auto& rejected = rejected_->get();
   if (!rejected.empty()) {

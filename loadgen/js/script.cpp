@@ -34,13 +34,17 @@ RuntimeThread::RuntimeThread(ScriptContext& script, int64_t vu_id)
 }
 
 RuntimeThread::~RuntimeThread() {
+  stop();
+  pthread_join(thread_, nullptr);
+}
+
+void RuntimeThread::stop() {
   {
     std::lock_guard lock(mutex_);
     quit_ = true;
   }
   cv_.notify_all();
   interrupt();
-  pthread_join(thread_, nullptr);
 }
 
 void RuntimeThread::main() {
@@ -134,6 +138,7 @@ class Script::Vu : public ScriptedVu {
   }
 
   void interrupt() override { thread_->interrupt(); }
+  void stop() { thread_->stop(); }
 
  private:
   // One iteration on the runtime's thread; false when it was interrupted. `tags` receives
@@ -202,6 +207,10 @@ Script::~Script() {
   {
     std::lock_guard lock(vus_mutex_);
     idle_.clear();
+  }
+  // Every runtime is told to end first, so they tear down in parallel, then joined.
+  for (auto& vu : vus_) {
+    if (vu) vu->stop();
   }
   vus_.clear();
   phases_.clear();

@@ -40,6 +40,8 @@ class RuntimeThread {
   void post(std::function<void(Runtime&)> job);
   // Any thread: interrupts the JavaScript running now.
   void interrupt();
+  // Any thread: asks the thread to end once its jobs are done (the destructor waits).
+  void stop();
 
  private:
   void main();

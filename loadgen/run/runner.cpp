@@ -860,9 +860,11 @@ class Runner {
       }
       st.active.fetch_sub(1);
       sh_.active_vus.fetch_sub(1);
-      vu.detach();
       if (exhausted) break;
     }
+    // A scripted VU keeps its runtime for the whole scenario, as k6 reserves an executor's
+    // VUs for its life: the same slot is the same VU (__VU) in every window.
+    vu.detach();
     if (s.executor == Executor::kPerVuIterations && !exhausted && !sh_.aborted &&
         done < s.iterations) {
       dropped(w, sc, static_cast<double>(s.iterations - done));
