@@ -170,6 +170,9 @@ fl::Options env_layer() {
   o.vus = integer("K6_VUS");
   o.iterations = integer("K6_ITERATIONS");
   o.rps = integer("K6_RPS");
+  if (const char* v = env_or_null("K6_THROW"))
+    o.throw_errors = std::string(v) == "true" || std::string(v) == "1";
+  if (const char* v = env_or_null("K6_USER_AGENT")) o.user_agent = v;
   if (const char* v = env_or_null("K6_DURATION")) {
     auto d = fl::parse_extended_duration(v);
     if (!d) throw ConfigError{std::string("invalid value of K6_DURATION: ") + v};
@@ -237,8 +240,9 @@ struct Cli {
   std::string duration_text;
   std::vector<std::string> stages, headers, env, tags, thresholds, outs, trend_stats;
   std::string method = "GET", body, body_file, summary_export, summary_data;
-  std::string summary_mode, summary_time_unit, backend = "auto", timeout = "60s";
+  std::string summary_mode, summary_time_unit, backend = "auto", timeout = "60s", user_agent;
   bool quiet = false, no_color = false, no_summary = false, no_thresholds = false;
+  bool throw_errors = false;
   unsigned threads = std::max(1u, std::min(std::thread::hardware_concurrency(), 8u));
 };
 
@@ -295,6 +299,8 @@ int main(int argc, char** argv) {
                  "Output: prometheus=HOST:PORT serves k6-named metrics on /metrics");
   app.add_option("--request-timeout", cli.timeout, "Per-request timeout (default 60s)");
   app.add_flag("-q,--quiet", cli.quiet, "No header and no progress");
+  app.add_flag("-w,--throw", cli.throw_errors, "Scripts: failed requests and dials throw");
+  app.add_option("--user-agent", cli.user_agent, "User-Agent header of requests");
   app.add_flag("--no-color", cli.no_color, "No colours");
   app.add_option("--threads", cli.threads, "Worker threads")->check(CLI::Range(1u, 1024u));
   app.add_option("--backend", cli.backend,
@@ -385,6 +391,8 @@ int main(int argc, char** argv) {
     cli_layer.vus = cli.vus;
     cli_layer.iterations = cli.iterations;
     cli_layer.rps = cli.rps;
+    if (cli.throw_errors) cli_layer.throw_errors = true;
+    if (!cli.user_agent.empty()) cli_layer.user_agent = cli.user_agent;
     if (!cli.duration_text.empty()) {
       auto d = fl::parse_go_duration(cli.duration_text);
       if (!d) {
@@ -674,6 +682,7 @@ int main(int argc, char** argv) {
       sc.user_agent = user_agent;
       sc.request_timeout = *request_timeout;
       sc.no_cookies_reset = options.no_cookies_reset.value_or(false);
+      sc.throw_errors = options.throw_errors.value_or(false);
       sc.test_options_json = fl::options_to_json(options, scenarios);
       cfg.script = js_script.get();
       cfg.group_sections = summary_options.mode == "full";

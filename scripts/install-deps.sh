@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config clang-format
   libasio-dev node-llhttp libsimdjson-dev prometheus-cpp-dev liburing-dev libcli11-dev catch2
-  libmozjs-102-dev zlib1g-dev libssl-dev
+  libmozjs-102-dev zlib1g-dev libssl-dev websocketd
   nodejs python3 curl jq procps iproute2 strace
   redis-server redis-tools nginx-light postgresql postgresql-client prometheus iperf3 wrk
 )

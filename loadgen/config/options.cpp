@@ -245,7 +245,13 @@ bool is_builtin_metric(std::string_view name) {
                                                      "data_sent",
                                                      "data_received",
                                                      "checks",
-                                                     "group_duration"};
+                                                     "group_duration",
+                                                     "ws_sessions",
+                                                     "ws_connecting",
+                                                     "ws_session_duration",
+                                                     "ws_msgs_sent",
+                                                     "ws_msgs_received",
+                                                     "ws_ping"};
   return builtin.count(name) > 0;
 }
 
@@ -507,6 +513,8 @@ bool parse_options(Decoder& d, element v, Options& o, std::vector<std::string>* 
       ok = d.read_opt(value, f, o.setup_timeout);
     } else if (key == "userAgent") {
       ok = d.read_opt(value, f, o.user_agent);
+    } else if (key == "throw") {
+      ok = d.read_opt(value, f, o.throw_errors);
     } else if (key == "noCookiesReset") {
       ok = d.read_opt(value, f, o.no_cookies_reset);
     } else if (key == "noConnectionReuse" || key == "noVUConnectionReuse" ||
@@ -1083,6 +1091,8 @@ std::string options_to_json(const Options& o, const std::vector<Scenario>& scena
   o.setup_timeout ? w.string(format_go_duration(*o.setup_timeout)) : w.null();
   w.key("userAgent");
   o.user_agent ? w.string(*o.user_agent) : w.null();
+  w.key("throw");
+  o.throw_errors ? w.boolean(*o.throw_errors) : w.null();
   w.end_object();
   return w.take();
 }
@@ -1130,6 +1140,7 @@ bool apply_layer(Options& lower, const Options& upper) {
   take(lower.setup_timeout, upper.setup_timeout);
   take(lower.user_agent, upper.user_agent);
   take(lower.no_cookies_reset, upper.no_cookies_reset);
+  take(lower.throw_errors, upper.throw_errors);
   return cleared_scenarios;
 }
 

@@ -124,6 +124,7 @@ struct Options {
   std::optional<int64_t> rps;
   std::optional<Duration> setup_timeout;
   std::optional<std::string> user_agent;
+  std::optional<bool> throw_errors;      // k6's `throw`: failed requests and dials throw
   std::optional<bool> no_cookies_reset;  // k6 scripts: keep a VU's cookie jar across iterations
 };
 

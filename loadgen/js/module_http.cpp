@@ -22,6 +22,7 @@
 #include "loadgen/js/runtime.h"
 #include "loadgen/js/util.h"
 #include "loadgen/report/console.h"
+#include "loadgen/run/url.h"
 
 namespace faultline::loadgen::js {
 
@@ -30,71 +31,6 @@ namespace {
 // Responses are read whole, as k6 does; beyond this a request fails instead of taking all
 // memory.
 constexpr size_t kMaxBody = 128u << 20;
-
-struct Url {
-  std::string scheme, user, host, port, target;
-};
-
-bool parse_url(const std::string& url, Url& out, std::string& error) {
-  size_t scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) {
-    error = "invalid URL: parse \"" + url + "\": invalid URI for request";
-    return false;
-  }
-  out.scheme = url.substr(0, scheme_end);
-  for (auto& c : out.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (out.scheme != "http" && out.scheme != "https") {
-    error = "invalid URL: unsupported protocol scheme \"" + out.scheme + "\"";
-    return false;
-  }
-  std::string rest = url.substr(scheme_end + 3);
-  size_t path = rest.find_first_of("/?#");
-  std::string authority = rest.substr(0, path);
-  out.target = path == std::string::npos ? "/" : rest.substr(path);
-  size_t hash = out.target.find('#');
-  if (hash != std::string::npos) out.target.resize(hash);
-  if (out.target.empty() || out.target[0] == '?') out.target.insert(0, "/");
-  size_t at = authority.rfind('@');
-  if (at != std::string::npos) {
-    out.user = authority.substr(0, at);
-    authority = authority.substr(at + 1);
-  }
-  out.port = out.scheme == "https" ? "443" : "80";
-  if (!authority.empty() && authority[0] == '[') {
-    size_t close = authority.find(']');
-    if (close == std::string::npos) {
-      error = "invalid URL: parse \"" + url + "\": missing ']' in host";
-      return false;
-    }
-    out.host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':') {
-      out.port = authority.substr(close + 2);
-    }
-  } else {
-    size_t colon = authority.rfind(':');
-    out.host = authority.substr(0, colon);
-    if (colon != std::string::npos) out.port = authority.substr(colon + 1);
-  }
-  if (out.host.empty()) {
-    error = "invalid URL: parse \"" + url + "\": empty host";
-    return false;
-  }
-  return true;
-}
-
-// Go's canonical header key: "x-api-key" -> "X-Api-Key".
-std::string canonical(std::string key) {
-  bool upper = true;
-  for (auto& c : key) {
-    if (c == ' ' || c == ':') return key;  // not a token: Go leaves it as it is
-  }
-  for (auto& c : key) {
-    c = static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(c))
-                                : std::tolower(static_cast<unsigned char>(c)));
-    upper = c == '-';
-  }
-  return key;
-}
 
 // Valid UTF-8 of `bytes`, each byte of an invalid sequence replaced by U+FFFD (how Go's
 // strings reach JavaScript in k6).
@@ -214,14 +150,15 @@ bool prepare(JSContext* cx, Runtime& rt, const JS::HandleValueArray& args, Prepa
   Url u;
   std::string error;
   if (!parse_url(*url, u, error)) return fail(1020, error);
+  if (u.scheme != "http" && u.scheme != "https") {
+    return fail(1020, "invalid URL: unsupported protocol scheme \"" + u.scheme + "\"");
+  }
   if (u.scheme == "https") {
     return fail(1300, "Get \"" + *url + "\": https is not supported by this loadgen yet");
   }
   if (!resolve_target(u.host, u.port, p.spec.target)) {
     return fail(1101, "lookup " + u.host + ": no such host");
   }
-  std::string host_header = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
-  if (u.port != (u.scheme == "https" ? "443" : "80")) host_header += ":" + u.port;
   std::string& bytes = p.bytes;
   bytes.reserve(256 + body.size());
   bytes += *method;
@@ -234,7 +171,7 @@ bool prepare(JSContext* cx, Runtime& rt, const JS::HandleValueArray& args, Prepa
     if (k == "User-Agent") have_agent = true;
     if (k == "Authorization") have_authorization = true;
   }
-  if (!have_host) bytes += "Host: " + host_header + "\r\n";
+  if (!have_host) bytes += "Host: " + host_header(u) + "\r\n";
   if (!have_agent && !rt.script().user_agent.empty()) {
     bytes += "User-Agent: " + rt.script().user_agent + "\r\n";
   }
@@ -347,7 +284,7 @@ bool outcome(JSContext* cx, Runtime& rt, Prepared& p, JS::MutableHandleValue out
   std::string joined;
   for (const auto& [k, v] : x.headers) {
     if (!joined.empty()) joined += '\n';
-    joined += canonical(k);
+    joined += canonical_header(k);
     joined += '\n';
     joined += v;
   }

@@ -9,7 +9,7 @@ namespace {
 
 const BuiltinModule* const kModules[] = {&kModuleK6,        &kModuleHttp,     &kModuleMetrics,
                                          &kModuleExecution, &kModuleEncoding, &kModuleCrypto,
-                                         &kModuleTimers,    &kModuleData};
+                                         &kModuleTimers,    &kModuleData,     &kModuleWs};
 
 }  // namespace
 
@@ -21,8 +21,7 @@ const BuiltinModule* find_builtin(std::string_view name) {
 }
 
 bool is_k6_name(std::string_view name) {
-  static const std::array<std::string_view, 14> known = {"k6/ws",
-                                                         "k6/websockets",
+  static const std::array<std::string_view, 13> known = {"k6/websockets",
                                                          "k6/net/grpc",
                                                          "k6/browser",
                                                          "k6/html",

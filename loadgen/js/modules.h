@@ -33,6 +33,7 @@ extern const BuiltinModule kModuleEncoding;
 extern const BuiltinModule kModuleCrypto;
 extern const BuiltinModule kModuleTimers;
 extern const BuiltinModule kModuleData;
+extern const BuiltinModule kModuleWs;
 
 // The globals every runtime has besides the standard ones (console, open, __ENV, ...),
 // defined in globals.cpp.

@@ -90,6 +90,9 @@ class Runtime {
   // Tag set id of the VU's current tags plus `extra`, cached (the run's tag sets).
   uint32_t tags(const Tags& extra = {});
 
+  // State a module keeps per runtime (k6/ws's open sessions), by module name.
+  std::map<std::string, std::shared_ptr<void>> module_state;
+
   // Timers of k6/timers and the global setTimeout family.
   uint32_t add_timer(JS::HandleValue fn, JS::HandleValueArray args, double delay_ms, bool repeat);
   void clear_timer(uint32_t id);

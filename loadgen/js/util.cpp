@@ -303,4 +303,18 @@ bool tags_from(JSContext* cx, JS::HandleValue v, Tags& out, const std::string& p
   return true;
 }
 
+// Go's canonical header key: "x-api-key" -> "X-Api-Key".
+std::string canonical_header(std::string key) {
+  bool upper = true;
+  for (auto& c : key) {
+    if (c == ' ' || c == ':') return key;  // not a token: Go leaves it as it is
+  }
+  for (auto& c : key) {
+    c = static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(c))
+                                : std::tolower(static_cast<unsigned char>(c)));
+    upper = c == '-';
+  }
+  return key;
+}
+
 }  // namespace faultline::loadgen::js

@@ -52,4 +52,8 @@ JSString* new_string_from_go(JSContext* cx, std::string_view bytes);
 // thrown (as a GoError, `prefix` before it).
 bool tags_from(JSContext* cx, JS::HandleValue v, Tags& out, const std::string& prefix);
 
+// Go's canonical form of a header name: "x-api-key" -> "X-Api-Key" (names that are not
+// tokens stay as they are).
+std::string canonical_header(std::string key);
+
 }  // namespace faultline::loadgen::js

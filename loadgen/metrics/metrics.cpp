@@ -25,6 +25,12 @@ Registry::Registry() {
       {"data_received", MetricType::kCounter, false, true},
       {"checks", MetricType::kRate, false, false},
       trend("group_duration"),
+      {"ws_sessions", MetricType::kCounter, false, false},
+      trend("ws_connecting"),
+      trend("ws_session_duration"),
+      {"ws_msgs_sent", MetricType::kCounter, false, false},
+      {"ws_msgs_received", MetricType::kCounter, false, false},
+      trend("ws_ping"),
   };
 }
 

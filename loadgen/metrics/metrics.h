@@ -40,6 +40,12 @@ enum Builtin : uint32_t {
   kDataReceived,
   kChecks,
   kGroupDuration,
+  kWsSessions,
+  kWsConnecting,
+  kWsSessionDuration,
+  kWsMsgsSent,
+  kWsMsgsReceived,
+  kWsPing,
   kBuiltinCount
 };
 

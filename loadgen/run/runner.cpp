@@ -10,6 +10,7 @@
 #include "common/event_loop.h"
 #include "loadgen/report/console.h"
 #include "loadgen/run/http_client.h"
+#include "loadgen/run/ws_client.h"
 
 namespace faultline::FAULTLINE_BACKEND_NS {
 
@@ -157,6 +158,24 @@ class ScriptHost : public loadgen::VuHost {
     for (size_t i = 0; i < concurrency; ++i) done.acquire();
   }
 
+  std::unique_ptr<loadgen::WsSession> ws_connect(const loadgen::WsOpenSpec& spec,
+                                                 loadgen::WsOpenResult& result) override {
+    if (interrupted()) {
+      result.interrupted = true;
+      return nullptr;
+    }
+    return ws_open(w_.ctx, kIoOnVuThread, spec, result, [this](std::shared_ptr<WsWaker> waker) {
+      std::lock_guard lock(mutex_);
+      ws_ = waker;
+      if (interrupted_.load(std::memory_order_relaxed)) waker->interrupt();
+    });
+  }
+
+  void add_bytes(uint64_t out, uint64_t in) override {
+    sent += out;
+    received += in;
+  }
+
   bool sleep(Duration d) override {
     std::unique_lock lock(mutex_);
     return !wake_.wait_for(lock, d, [&] { return interrupted(); });
@@ -217,6 +236,7 @@ class ScriptHost : public loadgen::VuHost {
     {
       std::lock_guard lock(mutex_);
       interrupted_.store(true, std::memory_order_release);
+      if (auto ws = ws_.lock()) ws->interrupt();
     }
     wake_.notify_all();
     auto stop = [this] {
@@ -309,6 +329,7 @@ class ScriptHost : public loadgen::VuHost {
   std::atomic<bool> interrupted_{false};
   std::mutex mutex_;
   std::condition_variable wake_;
+  std::weak_ptr<WsWaker> ws_;  // the VU's WebSocket session, to stop it (guarded by mutex_)
 };
 
 // One virtual user of a scenario flow: an HTTP client and a timer, reused for every

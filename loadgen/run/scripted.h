@@ -9,9 +9,13 @@
 // that owns the host, so a VU waiting for a response never holds up another.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "loadgen/config/duration.h"
 #include "loadgen/config/plan.h"
@@ -39,6 +43,54 @@ struct HttpCall {
   HttpExchange* x = nullptr;
 };
 
+// A WebSocket session's opening (k6/ws): where to dial and the handshake to send.
+struct WsOpenSpec {
+  HttpTarget target;
+  std::string host;         // the Host header
+  std::string target_path;  // path and query of the URL
+  std::string dial_text;    // "127.0.0.1:9100" for Go-style dial errors
+  std::vector<std::pair<std::string, std::string>> headers;  // extra handshake headers
+  Duration timeout = std::chrono::seconds(60);
+  size_t max_message = 64u << 20;
+};
+
+// How the opening went. `status` is 0 when no HTTP response came back.
+struct WsOpenResult {
+  int status = 0;
+  std::string error;  // empty on success (k6's Go error text otherwise)
+  std::vector<std::pair<std::string, std::string>> headers;  // of the response, as sent
+  std::string body;                                          // of a refused upgrade
+  std::string subprotocol;   // Sec-WebSocket-Protocol of the response
+  double connecting_ms = 0;  // dial start to the end of the handshake
+  bool interrupted = false;
+};
+
+// Something that happened on an open WebSocket, in arrival order.
+struct WsEvent {
+  enum Kind { kText, kBinary, kPing, kPong, kClose, kError } kind = kText;
+  std::string data;     // a message's payload; an error's text
+  uint16_t code = 0;    // kClose: the close code
+  double ping_ms = -1;  // kPong answering one of our pings: its round trip
+};
+
+// One open WebSocket, used from the VU's thread only. Frames the server sends are read as
+// they arrive (pings answered at once); next() hands them over one by one.
+class WsSession {
+ public:
+  virtual ~WsSession() = default;
+  // The next event, waiting until `deadline` at most (false then, or when the VU was
+  // interrupted).
+  virtual bool next(WsEvent& out, std::chrono::steady_clock::time_point deadline) = 0;
+  // A text or binary message. A failed write comes back as an kError event.
+  virtual void send(bool binary, std::string payload) = 0;
+  // A ping whose payload is the session's next number; its pong carries the round trip.
+  virtual void ping() = 0;
+  // Sends a close frame with `code` and drops the connection at once (k6's close()).
+  virtual void close(uint16_t code) = 0;
+  // Bytes of handshake and frames so far, each way.
+  virtual std::pair<uint64_t, uint64_t> bytes() const = 0;
+};
+
 class VuHost {
  public:
   virtual ~VuHost() = default;
@@ -50,6 +102,11 @@ class VuHost {
   // Several requests at once (http.batch), at most `concurrency` in flight, each as
   // http() would send and record it; returns when all are done.
   virtual void http_batch(HttpCall* calls, size_t count, size_t concurrency) = 0;
+  // Dials and upgrades a WebSocket; the session when it opened (101 and a valid accept
+  // key), else null with `result` saying why. Records no samples (k6/ws does).
+  virtual std::unique_ptr<WsSession> ws_connect(const WsOpenSpec& spec, WsOpenResult& result) = 0;
+  // Adds a session's bytes to the iteration's data_sent / data_received.
+  virtual void add_bytes(uint64_t sent, uint64_t received) = 0;
   // Sleeps for `d`; returns false at once when the VU is interrupted.
   virtual bool sleep(Duration d) = 0;
   // True once the VU has been interrupted (gracefulStop, abort, signal).

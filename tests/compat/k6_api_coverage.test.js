@@ -34,6 +34,7 @@ const MODULES = {
   "k6/encoding": "encoding/index.d.ts",
   "k6/crypto": "crypto/index.d.ts",
   "k6/timers": "timers/index.d.ts",
+  "k6/ws": "ws/index.d.ts",
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -58,6 +59,7 @@ const REQUIRED = {
   "k6/encoding": ["b64encode", "b64decode"],
   "k6/crypto": ["md5", "sha1", "sha256", "hmac", "randomBytes"],
   "k6/timers": ["setTimeout", "clearTimeout", "setInterval", "clearInterval"],
+  "k6/ws": ["connect"],
 };
 const ALWAYS_REQUIRED = new Set(["k6", "k6/http", "k6/metrics"]);
 // ---------------------------------------------------------------------------------------------
