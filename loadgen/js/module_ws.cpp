@@ -259,7 +259,7 @@ bool next(JSContext* cx, unsigned argc, JS::Value* vp) {
   return true;
 }
 
-// send(handle, data, binary) -> "" or the error text of a write that cannot happen.
+// send(handle, data, binary) -> undefined, or the error text of a write that cannot happen.
 bool send(JSContext* cx, unsigned argc, JS::Value* vp) {
   JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
   Runtime& rt = Runtime::of(cx);
@@ -280,6 +280,8 @@ bool send(JSContext* cx, unsigned argc, JS::Value* vp) {
     s->session->send(binary, std::move(payload));
   }
   if (s != nullptr && rt.host) rt.host->add(kWsMsgsSent, s->tags, 1);
+  args.rval().setUndefined();
+  if (error.empty()) return true;
   JSString* str = new_string(cx, error);
   if (!str) return false;
   args.rval().setString(str);
@@ -355,8 +357,8 @@ class Socket {
     list.push(handler);
   }
   send(data) {
-    const error = n.send(this._s.handle, String(data), false);
-    if (error) this._emit('error', wsError(error));
+    const error = n.send(this._s.handle, typeof data === 'string' ? data : String(data), false);
+    if (error !== undefined) this._emit('error', wsError(error));
   }
   sendBinary(data) {
     if (data === undefined) throw n.goError('missing argument, expected ArrayBuffer');
@@ -365,7 +367,7 @@ class Socket {
       throw n.goError(`expected ArrayBuffer as argument, received: ${name}`);
     }
     const error = n.send(this._s.handle, data, true);
-    if (error) this._emit('error', wsError(error));
+    if (error !== undefined) this._emit('error', wsError(error));
   }
   ping() { n.ping(this._s.handle); }
   close(code) {
@@ -382,10 +384,15 @@ class Socket {
     if (!(delay > 0)) throw n.goError(`${name} requires a >0 timeout parameter, received ${delay.toFixed(2)}`);
     this._s.timers.push({ fn, delay, repeat, due: n.now() + delay });
   }
-  _emit(event, ...args) {
+  _emit(event, arg) {
     const list = this._s.handlers[event];
-    if (!list) return;
-    for (const handler of list.slice()) handler.apply(this, args);
+    if (list === undefined) return;
+    if (list.length === 1) {
+      list[0].call(this, arg);
+      return;
+    }
+    const handlers = list.slice();  // a handler may add more: they run from the next event
+    for (let i = 0; i < handlers.length; i++) handlers[i].call(this, arg);
   }
 }
 
@@ -405,34 +412,37 @@ function canonicalHeaders(headers) {
 // The socket's loop: events and due timers, one at a time, until the socket is closed.
 function serve(socket) {
   const s = socket._s;
+  const timers = s.timers;
   while (!s.closed) {
     let wait = -1;
     let first = null;
-    for (const t of s.timers) {
-      if (first === null || t.due < first.due) first = t;
-    }
-    if (first !== null) wait = Math.max(0, first.due - n.now());
-    if (first !== null && wait === 0) {
-      if (first.repeat) first.due += first.delay;
-      else s.timers.splice(s.timers.indexOf(first), 1);
-      first.fn.call(socket);
-      continue;
+    if (timers.length !== 0) {
+      for (let i = 0; i < timers.length; i++) {
+        if (first === null || timers[i].due < first.due) first = timers[i];
+      }
+      wait = first.due - n.now();
+      if (wait <= 0) {
+        if (first.repeat) first.due += first.delay;
+        else timers.splice(timers.indexOf(first), 1);
+        first.fn.call(socket);
+        continue;
+      }
     }
     const ev = n.next(s.handle, wait);
     if (ev === null) {
       if (first === null) s.closed = true;  // the connection is gone and nothing is due
       continue;
     }
-    const [kind, data, code] = ev;
-    if (kind === 'close') {
+    const kind = ev[0];
+    if (kind === 'message' || kind === 'binaryMessage') {
+      socket._emit(kind, ev[1]);
+    } else if (kind === 'close') {
       s.closed = true;
-      socket._emit('close', code);
+      socket._emit('close', ev[2]);
     } else if (kind === 'error') {
-      socket._emit('error', wsError(data));
-    } else if (kind === 'ping' || kind === 'pong') {
-      socket._emit(kind);
+      socket._emit('error', wsError(ev[1]));
     } else {
-      socket._emit(kind, data);
+      socket._emit(kind);
     }
   }
 }

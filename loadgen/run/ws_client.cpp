@@ -147,6 +147,15 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
 
   void enqueue(std::string frame, bool close_after) {
     if (dropped_) return;
+    if (own_ctx_ && !writing_ && out_.empty()) {
+      // The VU's thread owns the socket: write at once (blocking only while the peer's
+      // window is full, as k6's writes do), without a round through the context.
+      asio::error_code ec;
+      sent += asio::write(socket_, asio::buffer(frame), ec);
+      if (ec) push({WsEvent::kError, "write: " + ec.message()});
+      if (close_after || ec) drop();
+      return;
+    }
     out_ += frame;
     close_after_ = close_after_ || close_after;
     if (!writing_) {
@@ -224,14 +233,15 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
     return true;
   }
 
-  // Runs `fn` on the context's thread; with a context of its own, at once on this one.
+  // Runs `fn` on the context's thread: with a context of its own that is the VU's thread,
+  // which calls this between runs of the context, so at once.
   template <class Fn>
   void on_io(Fn fn) {
-    asio::post(ctx_, [self = shared_from_this(), fn = std::move(fn)]() mutable { fn(*self); });
     if (own_ctx_) {
-      if (ctx_.stopped()) ctx_.restart();
-      ctx_.poll();
+      fn(*this);
+      return;
     }
+    asio::post(ctx_, [self = shared_from_this(), fn = std::move(fn)]() mutable { fn(*self); });
   }
 
   // The VU is done with the session: the connection goes, and with a context of its own
