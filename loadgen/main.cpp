@@ -3,6 +3,7 @@
 //   loadgen run [flags] scenario.json
 #include <netdb.h>
 #include <signal.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -31,6 +32,7 @@
 #include "loadgen/report/prometheus_output.h"
 #include "loadgen/report/summary.h"
 #include "loadgen/run/runner.h"
+#include "loadgen/run/url.h"
 
 extern char** environ;
 
@@ -580,7 +582,39 @@ int main(int argc, char** argv) {
         cs.is_sleep = step.is_sleep;
         cs.sleep_min = step.sleep_min;
         cs.sleep_max = step.sleep_max;
-        if (!step.is_sleep) {
+        if (step.is_ws) {
+          // A WebSocket session: the handshake's parts, its messages and sample tags.
+          std::string url = fl::substitute_env(step.url, e);
+          fl::Url u;
+          std::string error;
+          if (!fl::parse_url(url, u, error) || u.scheme != "ws") {
+            throw ConfigError{"invalid WebSocket URL (only ws:// is supported): " + url};
+          }
+          auto& ws = cs.ws;
+          cs.is_ws = true;
+          if (!fl::resolve_target(u.host, u.port, ws.open.target)) {
+            throw ConfigError{"lookup " + u.host + ": no such host"};
+          }
+          ws.open.host = fl::host_header(u);
+          ws.open.target_path = u.target;
+          ws.open.dial_text =
+              (u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host) + ":" + u.port;
+          bool agent = false;
+          for (const auto& [k, v] : step.headers) {
+            agent = agent || strcasecmp(k.c_str(), "User-Agent") == 0;
+            ws.open.headers.emplace_back(k, fl::substitute_env(v, e));
+          }
+          if (!agent) ws.open.headers.emplace_back("User-Agent", user_agent);
+          ws.open.timeout = step.timeout.value_or(*request_timeout);
+          for (const auto& m : step.ws_send) ws.messages.push_back(fl::substitute_env(m, e));
+          ws.tags = base;
+          for (const auto& [k, v] : step.tags) ws.tags.emplace_back(k, v);
+          ws.tags.emplace_back("url", step.name.empty() ? url : step.name);
+          ws.tags.emplace_back("name", step.name.empty() ? url : step.name);
+          cs.request.timeout = ws.open.timeout;
+          cs.request.tags = tag_sets->intern(ws.tags);
+        }
+        if (!step.is_sleep && !step.is_ws) {
           auto& rq = cs.request;
           std::string url = fl::substitute_env(step.url, e);
           Url u = parse_url(url);
@@ -608,6 +642,9 @@ int main(int argc, char** argv) {
           request_tags.emplace_back("url", step.name.empty() ? url : step.name);
           request_tags.emplace_back("name", step.name.empty() ? url : step.name);
           rq.tags = tag_sets->intern(request_tags);
+        }
+        if (!step.is_sleep) {
+          auto& rq = cs.request;
           fl::Tags sample_tags = base;
           for (const auto& [k, v] : step.tags) sample_tags.emplace_back(k, v);
           for (const auto& c : step.checks) {

@@ -690,10 +690,19 @@ bool parse_check(Decoder& d, element v, CheckSpec& c) {
 bool record_source(std::string_view word, RecordSpec::Source& out) {
   using S = RecordSpec::Source;
   static const std::pair<std::string_view, S> names[] = {
-      {"duration", S::kDuration},     {"waiting", S::kWaiting}, {"blocked", S::kBlocked},
-      {"connecting", S::kConnecting}, {"sending", S::kSending}, {"receiving", S::kReceiving},
-      {"failed", S::kFailed},         {"ok", S::kOk},           {"checks_failed", S::kChecksFailed},
-      {"checks_ok", S::kChecksOk},    {"status", S::kStatus},   {"one", S::kOne},
+      {"duration", S::kDuration},
+      {"waiting", S::kWaiting},
+      {"blocked", S::kBlocked},
+      {"connecting", S::kConnecting},
+      {"sending", S::kSending},
+      {"receiving", S::kReceiving},
+      {"failed", S::kFailed},
+      {"ok", S::kOk},
+      {"checks_failed", S::kChecksFailed},
+      {"checks_ok", S::kChecksOk},
+      {"status", S::kStatus},
+      {"one", S::kOne},
+      {"message_latency", S::kMessageLatency},
   };
   for (const auto& [name, source] : names) {
     if (word == name) {
@@ -714,7 +723,7 @@ bool parse_record(Decoder& d, std::string_view metric, std::string_view text, Re
   if (!record_source(word, r.source)) {
     return d.fail("record: unknown source " + quote(text) + " for metric " + quote(metric) +
                   " (duration, waiting, blocked, connecting, sending, receiving, failed, ok, "
-                  "checks_failed, checks_ok, status or one)");
+                  "checks_failed, checks_ok, status, one or message_latency)");
   }
   rest = trim(rest.substr(end));
   if (rest.empty()) return true;
@@ -768,6 +777,18 @@ bool parse_step(Decoder& d, element v, const std::vector<MetricDecl>& metrics, S
       ok = d.read(value, f, s.method);
     } else if (key == "url") {
       ok = d.read(value, f, s.url, &has_url);
+    } else if (key == "ws") {
+      ok = d.read(value, f, s.url, &has_url);
+      s.is_ws = true;
+    } else if (key == "send") {
+      array messages;
+      if (value.is_null()) continue;
+      if (!d.array_of(value, f, "[]interface {}", messages)) return false;
+      for (element m : messages) {
+        s.ws_send.push_back(m.type() == element_type::STRING
+                                ? std::string(m.get_string().value_unsafe())
+                                : simdjson::to_string(m));
+      }
     } else if (key == "headers") {
       object headers;
       if (value.is_null()) continue;
@@ -829,6 +850,15 @@ bool parse_step(Decoder& d, element v, const std::vector<MetricDecl>& metrics, S
     return true;
   }
   if (!has_url) return d.fail("step: \"url\" is required (only a pause step has no url)");
+  if (s.is_ws && fields["url"].error() == simdjson::SUCCESS) {
+    return d.fail("step: \"ws\" and \"url\" cannot both be given");
+  }
+  if (!s.is_ws && !s.ws_send.empty()) return d.fail("step: \"send\" needs a \"ws\" step");
+  for (const auto& r : s.records) {
+    if (!s.is_ws && r.source == RecordSpec::Source::kMessageLatency) {
+      return d.fail("record: message_latency needs a \"ws\" step");
+    }
+  }
   return true;
 }
 

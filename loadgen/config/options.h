@@ -31,6 +31,16 @@
 //                 "violations": "duration>20" },
 //     "sleep": "1s" or {"min": "1s", "max": "3s"} }       // think time after the request
 //   { "sleep": "500ms" }
+//   { "ws": "${CCA_WS_URL:-ws://localhost:9100}", "headers": {...}, "name": "acp",
+//     "tags": {...}, "timeout": "10s", "send": ["text", {"jsonrpc": "2.0", "id": 1}],
+//     "checks": [{"status": 101}, {"body_contains": "result"}],
+//     "record": {"ws_message_latency": "message_latency", "ws_ok": "ok"}, "sleep": "1s" }
+//     A WebSocket session: dial and upgrade, then each `send` message (a string, or any
+//     JSON value sent serialised) goes out as a text frame and the session waits for the
+//     next message back (up to `timeout`), then the session closes (1000). It records k6's
+//     ws_* metrics; checks see the handshake status, the last message as the body and the
+//     session's duration; `message_latency` records each message's round trip (ms), and
+//     `ok`/`failed` whether the session opened and every message was answered.
 //
 // `${NAME}` and `${NAME:-default}` are replaced in url, headers and body from the
 // environment (process environment, then -e KEY=VALUE, then the scenario's env).
@@ -65,18 +75,19 @@ struct CheckSpec {
 // Where a custom metric's value comes from, for one request.
 struct RecordSpec {
   enum class Source {
-    kDuration,      // http_req_duration of the request, ms
-    kWaiting,       // time to first byte, ms
-    kBlocked,       // ms
-    kConnecting,    // ms
-    kSending,       // ms
-    kReceiving,     // ms
-    kFailed,        // 1 when the request failed (transport error or unexpected status)
-    kOk,            // 1 when it did not
-    kChecksFailed,  // 1 when any of the step's checks failed
-    kChecksOk,      // 1 when all passed
-    kStatus,        // the HTTP status (0 on a transport error)
-    kOne,           // always 1
+    kDuration,        // http_req_duration of the request, ms
+    kWaiting,         // time to first byte, ms
+    kBlocked,         // ms
+    kConnecting,      // ms
+    kSending,         // ms
+    kReceiving,       // ms
+    kFailed,          // 1 when the request failed (transport error or unexpected status)
+    kOk,              // 1 when it did not
+    kChecksFailed,    // 1 when any of the step's checks failed
+    kChecksOk,        // 1 when all passed
+    kStatus,          // the HTTP status (0 on a transport error)
+    kOne,             // always 1
+    kMessageLatency,  // WebSocket steps: each message's round trip, ms (one sample each)
   };
   std::string metric;
   Source source = Source::kOne;
@@ -86,7 +97,9 @@ struct RecordSpec {
 };
 
 struct Step {
-  bool is_sleep = false;  // a pause only
+  bool is_sleep = false;             // a pause only
+  bool is_ws = false;                // a WebSocket session (url is its ws:// URL)
+  std::vector<std::string> ws_send;  // its messages, before ${} substitution
   // Pause: a fixed time, or uniformly random in [sleep_min, sleep_max]. For a request this
   // is the think time after it.
   Duration sleep_min{0};

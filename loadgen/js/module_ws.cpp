@@ -452,6 +452,12 @@ export function connect(url, ...rest) {
   const callback = rest[rest.length - 1];
   if (typeof callback !== 'function') throw n.goError('last argument to ws.connect must be a function');
   const params = rest.length === 2 && rest[0] !== null && rest[0] !== undefined ? rest[0] : {};
+  if (params.compression !== undefined && params.compression !== '') {
+    if (params.compression !== 'deflate') {
+      throw n.goError(`unsupported compression algorithm '${params.compression}', supported algorithm is 'deflate'`);
+    }
+    throw n.goError('permessage-deflate (compression: \'deflate\') is not supported by loadgen yet');
+  }
   const [handle, status, headers, body, error] = n.open(String(url), canonicalHeaders(params.headers), params.tags);
   if (handle === 0) return { url: '', status, headers, body, error };
   const socket = new Socket(handle);

@@ -494,6 +494,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
     interrupted_ = true;
     timer_.cancel();
     http_.interrupt();
+    if (ws_) ws_->interrupt();
     if (host_) {
       host_->interrupt();  // before the script's: it checks the host when it starts
       if (script_vu_) script_vu_->interrupt();
@@ -589,7 +590,11 @@ class Vu : public std::enable_shared_from_this<Vu> {
                                   const CompiledScenario* scenario, std::string& setup_failure) {
     for (const auto& step : steps) {
       if (interrupted_ || sh_.aborted.load(std::memory_order_relaxed)) co_return;
-      if (!step.is_sleep) {
+      if (step.is_ws) {
+        std::string failure = co_await ws_session(step, scenario);
+        if (!failure.empty() && setup_failure.empty()) setup_failure = failure;
+        if (interrupted_) co_return;
+      } else if (!step.is_sleep) {
         std::string failure = co_await request(step.request, scenario);
         if (!failure.empty() && setup_failure.empty()) setup_failure = failure;
         if (interrupted_) co_return;
@@ -664,8 +669,76 @@ class Vu : public std::enable_shared_from_this<Vu> {
         return x.status;
       case Source::kOne:
         return 1;
+      case Source::kMessageLatency:
+        return 0;  // WebSocket steps record one sample per message instead
     }
     return 0;
+  }
+
+  // A WebSocket step: the session, its ws_* samples, checks and records (checks see the
+  // handshake status, the last message as the body and the session's duration). Returns a
+  // failure text for setup.
+  asio::awaitable<std::string> ws_session(const CompiledStep& step,
+                                          const CompiledScenario* scenario) {
+    if (sh_.rps_period_ns != 0) co_await rate_limit(sh_, timer_);
+    if (interrupted_) co_return std::string();
+    const CompiledRequest& rq = step.request;
+    WsFlowOutcome out;
+    co_await ws_flow(w_.ctx, step.ws.open, step.ws.messages, rq.timeout, out, ws_);
+    if (interrupted_ || out.interrupted) co_return std::string();  // emits nothing
+    loadgen::Tags tags = step.ws.tags;
+    if (out.open.status != 0) {
+      tags.emplace_back("status", std::to_string(out.open.status));
+      tags.emplace_back("subproto", out.open.subprotocol);
+    }
+    uint32_t ws_tags = sh_.cfg.tag_sets->intern(tags);
+    const bool ok = out.opened && out.error.empty() && out.received == step.ws.messages.size();
+    std::string failure;
+    if (!out.opened) {
+      failure = out.open.error.empty() ? "websocket: bad handshake" : out.open.error;
+    } else if (!ok) {
+      failure = out.error.empty() ? "websocket: not every message was answered" : out.error;
+    }
+    loadgen::HttpExchange x;
+    x.status = out.open.status;
+    x.headers = std::move(out.open.headers);
+    x.body = std::move(out.last_message);
+    x.duration = out.session_ms;
+    loadgen::SinkLock lock(w_.sink);
+    auto& sink = w_.sink;
+    int64_t when = sink.keeps_samples() ? loadgen::unix_now_ns() : 0;
+    sink.add(loadgen::kWsSessions, ws_tags, 1, when);
+    sink.add(loadgen::kWsConnecting, ws_tags, out.open.connecting_ms, when);
+    for (size_t i = 0; i < out.sent; ++i) sink.add(loadgen::kWsMsgsSent, ws_tags, 1, when);
+    for (size_t i = 0; i < out.received; ++i) sink.add(loadgen::kWsMsgsReceived, ws_tags, 1, when);
+    sink.add(loadgen::kWsSessionDuration, ws_tags, out.session_ms, when);
+    uint32_t data_tags = scenario ? scenario->tags : rq.tags;
+    sink.add(loadgen::kDataSent, data_tags, static_cast<double>(out.bytes_sent), when);
+    sink.add(loadgen::kDataReceived, data_tags, static_cast<double>(out.bytes_received), when);
+    bool all_checks = true;
+    for (const auto& c : rq.checks) {
+      bool pass = check_passes(c.spec, x);
+      all_checks = all_checks && pass;
+      sink.add(loadgen::kChecks, c.tags, pass ? 1 : 0, when);
+      sink.check_outcome(c.id, pass);
+      if (c.scenario_id != UINT32_MAX) sink.check_outcome(c.scenario_id, pass);
+      if (scenario == nullptr && !pass && failure.empty())
+        failure = "check '" + c.spec.name + "' failed";
+    }
+    for (const auto& r : rq.records) {
+      if (r.spec.source == loadgen::RecordSpec::Source::kMessageLatency) {
+        for (double ms : out.round_trips_ms) {
+          double v =
+              r.spec.op.empty() ? ms : (loadgen::compare(ms, r.spec.op, r.spec.operand) ? 1 : 0);
+          sink.add(r.metric, r.tags, v, when);
+        }
+        continue;
+      }
+      double v = record_value(r.spec, x, ok, all_checks);
+      if (!r.spec.op.empty()) v = loadgen::compare(v, r.spec.op, r.spec.operand) ? 1 : 0;
+      sink.add(r.metric, r.tags, v, when);
+    }
+    co_return failure;
   }
 
   // One HTTP request; records its samples. Returns a failure text for setup: transport
@@ -739,6 +812,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
   Clock::time_point interrupt_at_ = Clock::time_point::max();
   bool interrupted_ = false;
   bool in_iteration_ = false;
+  std::shared_ptr<WsWaker> ws_;               // the WebSocket session of a step in progress
   std::unique_ptr<ScriptHost> host_;          // scripts only
   loadgen::ScriptedVu* script_vu_ = nullptr;  // while attached
   int64_t iterations_in_scenario_ = 0;

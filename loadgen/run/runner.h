@@ -46,11 +46,21 @@ struct CompiledRequest {
   Duration timeout = std::chrono::seconds(60);
 };
 
+// A WebSocket step resolved: what to dial, the messages, the tags of its ws_* samples
+// (before status and subproto, known after the handshake).
+struct CompiledWs {
+  WsOpenSpec open;
+  std::vector<std::string> messages;
+  Tags tags;
+};
+
 struct CompiledStep {
   bool is_sleep = false;
   Duration sleep_min{0};
   Duration sleep_max{0};
-  CompiledRequest request;
+  CompiledRequest request;  // for a WebSocket step: its checks, records, timeout and tags
+  bool is_ws = false;
+  CompiledWs ws;
 };
 
 struct CompiledScenario {

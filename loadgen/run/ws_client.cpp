@@ -141,6 +141,7 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
       open_done_ = true;
     }
     cv_.notify_all();
+    if (waiter_ != nullptr) waiter_->cancel();
     co_await read_loop(leftover);
     finish(false);
   }
@@ -262,10 +263,42 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
       interrupted_ = true;
     }
     cv_.notify_all();
+    if (waiter_ != nullptr) waiter_->cancel();  // flows: called on the context's thread
     asio::post(ctx_, [weak = weak_from_this()] {
       if (auto self = weak.lock()) self->drop();
     });
   }
+
+  // --- a coroutine on the context's thread (scenario flows) ---
+
+  // The timer a waiting coroutine sleeps on; new events and the end of the I/O cancel it.
+  void set_waiter(asio::steady_timer* waiter) { waiter_ = waiter; }
+
+  template <class Ready>
+  asio::awaitable<Wait> wait_async(Ready ready, Clock::time_point deadline) {
+    for (;;) {
+      {
+        std::lock_guard lock(mutex_);
+        if (ready()) co_return Wait::kReady;
+        if (interrupted_) co_return Wait::kInterrupted;
+        if (io_ended_) co_return Wait::kEnded;
+      }
+      if (Clock::now() >= deadline) co_return Wait::kTimeout;
+      waiter_->expires_at(deadline);
+      co_await waiter_->async_wait(use_nothrow);
+    }
+  }
+
+  bool pop(WsEvent& out, loadgen::WsOpenResult* opening) {
+    std::lock_guard lock(mutex_);
+    if (opening != nullptr) *opening = opening_;
+    if (events_.empty()) return false;
+    out = std::move(events_.front());
+    events_.pop_front();
+    return true;
+  }
+  bool is_open_done() const { return open_done_; }      // under the lock (wait predicates)
+  bool has_events() const { return !events_.empty(); }  // likewise
 
   // Waits for the end of the opening; false when interrupted first.
   bool opened(loadgen::WsOpenResult& out) {
@@ -285,6 +318,7 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
       events_.push_back(std::move(ev));
     }
     cv_.notify_all();
+    if (waiter_ != nullptr) waiter_->cancel();
   }
 
   void finish(bool failed_open) {
@@ -294,6 +328,7 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
       io_ended_ = true;
     }
     cv_.notify_all();
+    if (waiter_ != nullptr) waiter_->cancel();
   }
 
   asio::awaitable<bool> handshake(const loadgen::WsOpenSpec& spec, loadgen::WsOpenResult& result,
@@ -504,6 +539,8 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
   bool timed_out_ = false;
   std::unordered_map<std::string, Clock::time_point> pings_;
 
+  asio::steady_timer* waiter_ = nullptr;  // scenario flows: the coroutine's wake-up
+
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<WsEvent> events_;
@@ -579,6 +616,66 @@ std::unique_ptr<loadgen::WsSession> ws_open(
     return nullptr;
   }
   return std::make_unique<Session>(std::move(core), std::move(waker));
+}
+
+asio::awaitable<void> ws_flow(asio::io_context& ctx, const loadgen::WsOpenSpec& spec,
+                              const std::vector<std::string>& messages,
+                              Clock::duration reply_timeout, WsFlowOutcome& out,
+                              std::shared_ptr<WsWaker>& active) {
+  auto t0 = Clock::now();
+  auto core = std::make_shared<WsCore>(ctx, false, spec.max_message);
+  active = std::make_shared<WsWaker>(core);
+  asio::steady_timer waiter(ctx);
+  core->set_waiter(&waiter);
+  core->start(spec);
+  WsEvent ev;
+  auto why = co_await core->wait_async([&] { return core->is_open_done(); }, far_future());
+  core->pop(ev, &out.open);  // the opening's outcome (no event can be queued yet)
+  out.opened = why == WsCore::Wait::kReady && out.open.error.empty();
+  out.interrupted = why == WsCore::Wait::kInterrupted;
+  bool closed = !out.opened;
+  for (size_t i = 0; i < messages.size() && !closed; ++i) {
+    core->enqueue(core->frame(WsOpcode::kText, messages[i]), false);
+    ++out.sent;
+    auto sent_at = Clock::now();
+    for (;;) {
+      why = co_await core->wait_async([&] { return core->has_events(); }, sent_at + reply_timeout);
+      if (why == WsCore::Wait::kInterrupted) {
+        out.interrupted = true;
+        closed = true;
+        break;
+      }
+      if (why != WsCore::Wait::kReady) {
+        out.error = why == WsCore::Wait::kTimeout ? "timeout waiting for a reply"
+                                                  : "websocket: connection closed";
+        closed = why == WsCore::Wait::kEnded;
+        break;
+      }
+      core->pop(ev, nullptr);
+      if (ev.kind == WsEvent::kText || ev.kind == WsEvent::kBinary) {
+        out.round_trips_ms.push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count());
+        ++out.received;
+        out.last_message = std::move(ev.data);
+        break;
+      }
+      if (ev.kind == WsEvent::kError && out.error.empty()) out.error = ev.data;
+      if (ev.kind == WsEvent::kClose) {
+        if (out.error.empty()) out.error = "websocket: " + loadgen::ws_close_text(ev.code);
+        closed = true;
+        break;
+      }
+    }
+    if (!out.error.empty()) break;
+  }
+  if (out.opened && !closed)
+    core->enqueue(core->frame(WsOpcode::kClose, loadgen::ws_close_payload(1000)), true);
+  core->set_waiter(nullptr);
+  core->linger();
+  out.session_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  out.bytes_sent = core->sent.load();
+  out.bytes_received = core->received.load();
+  active.reset();
 }
 
 }  // namespace faultline::FAULTLINE_BACKEND_NS

@@ -9,8 +9,11 @@
 // are read as they arrive and pings are answered at once, whatever the script is doing.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "common/event_loop.h"
 #include "loadgen/run/scripted.h"
@@ -37,5 +40,27 @@ class WsWaker {
 std::unique_ptr<loadgen::WsSession> ws_open(
     asio::io_context& worker, bool own, const loadgen::WsOpenSpec& spec,
     loadgen::WsOpenResult& result, const std::function<void(std::shared_ptr<WsWaker>)>& publish);
+
+// A scenario flow's WebSocket step, as a coroutine on the worker's context: opens the
+// session, sends each message and waits up to `reply_timeout` for the next message back,
+// then closes it (1000). `active` holds the session's waker while it runs (the VU's
+// interrupt stops it).
+struct WsFlowOutcome {
+  loadgen::WsOpenResult open;
+  bool opened = false;
+  std::vector<double> round_trips_ms;  // one per answered message
+  size_t sent = 0;                     // data messages sent
+  size_t received = 0;                 // and received
+  std::string last_message;
+  std::string error;  // why the session failed after opening, "" if it did not
+  double session_ms = 0;
+  uint64_t bytes_sent = 0, bytes_received = 0;
+  bool interrupted = false;
+};
+
+asio::awaitable<void> ws_flow(asio::io_context& ctx, const loadgen::WsOpenSpec& spec,
+                              const std::vector<std::string>& messages,
+                              std::chrono::steady_clock::duration reply_timeout, WsFlowOutcome& out,
+                              std::shared_ptr<WsWaker>& active);
 
 }  // namespace faultline::FAULTLINE_BACKEND_NS

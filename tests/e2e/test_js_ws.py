@@ -9,6 +9,7 @@ and how long a run takes."""
 import argparse
 import base64
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -366,6 +367,9 @@ export default function () {{
   }}
   try {{ ws.connect('{srv.url("/")}', {{}}, 5); }} catch (e) {{ console.log('last ' + e.message); }}
   try {{ ws.connect('{srv.url("/")}', {{ tags: {{ a: {{}} }} }}, () => {{}}); }} catch (e) {{ console.log('tags ' + e.message); }}
+  for (const compression of ['gzip', 'deflate']) {{
+    try {{ ws.connect('{srv.url("/")}', {{ compression }}, () => {{}}); }} catch (e) {{ console.log('compression ' + e.message); }}
+  }}
 }}
 """, json_out=True)
     lines = r.console()
@@ -387,6 +391,10 @@ export default function () {{
                 "the last argument must be a function")
     check.check(any(l.startswith("tags invalid ws.connect() metric tags") for l in lines),
                 "invalid tags are rejected")
+    check.check("compression unsupported compression algorithm 'gzip', supported algorithm is 'deflate'" in lines,
+                "an unknown compression gets k6's error")
+    check.check(any(l.startswith("compression permessage-deflate") for l in lines),
+                "deflate, which loadgen lacks, is refused clearly instead of ignored")
     check.check("WebSocket connection failed" in r.stderr or "connection refused" in r.stderr,
                 "a failed dial is logged")
     statuses = sorted(p["data"]["tags"].get("status", "-") for p in samples(r, "ws_connecting"))
@@ -472,6 +480,77 @@ export default function () {{
         check.check(count(r, "iterations") in (None, 0), f"{path}: interrupted iterations are not counted")
 
 
+def scenario_file(url, send, extra_step="", options='"vus": 2, "iterations": 6'):
+    return json.dumps({
+        "options": {**json.loads("{" + options + "}"),
+                    "thresholds": {"ws_message_latency": ["p(95)<2000"]}},
+        "metrics": {"ws_message_latency": "trend", "ws_ok": "rate"},
+        "flows": {"default": [dict({
+            "ws": url, "name": "acp", "headers": {"X-Api-Key": "k1"}, "send": send,
+            "checks": [{"status": 101}, {"body_contains": "agent.status"}],
+            "record": {"ws_message_latency": "message_latency", "ws_ok": "ok"},
+        }, **json.loads("{" + extra_step + "}"))]},
+    })
+
+
+def test_scenario_steps(lg, servers, check):
+    """WebSocket steps of scenario files: the non-JS path (issue: connect, send, expect
+    messages, close, a custom ws_message_latency trend)."""
+    echo, srv = servers
+    r = lg.run(scenario_file(echo.url(), ["hello", {"jsonrpc": "2.0", "method": "agent.status", "id": 1}]),
+               name="ws.json", json_out=True)
+    check.equal(r.code, 0, "a scenario file with a WebSocket step runs clean")
+    check.equal(count(r, "ws_sessions"), 6, "one session per iteration")
+    check.equal((count(r, "ws_msgs_sent"), count(r, "ws_msgs_received")), (12, 12),
+                "every message sent is answered")
+    check.equal(len(samples(r, "ws_message_latency")), 12, "message_latency records one round trip per message")
+    lat = r.metric("ws_message_latency") or {}
+    check.check(0 < lat.get("avg", 0) < 1000, f"round trips are sane ({lat.get('avg')} ms)")
+    check.equal((r.metric("ws_ok") or {}).get("value"), 1, "ok: opened and every message answered")
+    check.equal((r.metric("checks") or {}).get("passes"), 12, "checks see status 101 and the last reply")
+    tags = samples(r, "ws_connecting")[0]["data"]["tags"] if samples(r, "ws_connecting") else {}
+    check.equal({k: tags.get(k) for k in ("name", "url", "status")}, {"name": "acp", "url": "acp", "status": "101"},
+                "ws_* samples carry the step's name and the handshake status")
+    for name in ("ws_connecting", "ws_session_duration"):
+        check.equal(len(samples(r, name)), 6, f"{name}: one sample per session")
+
+    # A silent server: each message waits `timeout` for its reply, then the session fails.
+    t0 = time.time()
+    r = lg.run(scenario_file(srv.url("/silent"), ["a", "b"], '"timeout": "300ms"', '"vus": 1, "iterations": 2'),
+               name="ws.json")
+    check.equal(r.code, 0, "unanswered messages fail the session, not the run")
+    check.check(time.time() - t0 < 10, "a reply timeout ends the session")
+    check.equal((r.metric("ws_ok") or {}).get("value"), 0, "ok is 0 when a reply never came")
+    check.equal(count(r, "ws_msgs_received"), None, "nothing received")
+    # Server faults and refused upgrades.
+    for path, status in (("/close1011", 101), ("/403", 403), ("/garbage", 101)):
+        r = lg.run(scenario_file(srv.url(path), ["a"], "", '"vus": 1, "iterations": 1'), name="ws.json",
+                   json_out=True)
+        check.equal((r.code, (r.metric("ws_ok") or {}).get("value")), (0, 0), f"{path}: the session fails")
+        got = [p["data"]["tags"].get("status") for p in samples(r, "ws_sessions")]
+        check.equal(got, [str(status)], f"{path}: sampled with status {status}")
+    dead = free_port()
+    r = lg.run(scenario_file(f"ws://127.0.0.1:{dead}/", ["a"], "", '"vus": 1, "iterations": 1'), name="ws.json",
+               json_out=True)
+    check.equal((r.code, count(r, "ws_sessions")), (0, 1), "a refused dial is one failed session")
+    # Never answered, long timeout: the iteration is interrupted at gracefulStop.
+    t0 = time.time()
+    r = lg.run(scenario_file(srv.url("/silent"), ["a"], '"timeout": "60s"',
+                             '"scenarios": {"s": {"executor": "constant-vus", "vus": 2, "duration": "1s", '
+                             '"gracefulStop": "1s"}}'), name="ws.json")
+    check.check(r.code == 0 and time.time() - t0 < 8, f"a session waiting past gracefulStop is interrupted "
+                f"({time.time() - t0:.1f} s)")
+    # Configuration errors.
+    for doc, text in (
+        ({"flows": {"default": [{"url": "http://127.0.0.1:1/", "send": ["a"]}]}}, 'step: \\"send\\" needs a \\"ws\\" step'),
+        ({"flows": {"default": [{"ws": "http://127.0.0.1:1/"}]}}, "only ws:// is supported"),
+        ({"metrics": {"rtt": "trend"}, "flows": {"default": [{"url": "http://127.0.0.1:1/", "record": {"rtt": "message_latency"}}]}},
+         'message_latency needs a \\"ws\\" step'),
+    ):
+        r = lg.run(json.dumps(doc), name="ws.json")
+        check.check(r.code == 104 and text in r.stderr, f"a bad WebSocket step exits 104: {text}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -487,7 +566,7 @@ def main():
     try:
         for test, target in ((test_echo_session, echo), (test_frames_and_handshake, srv),
                              (test_server_faults, srv), (test_failed_connects, srv),
-                             (test_exceptions_and_interrupts, srv)):
+                             (test_exceptions_and_interrupts, srv), (test_scenario_steps, (echo, srv))):
             started = time.time()
             test(lg, target, check)
             print(f"{test.__name__}: {time.time() - started:.1f} s", flush=True)
