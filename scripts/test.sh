@@ -30,3 +30,8 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
 (cd build-asan && ctest --output-on-failure --timeout 900)
+
+# Coverage-guided fuzzing (libFuzzer, clang): a short smoke run of every target; the long
+# run is `scripts/fuzz.sh --runs 10000000` (see tests/fuzz/).
+echo "== fuzz smoke (libFuzzer, 8 s per target)"
+./scripts/fuzz.sh 8

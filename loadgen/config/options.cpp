@@ -828,8 +828,10 @@ bool parse_step(Decoder& d, element v, const std::vector<MetricDecl>& metrics, S
         bool set = false;
         if (!d.read(source, f, text, &set)) return false;
         if (!set) continue;
+        std::string_view name =
+            metric;  // a structured binding cannot be captured before C++20's rules (clang 14)
         bool declared = std::any_of(metrics.begin(), metrics.end(),
-                                    [&](const MetricDecl& m) { return m.name == metric; });
+                                    [&](const MetricDecl& m) { return m.name == name; });
         if (!declared) {
           return d.fail("record: metric " + quote(metric) + " is not declared in \"metrics\"");
         }

@@ -152,7 +152,7 @@ void Sink::merge(MetricType type, const Sink& o) {
   total += o.total;
 }
 
-Recorder::Recorder(const Registry& registry) : registry_(&registry) {
+Recorder::Recorder(const Registry& registry) {
   for (const auto& m : registry.metrics()) {
     types_.push_back(m.type);
     scales_.push_back(trend_scale(m));

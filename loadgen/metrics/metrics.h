@@ -169,7 +169,6 @@ class Recorder {
   const std::map<std::string, std::vector<Sink>>& groups() const { return groups_; }
 
  private:
-  const Registry* registry_;
   std::vector<MetricType> types_;
   std::vector<double> scales_;
   std::vector<uint32_t> parents_;

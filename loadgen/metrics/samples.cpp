@@ -54,9 +54,8 @@ const SampleSink::Route& SampleSink::route(uint32_t metric, uint32_t tags) {
   if (groups_) {
     // setup() and teardown() samples belong to no group section (k6 §6.5).
     for (const auto& [name, value] : t) {
-      auto within = [&](const std::string& g) {
-        return value == g || value.rfind(g + "::", 0) == 0;
-      };
+      const std::string& path = value;
+      auto within = [&](const std::string& g) { return path == g || path.rfind(g + "::", 0) == 0; };
       if (name != "group" || value.empty() || within("::setup") || within("::teardown")) continue;
       r.group = &recorder_.group(value);
     }

@@ -594,87 +594,104 @@ std::string legacy_summary(const SummaryInput& in) {
 // ---------------------------------------------------------------------------------------
 // JSON, written as JSON.stringify writes it (k6 produces both files in JavaScript).
 
+struct JsonMember;
+
 struct Json {
   enum Kind { kNumber, kString, kBool, kObject, kArray } kind = kObject;
   double number = 0;
   std::string text;
   bool flag = false;
-  std::vector<std::pair<std::string, Json>> members;
+  // A struct rather than std::pair: pair's constraints would need Json complete while Json
+  // is being defined (clang rejects that).
+  std::vector<JsonMember> members;
   std::vector<Json> items;
 
-  static Json num(double v) {
-    Json j;
-    j.kind = kNumber;
-    j.number = v;
-    return j;
-  }
-  static Json str(std::string s) {
-    Json j;
-    j.kind = kString;
-    j.text = std::move(s);
-    return j;
-  }
-  static Json boolean(bool b) {
-    Json j;
-    j.kind = kBool;
-    j.flag = b;
-    return j;
-  }
-  static Json array() {
-    Json j;
-    j.kind = kArray;
-    return j;
-  }
-  Json& set(std::string key, Json value) {
-    members.emplace_back(std::move(key), std::move(value));
-    return members.back().second;
-  }
+  static Json num(double v);
+  static Json str(std::string s);
+  static Json boolean(bool b);
+  static Json array();
+  Json& set(std::string key, Json value);
 
   // indent 0: compact; otherwise pretty-printed with that many spaces per level.
-  void write(std::string& out, int indent, int depth = 0) const {
-    std::string pad =
-        indent > 0 ? "\n" + std::string(static_cast<size_t>(indent * (depth + 1)), ' ') : "";
-    std::string close =
-        indent > 0 ? "\n" + std::string(static_cast<size_t>(indent * depth), ' ') : "";
-    switch (kind) {
-      case kNumber:
-        out += std::isfinite(number) ? js_number(number) : "null";
-        return;
-      case kString:
-        json::append_quoted(out, text, false);
-        return;
-      case kBool:
-        out += flag ? "true" : "false";
-        return;
-      case kArray:
-        if (items.empty()) {
-          out += "[]";
-          return;
-        }
-        out += "[";
-        for (size_t i = 0; i < items.size(); ++i) {
-          out += (i > 0 ? "," : "") + pad;
-          items[i].write(out, indent, depth + 1);
-        }
-        out += close + "]";
-        return;
-      case kObject:
-        if (members.empty()) {
-          out += "{}";
-          return;
-        }
-        out += "{";
-        for (size_t i = 0; i < members.size(); ++i) {
-          out += (i > 0 ? "," : "") + pad;
-          json::append_quoted(out, members[i].first, false);
-          out += indent > 0 ? ": " : ":";
-          members[i].second.write(out, indent, depth + 1);
-        }
-        out += close + "}";
-        return;
-    }
-  }
+  void write(std::string& out, int indent, int depth = 0) const;
 };
+
+struct JsonMember {
+  std::string key;
+  Json value;
+};
+
+Json Json::num(double v) {
+  Json j;
+  j.kind = kNumber;
+  j.number = v;
+  return j;
+}
+Json Json::str(std::string s) {
+  Json j;
+  j.kind = kString;
+  j.text = std::move(s);
+  return j;
+}
+Json Json::boolean(bool b) {
+  Json j;
+  j.kind = kBool;
+  j.flag = b;
+  return j;
+}
+Json Json::array() {
+  Json j;
+  j.kind = kArray;
+  return j;
+}
+
+void Json::write(std::string& out, int indent, int depth) const {
+  std::string pad =
+      indent > 0 ? "\n" + std::string(static_cast<size_t>(indent * (depth + 1)), ' ') : "";
+  std::string close =
+      indent > 0 ? "\n" + std::string(static_cast<size_t>(indent * depth), ' ') : "";
+  switch (kind) {
+    case kNumber:
+      out += std::isfinite(number) ? js_number(number) : "null";
+      return;
+    case kString:
+      json::append_quoted(out, text, false);
+      return;
+    case kBool:
+      out += flag ? "true" : "false";
+      return;
+    case kArray:
+      if (items.empty()) {
+        out += "[]";
+        return;
+      }
+      out += "[";
+      for (size_t i = 0; i < items.size(); ++i) {
+        out += (i > 0 ? "," : "") + pad;
+        items[i].write(out, indent, depth + 1);
+      }
+      out += close + "]";
+      return;
+    case kObject:
+      if (members.empty()) {
+        out += "{}";
+        return;
+      }
+      out += "{";
+      for (size_t i = 0; i < members.size(); ++i) {
+        out += (i > 0 ? "," : "") + pad;
+        json::append_quoted(out, members[i].key, false);
+        out += indent > 0 ? ": " : ":";
+        members[i].value.write(out, indent, depth + 1);
+      }
+      out += close + "}";
+      return;
+  }
+}
+Json& Json::set(std::string key, Json value) {
+  members.push_back({std::move(key), std::move(value)});
+  return members.back().value;
+}
 
 Json check_json(const CheckResult& c) {
   Json j;
@@ -857,7 +874,7 @@ std::string summary_export(const SummaryInput& in) {
     }
     if (m.type == MetricType::kRate) {
       // The export calls a rate's fraction "value" (and k6 moves it to the end).
-      Json rate = flat.members.front().second;
+      Json rate = flat.members.front().value;
       flat.members.erase(flat.members.begin());
       flat.set("value", rate);
     }

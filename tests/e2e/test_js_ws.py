@@ -523,7 +523,7 @@ def test_scenario_steps(lg, servers, check):
     check.equal((r.metric("ws_ok") or {}).get("value"), 0, "ok is 0 when a reply never came")
     check.equal(count(r, "ws_msgs_received"), None, "nothing received")
     # Server faults and refused upgrades.
-    for path, status in (("/close1011", 101), ("/403", 403), ("/garbage", 101)):
+    for path, status in (("/close1011", 101), ("/403", 403), ("/oversized", 101)):
         r = lg.run(scenario_file(srv.url(path), ["a"], "", '"vus": 1, "iterations": 1'), name="ws.json",
                    json_out=True)
         check.equal((r.code, (r.metric("ws_ok") or {}).get("value")), (0, 0), f"{path}: the session fails")
