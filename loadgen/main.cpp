@@ -57,36 +57,14 @@ struct ConfigError {
   int code = kExitConfig;
 };
 
-struct Url {
-  std::string host, port = "80", target = "/";
-};
-
-Url parse_url(const std::string& url) {
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) {
+// A scenario request's URL: http:// only (HTTPS is not supported yet).
+fl::Url parse_url(const std::string& url) {
+  if (url.rfind("http://", 0) != 0) {
     throw ConfigError{"invalid URL: only http:// URLs are supported: " + url};
   }
-  Url out;
-  std::string rest = url.substr(scheme.size());
-  size_t slash = rest.find_first_of("/?");
-  std::string authority = rest.substr(0, slash);
-  if (slash != std::string::npos) {
-    out.target = rest.substr(slash);
-    if (out.target[0] == '?') out.target.insert(0, "/");
-  }
-  if (!authority.empty() && authority[0] == '[') {
-    size_t close = authority.find(']');
-    if (close == std::string::npos) throw ConfigError{"invalid URL: " + url};
-    out.host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':') {
-      out.port = authority.substr(close + 2);
-    }
-  } else {
-    size_t colon = authority.rfind(':');
-    out.host = authority.substr(0, colon);
-    if (colon != std::string::npos) out.port = authority.substr(colon + 1);
-  }
-  if (out.host.empty()) throw ConfigError{"invalid URL: " + url};
+  fl::Url out;
+  std::string error;
+  if (!fl::parse_url(url, out, error)) throw ConfigError{"invalid URL: " + url};
   return out;
 }
 
@@ -617,14 +595,12 @@ int main(int argc, char** argv) {
         if (!step.is_sleep && !step.is_ws) {
           auto& rq = cs.request;
           std::string url = fl::substitute_env(step.url, e);
-          Url u = parse_url(url);
+          fl::Url u = parse_url(url);
           if (!fl::resolve_target(u.host, u.port, rq.target)) {
             throw ConfigError{"lookup " + u.host + ": no such host"};
           }
           std::string body = fl::substitute_env(step.body, e);
-          std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
-          if (u.port != "80") host += ":" + u.port;
-          rq.bytes = step.method + " " + u.target + " HTTP/1.1\r\nHost: " + host +
+          rq.bytes = step.method + " " + u.target + " HTTP/1.1\r\nHost: " + fl::host_header(u) +
                      "\r\nUser-Agent: " + user_agent + "\r\n";
           for (const auto& [k, v] : step.headers) {
             rq.bytes += k + ": " + fl::substitute_env(v, e) + "\r\n";

@@ -25,6 +25,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "../loadgen"))
 from run import LOADGEN, timed  # noqa: E402
 
+sys.path.insert(0, os.path.join(HERE, "../../tests/e2e"))
+from harness import free_port  # noqa: E402
+
 SCRIPT = """
 import ws from 'k6/ws';
 export const options = {
@@ -38,14 +41,6 @@ export default function () {
   });
 }
 """
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def run_loadgen(work, url, sessions, seconds, sample_rss):

@@ -124,19 +124,7 @@ bool prepare(JSContext* cx, Runtime& rt, const JS::HandleValueArray& args, Prepa
     return throw_go_error(cx, "unknown request body type");
   }
   std::vector<std::pair<std::string, std::string>> headers;
-  if (arg(3).isObject()) {
-    JS::RootedObject list(cx, &arg(3).toObject());
-    uint32_t length = 0;
-    if (!JS::GetArrayLength(cx, list, &length)) return false;
-    for (uint32_t i = 0; i + 1 < length; i += 2) {
-      JS::RootedValue k(cx), v(cx);
-      if (!JS_GetElement(cx, list, i, &k) || !JS_GetElement(cx, list, i + 1, &v)) return false;
-      auto ks = to_utf8(cx, k);
-      auto vs = to_utf8(cx, v);
-      if (!ks || !vs) return false;
-      headers.emplace_back(*ks, *vs);
-    }
-  }
+  if (!string_pairs(cx, arg(3), headers)) return false;
   double timeout_ms = arg(5).isNumber() ? arg(5).toNumber() : 0;
   if (arg(6).isString()) p.response_type = *to_utf8(cx, arg(6));
   p.expectation = rt.expectation;

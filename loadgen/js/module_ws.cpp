@@ -99,20 +99,10 @@ bool open(JSContext* cx, unsigned argc, JS::Value* vp) {
   if (!url) return false;
   WsOpenSpec spec;
   bool have_agent = false;
-  if (args.get(1).isObject()) {
-    JS::RootedObject list(cx, &args[1].toObject());
-    uint32_t length = 0;
-    if (!JS::GetArrayLength(cx, list, &length)) return false;
-    for (uint32_t i = 0; i + 1 < length; i += 2) {
-      JS::RootedValue k(cx), v(cx);
-      if (!JS_GetElement(cx, list, i, &k) || !JS_GetElement(cx, list, i + 1, &v)) return false;
-      auto ks = to_utf8(cx, k);
-      auto vs = to_utf8(cx, v);
-      if (!ks || !vs) return false;
-      std::string key = canonical_header(*ks);
-      if (key == "User-Agent") have_agent = true;
-      spec.headers.emplace_back(std::move(key), *vs);
-    }
+  if (!string_pairs(cx, args.get(1), spec.headers)) return false;
+  for (auto& [key, value] : spec.headers) {
+    key = canonical_header(key);
+    if (key == "User-Agent") have_agent = true;
   }
   if (!have_agent && !rt.script().user_agent.empty()) {
     spec.headers.emplace_back("User-Agent", rt.script().user_agent);

@@ -317,4 +317,21 @@ std::string canonical_header(std::string key) {
   return key;
 }
 
+bool string_pairs(JSContext* cx, JS::HandleValue v,
+                  std::vector<std::pair<std::string, std::string>>& out) {
+  if (!v.isObject()) return true;
+  JS::RootedObject list(cx, &v.toObject());
+  uint32_t length = 0;
+  if (!JS::GetArrayLength(cx, list, &length)) return false;
+  for (uint32_t i = 0; i + 1 < length; i += 2) {
+    JS::RootedValue k(cx), value(cx);
+    if (!JS_GetElement(cx, list, i, &k) || !JS_GetElement(cx, list, i + 1, &value)) return false;
+    auto ks = to_utf8(cx, k);
+    auto vs = to_utf8(cx, value);
+    if (!ks || !vs) return false;
+    out.emplace_back(std::move(*ks), std::move(*vs));
+  }
+  return true;
+}
+
 }  // namespace faultline::loadgen::js

@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "loadgen/metrics/metrics.h"
 
@@ -55,5 +57,10 @@ bool tags_from(JSContext* cx, JS::HandleValue v, Tags& out, const std::string& p
 // Go's canonical form of a header name: "x-api-key" -> "X-Api-Key" (names that are not
 // tokens stay as they are).
 std::string canonical_header(std::string key);
+
+// Appends the pairs of a flat array [name, value, name, value, ...] (each String()ed) to
+// `out`; undefined or null give none. False with an exception pending.
+bool string_pairs(JSContext* cx, JS::HandleValue v,
+                  std::vector<std::pair<std::string, std::string>>& out);
 
 }  // namespace faultline::loadgen::js

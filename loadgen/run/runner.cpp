@@ -675,6 +675,36 @@ class Vu : public std::enable_shared_from_this<Vu> {
     return 0;
   }
 
+  // A step's checks and records (under the sink's lock). In setup, the first failed check
+  // becomes `failure` unless there is one already. `round_trips` (WebSocket steps) feeds
+  // the message_latency records, one sample per message.
+  void record_checks(loadgen::SampleSink& sink, const CompiledRequest& rq,
+                     const loadgen::HttpExchange& x, bool ok, bool in_setup, std::string& failure,
+                     int64_t when, const std::vector<double>* round_trips) {
+    bool all_checks = true;
+    for (const auto& c : rq.checks) {
+      bool pass = check_passes(c.spec, x);
+      all_checks = all_checks && pass;
+      sink.add(loadgen::kChecks, c.tags, pass ? 1 : 0, when);
+      sink.check_outcome(c.id, pass);
+      if (c.scenario_id != UINT32_MAX) sink.check_outcome(c.scenario_id, pass);
+      if (in_setup && !pass && failure.empty()) failure = "check '" + c.spec.name + "' failed";
+    }
+    auto add = [&](const loadgen::CompiledRecord& r, double v) {
+      if (!r.spec.op.empty()) v = loadgen::compare(v, r.spec.op, r.spec.operand) ? 1 : 0;
+      sink.add(r.metric, r.tags, v, when);
+    };
+    for (const auto& r : rq.records) {
+      if (r.spec.source == loadgen::RecordSpec::Source::kMessageLatency) {
+        if (round_trips != nullptr) {
+          for (double ms : *round_trips) add(r, ms);
+        }
+        continue;
+      }
+      add(r, record_value(r.spec, x, ok, all_checks));
+    }
+  }
+
   // A WebSocket step: the session, its ws_* samples, checks and records (checks see the
   // handshake status, the last message as the body and the session's duration). Returns a
   // failure text for setup.
@@ -715,29 +745,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
     uint32_t data_tags = scenario ? scenario->tags : rq.tags;
     sink.add(loadgen::kDataSent, data_tags, static_cast<double>(out.bytes_sent), when);
     sink.add(loadgen::kDataReceived, data_tags, static_cast<double>(out.bytes_received), when);
-    bool all_checks = true;
-    for (const auto& c : rq.checks) {
-      bool pass = check_passes(c.spec, x);
-      all_checks = all_checks && pass;
-      sink.add(loadgen::kChecks, c.tags, pass ? 1 : 0, when);
-      sink.check_outcome(c.id, pass);
-      if (c.scenario_id != UINT32_MAX) sink.check_outcome(c.scenario_id, pass);
-      if (scenario == nullptr && !pass && failure.empty())
-        failure = "check '" + c.spec.name + "' failed";
-    }
-    for (const auto& r : rq.records) {
-      if (r.spec.source == loadgen::RecordSpec::Source::kMessageLatency) {
-        for (double ms : out.round_trips_ms) {
-          double v =
-              r.spec.op.empty() ? ms : (loadgen::compare(ms, r.spec.op, r.spec.operand) ? 1 : 0);
-          sink.add(r.metric, r.tags, v, when);
-        }
-        continue;
-      }
-      double v = record_value(r.spec, x, ok, all_checks);
-      if (!r.spec.op.empty()) v = loadgen::compare(v, r.spec.op, r.spec.operand) ? 1 : 0;
-      sink.add(r.metric, r.tags, v, when);
-    }
+    record_checks(sink, rq, x, ok, scenario == nullptr, failure, when, &out.round_trips_ms);
     co_return failure;
   }
 
@@ -785,22 +793,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
       sink.add(loadgen::kDataSent, rq.tags, static_cast<double>(x_.sent), when);
       sink.add(loadgen::kDataReceived, rq.tags, static_cast<double>(x_.received), when);
     }
-    bool all_checks = true;
-    for (const auto& c : rq.checks) {
-      bool pass = check_passes(c.spec, x_);
-      all_checks = all_checks && pass;
-      sink.add(loadgen::kChecks, c.tags, pass ? 1 : 0, when);
-      sink.check_outcome(c.id, pass);
-      if (c.scenario_id != UINT32_MAX) sink.check_outcome(c.scenario_id, pass);
-      if (in_setup && !pass && setup_failure.empty()) {
-        setup_failure = "check '" + c.spec.name + "' failed";
-      }
-    }
-    for (const auto& r : rq.records) {
-      double v = record_value(r.spec, x_, expected, all_checks);
-      if (!r.spec.op.empty()) v = loadgen::compare(v, r.spec.op, r.spec.operand) ? 1 : 0;
-      sink.add(r.metric, r.tags, v, when);
-    }
+    record_checks(sink, rq, x_, expected, in_setup, setup_failure, when, nullptr);
     co_return setup_failure;
   }
 
