@@ -585,6 +585,7 @@ int main(int argc, char** argv) {
           if (!agent) ws.open.headers.emplace_back("User-Agent", user_agent);
           ws.open.timeout = step.timeout.value_or(*request_timeout);
           for (const auto& m : step.ws_send) ws.messages.push_back(fl::substitute_env(m, e));
+          ws.expect = static_cast<size_t>(step.ws_expect);
           ws.tags = base;
           for (const auto& [k, v] : step.tags) ws.tags.emplace_back(k, v);
           ws.tags.emplace_back("url", step.name.empty() ? url : step.name);

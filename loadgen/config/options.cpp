@@ -789,6 +789,9 @@ bool parse_step(Decoder& d, element v, const std::vector<MetricDecl>& metrics, S
                                 ? std::string(m.get_string().value_unsafe())
                                 : simdjson::to_string(m));
       }
+    } else if (key == "expect") {
+      ok = d.read(value, f, s.ws_expect);
+      if (ok && s.ws_expect < 0) return d.fail("step: \"expect\" must not be negative");
     } else if (key == "headers") {
       object headers;
       if (value.is_null()) continue;
@@ -855,7 +858,9 @@ bool parse_step(Decoder& d, element v, const std::vector<MetricDecl>& metrics, S
   if (s.is_ws && fields["url"].error() == simdjson::SUCCESS) {
     return d.fail("step: \"ws\" and \"url\" cannot both be given");
   }
-  if (!s.is_ws && !s.ws_send.empty()) return d.fail("step: \"send\" needs a \"ws\" step");
+  if (!s.is_ws && (!s.ws_send.empty() || s.ws_expect != 0)) {
+    return d.fail("step: \"send\" and \"expect\" need a \"ws\" step");
+  }
   for (const auto& r : s.records) {
     if (!s.is_ws && r.source == RecordSpec::Source::kMessageLatency) {
       return d.fail("record: message_latency needs a \"ws\" step");

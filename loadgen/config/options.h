@@ -32,12 +32,13 @@
 //     "sleep": "1s" or {"min": "1s", "max": "3s"} }       // think time after the request
 //   { "sleep": "500ms" }
 //   { "ws": "${CCA_WS_URL:-ws://localhost:9100}", "headers": {...}, "name": "acp",
-//     "tags": {...}, "timeout": "10s", "send": ["text", {"jsonrpc": "2.0", "id": 1}],
+//     "tags": {...}, "timeout": "10s", "send": ["text", {"jsonrpc": "2.0", "id": 1}], "expect": 2,
 //     "checks": [{"status": 101}, {"body_contains": "result"}],
 //     "record": {"ws_message_latency": "message_latency", "ws_ok": "ok"}, "sleep": "1s" }
 //     A WebSocket session: dial and upgrade, then each `send` message (a string, or any
 //     JSON value sent serialised) goes out as a text frame and the session waits for the
-//     next message back (up to `timeout`), then the session closes (1000). It records k6's
+//     next message back (up to `timeout`); then it waits for `expect` more messages the
+//     server sends unasked (each up to `timeout`), then the session closes (1000). It records k6's
 //     ws_* metrics; checks see the handshake status, the last message as the body and the
 //     session's duration; `message_latency` records each message's round trip (ms), and
 //     `ok`/`failed` whether the session opened and every message was answered.
@@ -100,6 +101,7 @@ struct Step {
   bool is_sleep = false;             // a pause only
   bool is_ws = false;                // a WebSocket session (url is its ws:// URL)
   std::vector<std::string> ws_send;  // its messages, before ${} substitution
+  int64_t ws_expect = 0;             // messages the server sends unasked, after the replies
   // Pause: a fixed time, or uniformly random in [sleep_min, sleep_max]. For a request this
   // is the think time after it.
   Duration sleep_min{0};

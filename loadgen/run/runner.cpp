@@ -714,7 +714,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
     if (interrupted_) co_return std::string();
     const CompiledRequest& rq = step.request;
     WsFlowOutcome out;
-    co_await ws_flow(w_.ctx, step.ws.open, step.ws.messages, rq.timeout, out, ws_);
+    co_await ws_flow(w_.ctx, step.ws.open, step.ws.messages, step.ws.expect, rq.timeout, out, ws_);
     if (interrupted_ || out.interrupted) co_return std::string();  // emits nothing
     loadgen::Tags tags = step.ws.tags;
     if (out.open.status != 0) {
@@ -722,7 +722,8 @@ class Vu : public std::enable_shared_from_this<Vu> {
       tags.emplace_back("subproto", out.open.subprotocol);
     }
     uint32_t ws_tags = sh_.cfg.tag_sets->intern(tags);
-    const bool ok = out.opened && out.error.empty() && out.received == step.ws.messages.size();
+    const bool ok =
+        out.opened && out.error.empty() && out.received == step.ws.messages.size() + step.ws.expect;
     std::string failure;
     if (!out.opened) {
       failure = out.open.error.empty() ? "websocket: bad handshake" : out.open.error;

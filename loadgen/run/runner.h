@@ -51,6 +51,7 @@ struct CompiledRequest {
 struct CompiledWs {
   WsOpenSpec open;
   std::vector<std::string> messages;
+  size_t expect = 0;  // unasked messages to wait for after the replies
   Tags tags;
 };
 

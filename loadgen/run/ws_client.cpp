@@ -619,7 +619,7 @@ std::unique_ptr<loadgen::WsSession> ws_open(
 }
 
 asio::awaitable<void> ws_flow(asio::io_context& ctx, const loadgen::WsOpenSpec& spec,
-                              const std::vector<std::string>& messages,
+                              const std::vector<std::string>& messages, size_t expect,
                               Clock::duration reply_timeout, WsFlowOutcome& out,
                               std::shared_ptr<WsWaker>& active) {
   auto t0 = Clock::now();
@@ -634,22 +634,20 @@ asio::awaitable<void> ws_flow(asio::io_context& ctx, const loadgen::WsOpenSpec& 
   out.opened = why == WsCore::Wait::kReady && out.open.error.empty();
   out.interrupted = why == WsCore::Wait::kInterrupted;
   bool closed = !out.opened;
-  for (size_t i = 0; i < messages.size() && !closed; ++i) {
-    core->enqueue(core->frame(WsOpcode::kText, messages[i]), false);
-    ++out.sent;
-    auto sent_at = Clock::now();
+  // The next data message (false when the session failed, was closed or interrupted).
+  auto next_message = [&](Clock::time_point sent_at) -> asio::awaitable<bool> {
     for (;;) {
       why = co_await core->wait_async([&] { return core->has_events(); }, sent_at + reply_timeout);
       if (why == WsCore::Wait::kInterrupted) {
         out.interrupted = true;
         closed = true;
-        break;
+        co_return false;
       }
       if (why != WsCore::Wait::kReady) {
-        out.error = why == WsCore::Wait::kTimeout ? "timeout waiting for a reply"
+        out.error = why == WsCore::Wait::kTimeout ? "timeout waiting for a message"
                                                   : "websocket: connection closed";
         closed = why == WsCore::Wait::kEnded;
-        break;
+        co_return false;
       }
       core->pop(ev, nullptr);
       if (ev.kind == WsEvent::kText || ev.kind == WsEvent::kBinary) {
@@ -657,19 +655,29 @@ asio::awaitable<void> ws_flow(asio::io_context& ctx, const loadgen::WsOpenSpec& 
             std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count());
         ++out.received;
         out.last_message = std::move(ev.data);
-        break;
+        co_return true;
       }
       if (ev.kind == WsEvent::kError && out.error.empty()) out.error = ev.data;
       if (ev.kind == WsEvent::kClose) {
         if (out.error.empty()) out.error = "websocket: " + loadgen::ws_close_text(ev.code);
         closed = true;
-        break;
+        co_return false;
       }
     }
-    if (!out.error.empty()) break;
+  };
+  bool going = !closed;
+  for (size_t i = 0; i < messages.size() && going; ++i) {
+    core->enqueue(core->frame(WsOpcode::kText, messages[i]), false);
+    ++out.sent;
+    going = co_await next_message(Clock::now());
   }
-  if (out.opened && !closed)
+  size_t replies = out.round_trips_ms.size();
+  for (size_t i = 0; i < expect && going; ++i) going = co_await next_message(Clock::now());
+  // Only replies are round trips; unasked messages count as received.
+  out.round_trips_ms.resize(replies);
+  if (out.opened && !closed) {
     core->enqueue(core->frame(WsOpcode::kClose, loadgen::ws_close_payload(1000)), true);
+  }
   core->set_waiter(nullptr);
   core->linger();
   out.session_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();

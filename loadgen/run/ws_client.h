@@ -43,8 +43,8 @@ std::unique_ptr<loadgen::WsSession> ws_open(
 
 // A scenario flow's WebSocket step, as a coroutine on the worker's context: opens the
 // session, sends each message and waits up to `reply_timeout` for the next message back,
-// then closes it (1000). `active` holds the session's waker while it runs (the VU's
-// interrupt stops it).
+// waits for `expect` more messages (each up to `reply_timeout`), then closes it (1000). `active`
+// holds the session's waker while it runs (the VU's interrupt stops it).
 struct WsFlowOutcome {
   loadgen::WsOpenResult open;
   bool opened = false;
@@ -59,7 +59,7 @@ struct WsFlowOutcome {
 };
 
 asio::awaitable<void> ws_flow(asio::io_context& ctx, const loadgen::WsOpenSpec& spec,
-                              const std::vector<std::string>& messages,
+                              const std::vector<std::string>& messages, size_t expect,
                               std::chrono::steady_clock::duration reply_timeout, WsFlowOutcome& out,
                               std::shared_ptr<WsWaker>& active);
 

@@ -529,6 +529,15 @@ def test_scenario_steps(lg, servers, check):
         check.equal((r.code, (r.metric("ws_ok") or {}).get("value")), (0, 0), f"{path}: the session fails")
         got = [p["data"]["tags"].get("status") for p in samples(r, "ws_sessions")]
         check.equal(got, [str(status)], f"{path}: sampled with status {status}")
+    # Messages the server sends unasked: `expect` waits for them (and no round trips).
+    r = lg.run(scenario_file(srv.url("/frag"), [], '"expect": 2, "checks": []', '"vus": 1, "iterations": 2'),
+               name="ws.json", json_out=True)
+    check.equal((r.code, (r.metric("ws_ok") or {}).get("value"), count(r, "ws_msgs_received")), (0, 1, 4),
+                "expect: the server's own messages are awaited and counted")
+    check.equal(len(samples(r, "ws_message_latency")), 0, "unasked messages have no round trip")
+    r = lg.run(scenario_file(srv.url("/frag"), [], '"expect": 3, "timeout": "300ms", "checks": []',
+                             '"vus": 1, "iterations": 1'), name="ws.json")
+    check.equal((r.metric("ws_ok") or {}).get("value"), 0, "expect: a message that never comes fails the session")
     dead = free_port()
     r = lg.run(scenario_file(f"ws://127.0.0.1:{dead}/", ["a"], "", '"vus": 1, "iterations": 1'), name="ws.json",
                json_out=True)
@@ -542,7 +551,8 @@ def test_scenario_steps(lg, servers, check):
                 f"({time.time() - t0:.1f} s)")
     # Configuration errors.
     for doc, text in (
-        ({"flows": {"default": [{"url": "http://127.0.0.1:1/", "send": ["a"]}]}}, 'step: \\"send\\" needs a \\"ws\\" step'),
+        ({"flows": {"default": [{"url": "http://127.0.0.1:1/", "send": ["a"]}]}},
+         'step: \\"send\\" and \\"expect\\" need a \\"ws\\" step'),
         ({"flows": {"default": [{"ws": "http://127.0.0.1:1/"}]}}, "only ws:// is supported"),
         ({"metrics": {"rtt": "trend"}, "flows": {"default": [{"url": "http://127.0.0.1:1/", "record": {"rtt": "message_latency"}}]}},
          'message_latency needs a \\"ws\\" step'),
