@@ -42,6 +42,11 @@ struct ScenarioState {
   std::atomic<int64_t> running{0};             // coroutines of this scenario still running
   std::atomic<bool> started{false};
   std::atomic<bool> warned_vus{false};
+  // Scripts, looping executors: the runtimes of the scenario's VU slots that are done. They
+  // go back to the pool only when the whole scenario is, so a slot that starts late never
+  // gets the runtime (the __VU) of one that finished early.
+  std::mutex held_mutex;
+  std::vector<loadgen::ScriptedVu*> held;
 };
 
 // State the whole run shares across workers.
@@ -353,6 +358,7 @@ class Vu : public std::enable_shared_from_this<Vu> {
     if (script_vu_) sh_.cfg.script->release(script_vu_);
     script_vu_ = nullptr;
   }
+  loadgen::ScriptedVu* take_script_vu() { return std::exchange(script_vu_, nullptr); }
   ScriptHost* host() { return host_.get(); }
 
   // Waits until `at`; false when the run was aborted meanwhile.
@@ -890,9 +896,21 @@ class Runner {
     st.running.fetch_add(1);
     asio::co_spawn(w.ctx, looping_vu(w, *vu, sc, st, std::move(windows)),
                    [this, &st, &w, &sc](std::exception_ptr) {
-                     if (st.running.fetch_sub(1) == 1) finish_scenario(w, sc, st);
+                     if (st.running.fetch_sub(1) == 1) {
+                       finish_scenario(w, sc, st);
+                       release_held(st);
+                     }
                      sh_.outstanding.fetch_sub(1);
                    });
+  }
+
+  void release_held(ScenarioState& st) {
+    std::vector<loadgen::ScriptedVu*> held;
+    {
+      std::lock_guard lock(st.held_mutex);
+      held.swap(st.held);
+    }
+    for (auto* vu : held) cfg_.script->release(vu);
   }
 
   void dropped(Worker& w, const CompiledScenario& sc, double n) {
@@ -952,8 +970,12 @@ class Runner {
       if (exhausted) break;
     }
     // A scripted VU keeps its runtime for the whole scenario, as k6 reserves an executor's
-    // VUs for its life: the same slot is the same VU (__VU) in every window.
-    vu.detach();
+    // VUs for its life: the same slot is the same VU (__VU) in every window, and no other
+    // slot of the scenario gets it (held until the scenario ends).
+    if (auto* runtime = vu.take_script_vu()) {
+      std::lock_guard lock(st.held_mutex);
+      st.held.push_back(runtime);
+    }
     if (s.executor == Executor::kPerVuIterations && !exhausted && !sh_.aborted &&
         done < s.iterations) {
       dropped(w, sc, static_cast<double>(s.iterations - done));

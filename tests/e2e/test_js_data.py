@@ -558,6 +558,20 @@ export default function () {{
     check.equal(form and form["body"], b"a=1&b=x+y", "the form body is unchanged")
 
 
+def test_vu_slots_distinct(lg, srv, check):
+    """Every VU slot of a scenario is its own VU (__VU) for the whole scenario, also when
+    some slots finish before others start (a runtime is not handed to another slot)."""
+    r = lg.run("""
+export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 40, iterations: 2 } } };
+export default function () { console.log('vu ' + __VU); }
+""", "--threads", "2")
+    counts = {}
+    for line in lines_with(r, "vu"):
+        counts[line] = counts.get(line, 0) + 1
+    check.equal(len(counts), 40, "40 slots are 40 distinct VUs")
+    check.equal(sorted(set(counts.values())), [2], "each VU runs its own two iterations")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -567,7 +581,7 @@ def main():
     lg = Loadgen(args.binary, args.backend)
     srv = HttpTestServer()
     try:
-        for test in (test_shared_array, test_shared_array_memory, test_shared_array_errors, test_cookie_jar_reset,
+        for test in (test_shared_array, test_vu_slots_distinct, test_shared_array_memory, test_shared_array_errors, test_cookie_jar_reset,
                      test_cookies_over_http, test_jar_methods, test_multipart):
             started = time.time()
             test(lg, srv, check)
