@@ -242,7 +242,14 @@ int bind_listener(const ListenAddress& addr, std::string& err, int backlog) {
     fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   }
   auto fail = [&](std::string_view op, int e) {
-    err = "listen tcp " + format_sockaddr(reinterpret_cast<const sockaddr*>(&ss)) + ": ";
+    // Go names the address as it resolved it: ":80" for an empty host, "0.0.0.0:80" for
+    // either wildcard (captured from Toxiproxy 2.12.0), else the address itself.
+    std::string shown = addr.resolved;
+    if (addr.wildcard && (shown.empty() || shown[0] != ':')) {
+      shown = "0.0.0.0" + shown.substr(shown.rfind(':'));
+    }
+    if (shown.empty()) shown = format_sockaddr(reinterpret_cast<const sockaddr*>(&ss));
+    err = "listen tcp " + shown + ": ";
     err += op;
     err += ": " + errno_text(e);
     if (fd >= 0) ::close(fd);

@@ -536,7 +536,9 @@ Api::PopulateOutcome Api::run_populate(std::string_view body) {
         out.proxies.push_back(it->second.get());
         continue;
       }
-      if (failed) return fail(500, "listen tcp: " + err);
+      // Toxiproxy resolves an existing proxy's new address to compare it: its error comes
+      // without the "listen tcp: " of a failed listen (captured from 2.12.0).
+      if (failed) return fail(500, err);
       stop(*it->second);
     }
     auto p = std::make_unique<Proxy>();

@@ -376,3 +376,28 @@ TEST_CASE("format_sockaddr unwraps IPv4-mapped addresses", "[address]") {
   v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   CHECK(faultline::format_sockaddr(reinterpret_cast<const sockaddr*>(&v4)) == "127.0.0.1:17001");
 }
+
+TEST_CASE("bind_listener: a wildcard port in use is named as Go names it", "[address]") {
+  // Toxiproxy 2.12.0's texts, found by tests/differential/api_diff.py: ":P" for an empty
+  // host, "0.0.0.0:P" for both wildcards.
+  std::string err;
+  auto any = resolve_listen(":0", err);
+  REQUIRE(any);
+  Fd first(bind_listener(*any, err));
+  REQUIRE(first.fd >= 0);
+  std::string local = local_address(first.fd);
+  std::string port = local.substr(local.rfind(':') + 1);
+  struct Case {
+    std::string listen, shown;
+  };
+  for (const Case& c : {Case{":" + port, ":" + port}, Case{"0.0.0.0:" + port, "0.0.0.0:" + port},
+                        Case{"[::]:" + port, "0.0.0.0:" + port}}) {
+    auto again = resolve_listen(c.listen, err);
+    REQUIRE(again);
+    err.clear();
+    int second = bind_listener(*again, err);
+    CHECK(second == -1);
+    CHECK(err == "listen tcp " + c.shown + ": bind: address already in use");
+    if (second >= 0) ::close(second);
+  }
+}
