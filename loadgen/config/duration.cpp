@@ -45,7 +45,7 @@ std::optional<Duration> parse_go_duration(std::string_view s) {
     }
     if (!matched) return std::nullopt;
   }
-  if (total > static_cast<long double>(INT64_MAX)) return std::nullopt;
+  if (total >= static_cast<long double>(INT64_MAX)) return std::nullopt;  // Go: overflow
   auto ns = static_cast<int64_t>(std::llround(total));
   return Duration(negative ? -ns : ns);
 }
@@ -55,19 +55,25 @@ std::optional<Duration> parse_extended_duration(std::string_view s) {
   double ms = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), ms);
   if (ec == std::errc() && ptr == s.data() + s.size()) {
+    // Milliseconds; beyond int64 nanoseconds (about 292 years) is an overflow, as in Go.
+    if (!(std::fabs(ms) * 1e6 < 9.2e18)) return std::nullopt;
     return Duration(static_cast<int64_t>(std::llround(ms * 1e6)));
   }
   if (auto d = s.find('d'); d != std::string_view::npos) {
     int64_t days = 0;
     auto r = std::from_chars(s.data(), s.data() + d, days);
     if (r.ec != std::errc() || r.ptr != s.data() + d) return std::nullopt;
+    constexpr int64_t kDayNs = 86400LL * 1000000000LL;
+    if (days > INT64_MAX / kDayNs || days < -(INT64_MAX / kDayNs)) return std::nullopt;
     Duration rest(0);
     if (d + 1 < s.size()) {
       auto more = parse_go_duration(s.substr(d + 1));
       if (!more) return std::nullopt;
       rest = *more;
     }
-    return std::chrono::hours(24 * days) + rest;
+    int64_t total = 0;
+    if (__builtin_add_overflow(days * kDayNs, rest.count(), &total)) return std::nullopt;
+    return Duration(total);
   }
   return parse_go_duration(s);
 }

@@ -37,6 +37,14 @@ TEST_CASE("extended durations: plain numbers are milliseconds, days allowed", "[
   CHECK(parse_extended_duration("1500") == Duration(1500ms));
   CHECK(parse_extended_duration("0.5") == Duration(500us));
   CHECK(parse_extended_duration("1d") == Duration(24h));
+  // Beyond int64 nanoseconds is an overflow, not a wrapped value (found by fuzz_scenario).
+  CHECK_FALSE(parse_extended_duration("016393852600612086d"));
+  CHECK_FALSE(parse_extended_duration("106752d"));
+  CHECK(parse_extended_duration("106751d"));
+  CHECK_FALSE(parse_extended_duration("106751d23h59m59s"));
+  CHECK_FALSE(parse_extended_duration("1e300"));
+  CHECK_FALSE(parse_go_duration("9223372036854775807ns"));
+  CHECK_FALSE(parse_go_duration("100000000h"));
   CHECK(parse_extended_duration("2d12h") == Duration(60h));
   CHECK(parse_extended_duration("30s") == Duration(30s));
   CHECK_FALSE(parse_extended_duration("xd"));
