@@ -67,11 +67,11 @@ struct GroupSection {
 // metric and sub-metric, keyed by name ("http_req_duration{status:200}" for a sub-metric).
 struct SummaryInput {
   const std::map<std::string, MetricValue>* metrics = nullptr;
-  std::vector<ThresholdResult> thresholds;  // in declaration order per metric
-  std::vector<CheckResult> checks;          // every check, first-seen order
-  std::vector<std::string> groups;          // group paths entered, first-seen order
-  double elapsed_s = 0;                     // test-run duration (k6 §2.5)
-  std::vector<ScenarioSection> scenarios;   // full mode: SCENARIO sections (not "default")
+  std::vector<ThresholdResult> thresholds;   // in declaration order per metric
+  std::vector<CheckResult> checks;           // every check, first-seen order
+  std::vector<std::string> groups;           // group paths entered, first-seen order
+  double elapsed_s = 0;                      // test-run duration (k6 §2.5)
+  std::vector<ScenarioSection> scenarios;    // full mode: SCENARIO sections (not "default")
   std::vector<GroupSection> group_sections;  // full mode: GROUP sections, first-seen order
   SummaryOptions options;
 };

@@ -658,7 +658,8 @@ TEST_CASE("record: sources and comparisons", "[options]") {
   CHECK(parse_error(with_step(R"J({"url": "http://x/", "record": {"dd": "latency"}})J",
                               R"J({"dd": "trend"})J")) ==
         R"J(record: unknown source "latency" for metric "dd" (duration, waiting, blocked, )J"
-        "connecting, sending, receiving, failed, ok, checks_failed, checks_ok, status, one or message_latency)");
+        "connecting, sending, receiving, failed, ok, checks_failed, checks_ok, status, one or "
+        "message_latency)");
   CHECK(
       parse_error(with_step(R"J({"url": "http://x/", "record": {"dd": "duration>>2"}})J",
                             R"J({"dd": "trend"})J")) ==
