@@ -178,7 +178,7 @@ bool open(JSContext* cx, unsigned argc, JS::Value* vp) {
 }
 
 // next(handle, timeoutMs (< 0: none)) -> null (timed out or over) or [kind, data, code]
-// with kind "message", "binaryMessage", "ping", "pong", "close", "error"; an interrupted
+// with kind an index into KINDS: message, binaryMessage, ping, pong, close, error; an interrupted
 // VU closes the socket (1001) and ends the script.
 bool next(JSContext* cx, unsigned argc, JS::Value* vp) {
   JS::CallArgs args = JS::CallArgsFromVp(argc, vp);
@@ -200,7 +200,8 @@ bool next(JSContext* cx, unsigned argc, JS::Value* vp) {
     }
     return true;
   }
-  const char* kind = "message";
+  // The event's kind as its index in the JavaScript half's KINDS (no string per message).
+  int kind = 0;
   JS::RootedValue data(cx);
   switch (ev.kind) {
     case WsEvent::kText: {
@@ -214,23 +215,23 @@ bool next(JSContext* cx, unsigned argc, JS::Value* vp) {
       JSObject* buf = new_array_buffer(cx, ev.data);
       if (!buf) return false;
       data.setObject(*buf);
-      kind = "binaryMessage";
+      kind = 1;
       rt.host->add(kWsMsgsReceived, s->tags, 1);
       break;
     }
     case WsEvent::kPing:
-      kind = "ping";
+      kind = 2;
       break;
     case WsEvent::kPong:
-      kind = "pong";
+      kind = 3;
       if (ev.ping_ms >= 0) rt.host->add(kWsPing, s->tags, ev.ping_ms);
       break;
     case WsEvent::kClose:
-      kind = "close";
+      kind = 4;
       s->closed = true;
       break;
     case WsEvent::kError: {
-      kind = "error";
+      kind = 5;
       JSString* str = new_string(cx, ev.data);
       if (!str) return false;
       data.setString(str);
@@ -239,9 +240,7 @@ bool next(JSContext* cx, unsigned argc, JS::Value* vp) {
   }
   JS::RootedObject out(cx, JS::NewArrayObject(cx, 3));
   if (!out) return false;
-  JS::RootedString kind_str(cx, JS_NewStringCopyZ(cx, kind));
-  if (!kind_str) return false;
-  JS::RootedValue v(cx, JS::StringValue(kind_str));
+  JS::RootedValue v(cx, JS::Int32Value(kind));
   if (!JS_SetElement(cx, out, 0, v) || !JS_SetElement(cx, out, 1, data)) return false;
   v.setInt32(ev.code);
   if (!JS_SetElement(cx, out, 2, v)) return false;
@@ -386,6 +385,9 @@ class Socket {
   }
 }
 
+// The event kinds n.next() reports, by index.
+const KINDS = ['message', 'binaryMessage', 'ping', 'pong', 'close', 'error'];
+
 function wsError(text) {
   return { error() { return text; }, toString() { return text; } };
 }
@@ -424,15 +426,15 @@ function serve(socket) {
       continue;
     }
     const kind = ev[0];
-    if (kind === 'message' || kind === 'binaryMessage') {
-      socket._emit(kind, ev[1]);
-    } else if (kind === 'close') {
+    if (kind <= 1) {
+      socket._emit(KINDS[kind], ev[1]);
+    } else if (kind === 4) {
       s.closed = true;
       socket._emit('close', ev[2]);
-    } else if (kind === 'error') {
+    } else if (kind === 5) {
       socket._emit('error', wsError(ev[1]));
     } else {
-      socket._emit(kind);
+      socket._emit(KINDS[kind]);
     }
   }
 }
