@@ -915,6 +915,30 @@ TEST_CASE("api: reset", "[api]") {
                "[{\"attributes\":{},\"name\":\"noop_downstream\",\"type\":\"noop\",\"stream\":"
                "\"downstream\",\"toxicity\":1}]");
   }
+  SECTION("a listen address that cannot resolve stops the reset after the earlier proxies") {
+    // Differential sequences 49746 and 52678: Toxiproxy 2.12 walks a Go map (its order
+    // changes from run to run); in the oracle's replay that visited them in creation order,
+    // "wild" (listen ":") was started on an ephemeral wildcard port, the reset answered 500
+    // for the unknown port (the oracle's Go 1.19 says "address tcp/x", see the README), and
+    // the proxy created after it kept its toxic.
+    REQUIRE(h.call("POST", "/populate",
+                   "[{\"name\":\"wild\",\"listen\":\":\",\"upstream\":\"127.0.0.1:1\","
+                   "\"enabled\":false}]")
+                .status == 201);
+    REQUIRE(h.call("POST", "/proxies",
+                   "{\"name\":\"b\",\"listen\":\"[::1]:x\",\"upstream\":\"127.0.0.1:1\","
+                   "\"enabled\":false}")
+                .status == 201);
+    REQUIRE(h.call("POST", "/proxies",
+                   "{\"name\":\"after\",\"listen\":\"localhost:0\",\"upstream\":\"x:1\"}")
+                .status == 201);
+    REQUIRE(h.call("POST", "/proxies/after/toxics", "{\"type\":\"noop\"}").status == 200);
+    check_error(h.call("POST", "/reset"), 500, "listen tcp: lookup tcp/x: unknown port");
+    check_json(h.call("GET", "/proxies/wild"), 200,
+               proxy_json("wild", "[::]:40001", "127.0.0.1:1", true));
+    check_json(h.call("GET", "/proxies/b"), 200, proxy_json("b", "[::1]:x", "127.0.0.1:1", false));
+    CHECK(h.call("GET", "/proxies/after/toxics").body.find("noop_downstream") != std::string::npos);
+  }
 }
 
 TEST_CASE("api: routing and middleware edge cases", "[api]") {
