@@ -20,7 +20,8 @@ elif [ -n "${1:-}" ]; then
   shift
 fi
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(fuzz_api fuzz_http_request fuzz_scenario fuzz_ws_reader)
+[ ${#targets[@]} -eq 0 ] && targets=(fuzz_api fuzz_http_request fuzz_scenario fuzz_ws_reader fuzz_http_response fuzz_proxy_args
+  fuzz_loadgen_text)
 
 dir=build-fuzz
 log="$dir/build.log"

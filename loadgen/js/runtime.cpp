@@ -474,12 +474,13 @@ uint32_t Runtime::tags(const Tags& extra) {
   }
   all.emplace_back("group", group);
   for (const Tags* list : {static_cast<const Tags*>(&vu_tags), &extra}) {
-    for (const auto& [k, v] : *list) {
-      auto same = std::find_if(all.begin(), all.end(), [&](const auto& t) { return t.first == k; });
+    for (const auto& tag : *list) {
+      auto same =
+          std::find_if(all.begin(), all.end(), [&](const auto& t) { return t.first == tag.first; });
       if (same != all.end()) {
-        same->second = v;
+        same->second = tag.second;
       } else {
-        all.emplace_back(k, v);
+        all.push_back(tag);
       }
     }
   }

@@ -28,54 +28,7 @@ loadgen::HttpFailure classify(const asio::error_code& ec, bool connecting, bool 
 
 }  // namespace
 
-HttpClient::HttpClient(asio::io_context& ctx) : socket_(ctx) {
-  llhttp_settings_init(&plain_);
-  plain_.on_message_complete = &HttpClient::on_message_complete;
-  plain_.on_headers_complete = &HttpClient::on_headers_complete;
-  keeping_ = plain_;
-  keeping_.on_header_field = &HttpClient::on_header_field;
-  keeping_.on_header_value = &HttpClient::on_header_value;
-  keeping_.on_body = &HttpClient::on_body;
-}
-
-int HttpClient::on_message_complete(llhttp_t* p) {
-  static_cast<HttpClient*>(p->data)->complete_ = true;
-  return static_cast<int>(HPE_PAUSED);
-}
-
-// A response to HEAD has no body whatever its Content-Length says (1 = skip the body).
-int HttpClient::on_headers_complete(llhttp_t* p) {
-  return static_cast<HttpClient*>(p->data)->skip_body_ ? 1 : 0;
-}
-
-int HttpClient::on_header_field(llhttp_t* p, const char* at, size_t n) {
-  auto* c = static_cast<HttpClient*>(p->data);
-  auto& headers = c->out_->headers;
-  if (headers.empty() || c->in_value_) headers.emplace_back();
-  c->in_value_ = false;
-  headers.back().first.append(at, n);
-  return 0;
-}
-
-int HttpClient::on_header_value(llhttp_t* p, const char* at, size_t n) {
-  auto* c = static_cast<HttpClient*>(p->data);
-  auto& headers = c->out_->headers;
-  if (headers.empty()) return 0;
-  c->in_value_ = true;
-  headers.back().second.append(at, n);
-  return 0;
-}
-
-int HttpClient::on_body(llhttp_t* p, const char* at, size_t n) {
-  auto* c = static_cast<HttpClient*>(p->data);
-  if (c->body_limit_ == 0) return 0;  // headers wanted, body not: read and dropped
-  auto& body = c->out_->body;
-  if (body.size() < c->body_limit_) {
-    body.append(at, std::min(n, c->body_limit_ - body.size()));
-  }
-  if (n > 0 && body.size() >= c->body_limit_) c->out_->body_truncated = true;
-  return 0;
-}
+HttpClient::HttpClient(asio::io_context& ctx) : socket_(ctx) {}
 
 bool HttpClient::same_target(const loadgen::HttpTarget& t) const {
   return target_.length == t.length && std::memcmp(&target_.address, &t.address, t.length) == 0;
@@ -143,45 +96,36 @@ asio::awaitable<void> HttpClient::request(const loadgen::HttpRequestSpec& spec,
       goto done;
     }
   }
-  out_ = &out;
-  body_limit_ = spec.want_body ? spec.body_limit : 0;
-  llhttp_init(&parser_, HTTP_RESPONSE, spec.want_body || spec.want_headers ? &keeping_ : &plain_);
-  parser_.data = this;
-  complete_ = false;
-  skip_body_ = spec.head;
-  in_value_ = false;
-  while (!complete_) {
+  reader_.begin(out, spec.head, spec.want_headers, spec.want_body, spec.body_limit);
+  for (;;) {
     auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer_), use_nothrow);
     if (t_first == Clock::time_point{}) t_first = Clock::now();
     if (ec) {
       // A close before the end: a body delimited by the close ends here.
-      if (ec == asio::error::eof) {
-        llhttp_errno_t end = llhttp_finish(&parser_);
-        if (complete_ && (end == HPE_OK || end == HPE_PAUSED)) {
-          needs_close_ = true;
-          break;
-        }
+      if (ec == asio::error::eof && reader_.finish()) {
+        needs_close_ = true;
+        break;
       }
       out.failure = classify(ec, false, timed_out_);
       needs_close_ = true;
       break;
     }
     out.received += n;
-    llhttp_errno_t err = llhttp_execute(&parser_, buffer_.data(), n);
-    if (err != HPE_OK && !(err == HPE_PAUSED && complete_)) {
+    auto step = reader_.feed(buffer_.data(), n);
+    if (step == loadgen::ResponseReader::Step::kComplete) break;
+    if (step == loadgen::ResponseReader::Step::kMalformed) {
       out.failure = {1000, "malformed HTTP response"};
       needs_close_ = true;
       break;
     }
   }
-  out_ = nullptr;
   t_done = Clock::now();
   if (out.failure.code == 0) {
     ok = true;
-    out.status = parser_.status_code;
-    out.http_minor = parser_.http_minor;
+    out.status = reader_.status();
+    out.http_minor = reader_.http_minor();
     if (out.status >= 400) out.failure.code = 1000 + out.status;
-    if (!llhttp_should_keep_alive(&parser_)) needs_close_ = true;
+    if (!reader_.keep_alive()) needs_close_ = true;
   }
 done:
   deadline_ = Clock::time_point::max();

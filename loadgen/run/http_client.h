@@ -1,16 +1,15 @@
-// The HTTP/1.1 client of one virtual user: one keep-alive connection, a reused llhttp
-// parser and read buffer. Compiled once per I/O backend (FAULTLINE_BACKEND_NS). Everything
+// The HTTP/1.1 client of one virtual user: one keep-alive connection, a reused response
+// reader (llhttp) and read buffer. Compiled once per I/O backend (FAULTLINE_BACKEND_NS). Everything
 // runs on the worker thread that owns the client, except the sweep's calls, which also run
 // there.
 #pragma once
-
-#include <llhttp.h>
 
 #include <array>
 #include <chrono>
 
 #include "common/event_loop.h"
 #include "loadgen/run/http_exchange.h"
+#include "loadgen/run/http_response.h"
 
 namespace faultline::FAULTLINE_BACKEND_NS {
 
@@ -35,27 +34,15 @@ class HttpClient {
   std::chrono::steady_clock::time_point deadline() const { return deadline_; }
 
  private:
-  static int on_message_complete(llhttp_t* p);
-  static int on_headers_complete(llhttp_t* p);
-  static int on_header_field(llhttp_t* p, const char* at, size_t n);
-  static int on_header_value(llhttp_t* p, const char* at, size_t n);
-  static int on_body(llhttp_t* p, const char* at, size_t n);
   bool same_target(const loadgen::HttpTarget& t) const;
 
   asio::ip::tcp::socket socket_;
   loadgen::HttpTarget target_;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
-  llhttp_t parser_{};
-  llhttp_settings_t keeping_{};  // keeps headers and body
-  llhttp_settings_t plain_{};    // only finds the end of the message
-  loadgen::HttpExchange* out_ = nullptr;
-  size_t body_limit_ = 0;
-  bool complete_ = false;
+  loadgen::ResponseReader reader_;
   bool timed_out_ = false;
   bool interrupted_ = false;
   bool needs_close_ = false;
-  bool skip_body_ = false;
-  bool in_value_ = false;
   std::array<char, 4096> buffer_{};
 };
 

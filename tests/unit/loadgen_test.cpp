@@ -9,6 +9,7 @@
 #include "loadgen/metrics/stats.h"
 #include "loadgen/metrics/threshold.h"
 #include "loadgen/report/summary.h"
+#include "loadgen/run/http_response.h"
 
 using namespace faultline;
 using namespace faultline::loadgen;
@@ -238,4 +239,79 @@ TEST_CASE("thresholds evaluate on the final values", "[loadgen]") {
   CHECK(exported.find("\"p(95)<90\": true") != std::string::npos);
   CHECK(exported.find("\"rate<0.01\": true") != std::string::npos);
   CHECK(exported.find("\"passes\": 3") != std::string::npos);
+}
+
+namespace {
+
+using faultline::loadgen::ResponseReader;
+
+// Feeds `text` in pieces of `piece` bytes; then the close when `close` is set.
+ResponseReader::Step read_response(ResponseReader& r, const std::string& text, size_t piece,
+                                   bool close) {
+  auto step = ResponseReader::Step::kMore;
+  for (size_t pos = 0; pos < text.size() && step == ResponseReader::Step::kMore; pos += piece) {
+    step = r.feed(text.data() + pos, std::min(piece, text.size() - pos));
+  }
+  if (step == ResponseReader::Step::kMore && close) {
+    step = r.finish() ? ResponseReader::Step::kComplete : ResponseReader::Step::kMalformed;
+  }
+  return step;
+}
+
+}  // namespace
+
+TEST_CASE("response reader: framing, kept parts and malformed responses", "[loadgen]") {
+  faultline::loadgen::HttpExchange out;
+  ResponseReader r;
+  SECTION("Content-Length and chunked bodies end the message in any split") {
+    for (size_t piece : {1, 3, 64}) {
+      out = {};
+      r.begin(out, false, true, true, 1024);
+      CHECK(read_response(r, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello", piece,
+                          false) == ResponseReader::Step::kComplete);
+      CHECK(out.body == "hello");
+      CHECK(out.headers.size() == 2);
+      CHECK(out.headers[1] == std::pair<std::string, std::string>("X-A", "b"));
+      CHECK(r.status() == 200);
+      CHECK(r.keep_alive());
+      out = {};
+      r.begin(out, false, false, true, 1024);
+      CHECK(read_response(r,
+                          "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+                          piece, false) == ResponseReader::Step::kComplete);
+      CHECK(out.body == "abcde");
+      CHECK(out.headers.size() == 1);  // kept with the body
+    }
+  }
+  SECTION("a body delimited by the close ends with it; a cut message does not") {
+    r.begin(out, false, false, true, 1024);
+    CHECK(read_response(r, "HTTP/1.0 200 OK\r\n\r\nuntil the close", 4, true) ==
+          ResponseReader::Step::kComplete);
+    CHECK(out.body == "until the close");
+    CHECK_FALSE(r.keep_alive());
+    out = {};
+    r.begin(out, false, false, true, 1024);
+    CHECK(read_response(r, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", 4, true) ==
+          ResponseReader::Step::kMalformed);
+  }
+  SECTION("HEAD has no body; a long body is cut at the limit") {
+    r.begin(out, true, false, false, 0);
+    CHECK(read_response(r, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", 7, false) ==
+          ResponseReader::Step::kComplete);
+    out = {};
+    r.begin(out, false, false, true, 4);
+    CHECK(read_response(r, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789", 5, false) ==
+          ResponseReader::Step::kComplete);
+    CHECK(out.body == "0123");
+    CHECK(out.body_truncated);
+  }
+  SECTION("a status outside 100-999 is malformed (found by fuzz_http_response)") {
+    for (const char* line : {"HTTP/1.1  208 No\r\n", "HTTP/1.1 20 No\r\n", "garbage\r\n"}) {
+      out = {};
+      r.begin(out, false, false, false, 0);
+      CHECK(read_response(r, std::string(line) + "Content-Length: 0\r\n\r\n", 2, true) ==
+            ResponseReader::Step::kMalformed);
+    }
+  }
 }
