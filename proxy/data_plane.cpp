@@ -24,6 +24,8 @@ namespace {
 
 // Bytes taken from a socket by one read, as in Toxiproxy.
 constexpr size_t kChunkSize = 32 * 1024;
+
+std::atomic<int64_t> g_live_links{0};
 // A direction stops reading from its source while this much is held by its toxics and
 // its write queue (a 10 s latency on a saturating stream must not grow memory).
 constexpr size_t kMaxQueuedBytes = 4 << 20;
@@ -151,6 +153,7 @@ struct Link : std::enable_shared_from_this<Link> {
     }
     open_gauge = &owner->metrics.open.Add({{"proxy", s.name}});
     open_gauge->Increment();
+    g_live_links.fetch_add(1, std::memory_order_relaxed);
     owner->metrics.accepted.Add({{"proxy", s.name}}).Increment();
   }
   ~Link() {
@@ -162,6 +165,7 @@ struct Link : std::enable_shared_from_this<Link> {
     server.close(ignored);
     owner->links.erase(this);
     open_gauge->Decrement();
+    g_live_links.fetch_sub(1, std::memory_order_relaxed);
   }
 
   std::shared_ptr<WorkerProxy> owner;
@@ -481,6 +485,10 @@ void TcpDataPlane::publish_toxics(const proxy::Proxy& proxy, bool running) {
         metrics_.toxics.Add(labels).Set(static_cast<double>(n));
     }
   }
+}
+
+int64_t live_links() {
+  return g_live_links.load(std::memory_order_relaxed);
 }
 
 TcpDataPlane::TcpDataPlane(WorkerPool& pool, ProxyMetrics& metrics, uint64_t seed)

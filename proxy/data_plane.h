@@ -1,6 +1,7 @@
 // The data plane: listeners and links on the worker threads. Compiled once per backend.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,9 @@ struct ProxyMetrics {
   prometheus::Family<prometheus::Gauge>& toxics;  // faultline_proxy_toxics
   prometheus::Family<prometheus::Counter>& toxic_links;  // faultline_proxy_toxic_connections_total
 };
+
+// Client connections open right now, over every proxy and worker.
+int64_t live_links();
 
 class TcpDataPlane : public proxy::DataPlane {
  public:

@@ -1,5 +1,7 @@
 // faultline-proxy's process: workers, data plane, admin API, config file, signals.
 // Compiled once per backend; main() picks which copy runs.
+#include <malloc.h>
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <fstream>
@@ -15,6 +17,38 @@
 #include "proxy/options.h"
 
 namespace faultline::FAULTLINE_BACKEND_NS {
+namespace {
+
+// A connection's two 32 KiB read buffers live in its coroutine frames. When a burst of
+// connections ends, glibc keeps the freed frames in its arenas, so RSS stays at the
+// burst's level. Once the open connections have fallen to half their peak, the free pages
+// go back to the system (malloc_trim takes each arena's lock in turn: a short pause for a
+// worker that allocates meanwhile, and it happens only after a drop).
+class MemoryRelease {
+ public:
+  explicit MemoryRelease(asio::io_context& ctx) : timer_(ctx) { tick(); }
+
+ private:
+  void tick() {
+    timer_.expires_after(std::chrono::seconds(2));
+    timer_.async_wait([this](const asio::error_code& ec) {
+      if (ec) return;
+      int64_t live = live_links();
+      peak_ = std::max(peak_, live);
+      if (peak_ >= kMinPeak && live <= peak_ / 2) {
+        ::malloc_trim(0);
+        peak_ = live;
+      }
+      tick();
+    });
+  }
+
+  static constexpr int64_t kMinPeak = 64;  // below this the buffers are not worth a trim
+  asio::steady_timer timer_;
+  int64_t peak_ = 0;
+};
+
+}  // namespace
 
 int run_proxy_server(const proxy::ServerOptions& options) {
   unsigned threads = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
@@ -85,6 +119,7 @@ int run_proxy_server(const proxy::ServerOptions& options) {
     server.start(fd);
   }
 
+  MemoryRelease memory_release(control);
   asio::signal_set signals(control, SIGINT, SIGTERM);
   signals.async_wait([&](const asio::error_code& ec, int) {
     if (ec) return;
