@@ -17,7 +17,8 @@ backends=("$@")
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 status=0
 for b in "${backends[@]}"; do
-  python3 tests/soak/soak.py --proxy build/proxy/faultline-proxy --backend "$b" \
+  python3 tests/soak/soak.py --proxy build/proxy/faultline-proxy --echo build/tests/echo_server \
+    --backend "$b" \
     --seconds "$seconds" --json "build/soak-$b.json" || status=1
 done
 exit $status

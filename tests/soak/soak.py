@@ -6,7 +6,8 @@ nothing was lost and nothing leaked.
   tests/soak/soak.py --proxy build/proxy/faultline-proxy --backend io_uring --seconds 3600
 
 Four processes share the work so no Python event loop skews another's timing: echo
-upstreams, the traffic driver, the API churn (this process) and the proxy under test.
+upstreams (tests/helpers/echo_server.c with --echo, else Python), the traffic driver, the
+API churn (this process) and the proxy under test.
 
 - Streams: --connections long-lived connections (1,000) through two "stream" proxies echo
   random chunks (64 B-16 KiB, about one a second each) and compare every byte. Only toxics
@@ -36,6 +37,7 @@ import random
 import resource
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -147,6 +149,18 @@ class Traffic:
         except (OSError, asyncio.TimeoutError):
             pass
 
+    def corrupt(self, name, payload, got, how):
+        """Counts a short connection whose bytes are not a prefix of what it sent and notes
+        where they differ and whether the odd bytes came from its own payload (reordered
+        or repeated) or from elsewhere."""
+        self.s["short_corrupt"] += 1
+        at = next((i for i in range(min(len(got), len(payload))) if got[i] != payload[i]),
+                  min(len(got), len(payload)))
+        tail = got[at:at + 16]
+        where = payload.find(tail) if tail else -1
+        self.fail(f"short via {name} ({how}): sent {len(payload)}, got {len(got)}, differ at {at}; "
+                  f"the bytes there are {'from offset %d of its own payload' % where if where >= 0 else 'not from its payload'}")
+
     def fail(self, what):
         if len(self.errors) < 20:
             self.errors.append(what)
@@ -182,7 +196,7 @@ class Traffic:
                     break
                 got += data
             if not payload.startswith(got):
-                self.s["short_corrupt"] += 1
+                self.corrupt(name, payload, got, "ended")
             elif len(got) == size:
                 self.s["short_complete"] += 1
             else:
@@ -192,12 +206,12 @@ class Traffic:
         except asyncio.TimeoutError:
             # A timeout toxic holds the data: give up like an impatient client.
             if not payload.startswith(got):
-                self.s["short_corrupt"] += 1
+                self.corrupt(name, payload, got, "timed out")
             self.s["short_timeout"] += 1
             rst_close(writer)
         except OSError:
             if not payload.startswith(got):
-                self.s["short_corrupt"] += 1
+                self.corrupt(name, payload, got, "reset")
             self.s["short_reset"] += 1
             writer.transport.abort()
 
@@ -395,6 +409,8 @@ def main():
     ap.add_argument("--api-p99-ms", type=float, default=10.0)
     ap.add_argument("--rss-slack-mib", type=float, default=32.0,
                     help="how far above its starting level RSS may end")
+    ap.add_argument("--echo", help="the echo upstream binary (tests/helpers/echo_server.c); "
+                    "without it a Python echo server is used, which costs more CPU")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", help="write the report here")
     args = ap.parse_args()
@@ -404,10 +420,16 @@ def main():
     check = Checker(f"soak-{args.backend}")
     ctx = mp.get_context("fork")
     echo_ports = [free_port(), free_port()]
-    echo_ready = ctx.Event()
-    echo = ctx.Process(target=echo_main, args=(echo_ports, echo_ready), daemon=True)
-    echo.start()
-    echo_ready.wait(10)
+    if args.echo:
+        echo = subprocess.Popen([args.echo, *map(str, echo_ports)], stdout=subprocess.PIPE)
+        if echo.stdout.readline().strip() != b"ready":
+            print("the echo server did not start", file=sys.stderr)
+            return 1
+    else:
+        echo_ready = ctx.Event()
+        echo = ctx.Process(target=echo_main, args=(echo_ports, echo_ready), daemon=True)
+        echo.start()
+        echo_ready.wait(10)
     proxy = Proxy(args.proxy, args.backend, free_port())
     traffic = None
     report = {"backend": args.backend, "seconds": args.seconds}
@@ -532,6 +554,7 @@ def main():
             traffic.kill()
         report["exit"] = proxy.stop()
         echo.kill()
+        (echo.wait if isinstance(echo, subprocess.Popen) else echo.join)()
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
