@@ -84,18 +84,24 @@ struct WorkerProxy : std::enable_shared_from_this<WorkerProxy> {
   void apply_toxics(std::shared_ptr<const ToxicSet> set);
 };
 
-// A condition variable for coroutines on one thread: wait() suspends until notify().
+// A condition variable for coroutines on one thread: wait() suspends until notify(). A
+// notify with nobody waiting costs nothing (a toxic change notifies every link's flows).
 class Signal {
  public:
   explicit Signal(asio::io_context& ctx) : timer_(ctx) {}
   asio::awaitable<void> wait() {
+    waiting_ = true;
     timer_.expires_at(asio::steady_timer::time_point::max());
     co_await timer_.async_wait(use_nothrow);
+    waiting_ = false;
   }
-  void notify() { timer_.cancel(); }
+  void notify() {
+    if (waiting_) timer_.cancel();
+  }
 
  private:
   asio::steady_timer timer_;
+  bool waiting_ = false;
 };
 
 // One direction of a link: reader -> toxic chain -> write queue -> writer. With no toxic
@@ -123,8 +129,15 @@ struct Flow : toxics::Sink {
   }
   size_t held() const { return queued_bytes + chain.held_bytes(); }
   bool fast_path() const { return chain.empty() && queue.empty() && !writing; }
-  // The chain's next deadline may have changed: re-arm the stage timer.
-  void chain_changed() { stage_timer.cancel(); }
+  // The chain's next deadline may have changed: re-arm the stage timer, unless it is
+  // already set for that deadline (the common case when data joins a queue, and for every
+  // idle link when a toxic changes).
+  void chain_changed() {
+    auto deadline = chain.deadline();
+    if (stage_timer.expiry() != (deadline ? *deadline : asio::steady_timer::time_point::max())) {
+      stage_timer.cancel();
+    }
+  }
 };
 
 // One client connection and its upstream connection: two one-way flows.
