@@ -55,18 +55,22 @@ class Server:
         self.start()
 
     def start(self):
-        self.port = free_port()
-        cmd = [self.binary, "-host", "127.0.0.1", "-port", str(self.port)] + self.extra
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port = self.port
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return
-            except OSError:
+        # A free port can be taken by the other server's ephemeral proxy listener before
+        # this one binds it: only a server of ours that answers /version counts as started.
+        for _ in range(20):
+            self.port = free_port()
+            cmd = [self.binary, "-host", "127.0.0.1", "-port", str(self.port)] + self.extra
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.time() + 10
+            while time.time() < deadline and self.proc.poll() is None:
+                try:
+                    if self.call("GET", "/version", None)[0] == 200:
+                        return
+                except OSError:
+                    pass
                 time.sleep(0.05)
-        raise RuntimeError(f"{cmd[0]} did not start")
+            self.stop()
+        raise RuntimeError(f"{self.binary} did not start")
 
     def restart(self):
         self.stop()
@@ -284,50 +288,59 @@ def main():
             open(os.path.join(args.out, "order-dependent.jsonl"), "w") as order_out:
         try:
             for seq in sorted(only) if only else range(args.sequences):
-                rng = random.Random(args.seed * 1_000_003 + seq)
-                for server in (oracle, ours):
-                    clear(server)
-                known = []
-                history = []
-                ours_log = []
-                found = []
-                reset_failed = False
-                for _ in range(rng.randrange(3, 15)):
-                    method, path, body = random_call(rng, known)
-                    a = oracle.call(method, path, body)
-                    b = ours.call(method, path, body)
-                    calls += 1
-                    history.append([method, path, body])
-                    na, nb = normalise(oracle, a[2], a[1]), normalise(ours, b[2], b[1])
-                    ours_log.append([b[0], b[1].split(";")[0], nb])
-                    reset_failed |= path == "/reset" and a[0] == 500
-                    if a[0] != b[0] or na != nb or a[1].split(";")[0] != b[1].split(";")[0]:
-                        found.append({"sequence": seq, "key": classify(method, path, a, b),
-                                      "wording": same_but_port_wording([a[0], na], [b[0], nb]),
-                                      "calls": list(history),
-                                      "toxiproxy": [a[0], a[1], a[2].decode(errors="replace")],
-                                      "faultline": [b[0], b[1], b[2].decode(errors="replace")]})
-                    if method == "POST" and path == "/proxies" and a[0] == 201:
-                        known.append(json.loads(a[2])["name"])
-                sa = normalise(oracle, oracle.call("GET", "/proxies", None)[2], "")
-                sb = normalise(ours, ours.call("GET", "/proxies", None)[2], "")
-                ours_log.append(sb)
-                if sa != sb:
-                    found.append({"sequence": seq, "key": "state", "calls": history,
-                                  "toxiproxy": sa, "faultline": sb})
-                match = None
-                if found and reset_failed:
-                    match = order_dependent(args, history, ours_log, args.replays)
-                if match is not None:
-                    ordered += 1
-                    order_out.write(json.dumps({"sequence": seq, "calls": history,
-                                                "toxiproxy_replay": match}) + "\n")
-                for f in found:
-                    if match is not None and not f.pop("wording", False):
-                        continue
-                    f.pop("wording", None)
-                    counts[f["key"]] += 1
-                    out.write(json.dumps(f) + "\n")
+                try:
+                    rng = random.Random(args.seed * 1_000_003 + seq)
+                    for server in (oracle, ours):
+                        clear(server)
+                    known = []
+                    history = []
+                    ours_log = []
+                    found = []
+                    reset_failed = False
+                    for _ in range(rng.randrange(3, 15)):
+                        method, path, body = random_call(rng, known)
+                        a = oracle.call(method, path, body)
+                        b = ours.call(method, path, body)
+                        calls += 1
+                        history.append([method, path, body])
+                        na, nb = normalise(oracle, a[2], a[1]), normalise(ours, b[2], b[1])
+                        ours_log.append([b[0], b[1].split(";")[0], nb])
+                        reset_failed |= path == "/reset" and a[0] == 500
+                        if a[0] != b[0] or na != nb or a[1].split(";")[0] != b[1].split(";")[0]:
+                            found.append({"sequence": seq, "key": classify(method, path, a, b),
+                                          "wording": same_but_port_wording([a[0], na], [b[0], nb]),
+                                          "calls": list(history),
+                                          "toxiproxy": [a[0], a[1], a[2].decode(errors="replace")],
+                                          "faultline": [b[0], b[1], b[2].decode(errors="replace")]})
+                        if method == "POST" and path == "/proxies" and a[0] == 201:
+                            known.append(json.loads(a[2])["name"])
+                    sa = normalise(oracle, oracle.call("GET", "/proxies", None)[2], "")
+                    sb = normalise(ours, ours.call("GET", "/proxies", None)[2], "")
+                    ours_log.append(sb)
+                    if sa != sb:
+                        found.append({"sequence": seq, "key": "state", "calls": history,
+                                      "toxiproxy": sa, "faultline": sb})
+                    match = None
+                    if found and reset_failed:
+                        match = order_dependent(args, history, ours_log, args.replays)
+                    if match is not None:
+                        ordered += 1
+                        order_out.write(json.dumps({"sequence": seq, "calls": history,
+                                                    "toxiproxy_replay": match}) + "\n")
+                    for f in found:
+                        if match is not None and not f.pop("wording", False):
+                            continue
+                        f.pop("wording", None)
+                        counts[f["key"]] += 1
+                        out.write(json.dumps(f) + "\n")
+                except OSError as e:
+                    # A server that closes on us mid-call: note it, start both afresh.
+                    counts["transport error"] += 1
+                    out.write(json.dumps({"sequence": seq, "key": "transport error",
+                                          "error": repr(e)}) + "\n")
+                    oracle.restart()
+                    ours.restart()
+                    continue
                 if oracle.proc.poll() is not None or ours.proc.poll() is not None:
                     print(f"a server died at sequence {seq}")
                     counts["server died"] += 1
