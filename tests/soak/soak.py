@@ -43,7 +43,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-from harness import Checker, Proxy, free_port  # noqa: E402
+from harness import Checker, Proxy  # noqa: E402
 
 STREAM_PROXIES = ["stream1", "stream2"]
 SHORT_PROXIES = ["short1", "short2", "flap"]
@@ -399,6 +399,19 @@ class Churn:
 # ---------------------------------------------------------------------------------------
 # The proxy process's resources
 
+def distinct_ports(n):
+    """n free ports, all different (free_port() alone may hand out the same port twice)."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
 def proc_sample(pid):
     with open(f"/proc/{pid}/status") as f:
         rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
@@ -440,7 +453,8 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
     check = Checker(f"soak-{args.backend}")
     ctx = mp.get_context("fork")
-    echo_ports = [free_port(), free_port()]
+    ports_needed = distinct_ports(3 + len(STREAM_PROXIES) + len(SHORT_PROXIES))
+    echo_ports = ports_needed[:2]
     if args.echo:
         echo = subprocess.Popen([args.echo, *map(str, echo_ports)], stdout=subprocess.PIPE)
         if echo.stdout.readline().strip() != b"ready":
@@ -451,13 +465,13 @@ def main():
         echo = ctx.Process(target=echo_main, args=(echo_ports, echo_ready), daemon=True)
         echo.start()
         echo_ready.wait(10)
-    proxy = Proxy(args.proxy, args.backend, free_port())
+    proxy = Proxy(args.proxy, args.backend, ports_needed[2])
     traffic = None
     report = {"backend": args.backend, "seconds": args.seconds}
     try:
         up = [f"127.0.0.1:{p}" for p in echo_ports]
-        body = [{"name": n, "listen": f"127.0.0.1:{free_port()}", "upstream": up[0],
-                 "enabled": True} for n in STREAM_PROXIES + SHORT_PROXIES]
+        body = [{"name": n, "listen": f"127.0.0.1:{port}", "upstream": up[0], "enabled": True}
+                for n, port in zip(STREAM_PROXIES + SHORT_PROXIES, ports_needed[3:])]
         body[-1]["upstreams"] = up
         status, created = proxy.json("POST", "/populate",
                                      [{k: v for k, v in p.items() if k != "upstreams"} for p in body])
