@@ -6,7 +6,7 @@ nothing was lost and nothing leaked.
   tests/soak/soak.py --proxy build/proxy/faultline-proxy --backend io_uring --seconds 3600
 
 Four processes share the work so no Python event loop skews another's timing: echo
-upstreams (tests/helpers/echo_server.c with --echo, else Python), the traffic driver, the
+upstreams (tests/helpers/echo_server.c, given with --echo), the traffic driver, the
 API churn (this process) and the proxy under test.
 
 - Streams: --connections long-lived connections (1,000) through two "stream" proxies echo
@@ -49,30 +49,6 @@ STREAM_PROXIES = ["stream1", "stream2"]
 SHORT_PROXIES = ["short1", "short2", "flap"]
 SAFE_TOXICS = ["latency", "bandwidth", "slicer", "slow_close"]
 ALL_TOXICS = SAFE_TOXICS + ["timeout", "reset_peer", "limit_data", "noop"]
-
-
-# ---------------------------------------------------------------------------------------
-# Echo upstreams (their own process)
-
-def echo_main(ports, ready):
-    async def handle(reader, writer):
-        try:
-            while True:
-                data = await reader.read(65536)
-                if not data:
-                    break
-                writer.write(data)
-                await writer.drain()
-        except OSError:
-            pass
-        writer.close()
-
-    async def serve():
-        servers = [await asyncio.start_server(handle, "127.0.0.1", p, backlog=4096) for p in ports]
-        ready.set()
-        await asyncio.gather(*(s.serve_forever() for s in servers))
-
-    asyncio.run(serve())
 
 
 # ---------------------------------------------------------------------------------------
@@ -443,8 +419,8 @@ def main():
     ap.add_argument("--api-p99-ms", type=float, default=10.0)
     ap.add_argument("--rss-slack-mib", type=float, default=32.0,
                     help="how far above its starting level RSS may end")
-    ap.add_argument("--echo", help="the echo upstream binary (tests/helpers/echo_server.c); "
-                    "without it a Python echo server is used, which costs more CPU")
+    ap.add_argument("--echo", required=True,
+                    help="the echo upstream binary (tests/helpers/echo_server.c)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", help="write the report here")
     args = ap.parse_args()
@@ -455,16 +431,11 @@ def main():
     ctx = mp.get_context("fork")
     ports_needed = distinct_ports(3 + len(STREAM_PROXIES) + len(SHORT_PROXIES))
     echo_ports = ports_needed[:2]
-    if args.echo:
-        echo = subprocess.Popen([args.echo, *map(str, echo_ports)], stdout=subprocess.PIPE)
-        if echo.stdout.readline().strip() != b"ready":
-            print("the echo server did not start", file=sys.stderr)
-            return 1
-    else:
-        echo_ready = ctx.Event()
-        echo = ctx.Process(target=echo_main, args=(echo_ports, echo_ready), daemon=True)
-        echo.start()
-        echo_ready.wait(10)
+    echo = subprocess.Popen([args.echo, *map(str, echo_ports)], stdout=subprocess.PIPE)
+    if echo.stdout.readline().strip() != b"ready":
+        print("the echo server did not start", file=sys.stderr)
+        echo.kill()
+        return 1
     proxy = Proxy(args.proxy, args.backend, ports_needed[2])
     traffic = None
     report = {"backend": args.backend, "seconds": args.seconds}
@@ -591,7 +562,7 @@ def main():
             traffic.kill()
         report["exit"] = proxy.stop()
         echo.kill()
-        (echo.wait if isinstance(echo, subprocess.Popen) else echo.join)()
+        echo.wait()
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
