@@ -140,6 +140,32 @@ bool valid_encoded_path(std::string_view s) {
   return true;
 }
 
+// Go's shouldEscape for a fragment: a path's rules plus ? ! ( ) * allowed.
+bool fragment_needs_escape(char c) {
+  return path_needs_escape(c) && c != '?' && c != '!' && c != '(' && c != ')' && c != '*';
+}
+
+// Go's URL.EscapedFragment: the raw text when it is a valid encoding, else re-escaped.
+std::string escaped_fragment(std::string_view raw) {
+  static const char* digits = "0123456789ABCDEF";
+  bool valid = true;
+  for (char c : raw) {
+    if (std::strchr("!$&'()*+,;=:@[]%", c) == nullptr && fragment_needs_escape(c)) valid = false;
+  }
+  if (valid) return std::string(raw);
+  std::string out;
+  for (unsigned char c : decode(raw)) {
+    if (fragment_needs_escape(static_cast<char>(c))) {
+      out += '%';
+      out += digits[c >> 4];
+      out += digits[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 std::string escape_path(std::string_view s) {
   static const char* digits = "0123456789ABCDEF";
   std::string out;
@@ -462,10 +488,11 @@ bool parse_client_url(std::string_view text, ClientUrl& out, std::string& error)
     if (c < 0x20 || c == 0x7f) return fail("net/url: invalid control character in URL");
   }
   std::string_view rest = text;
+  std::optional<std::string_view> fragment;
   if (auto hash = rest.find('#'); hash != std::string_view::npos) {
     std::string bad;
-    if (!check_escapes(rest.substr(hash + 1), bad))
-      return fail("invalid URL escape " + go_quote(bad));
+    fragment = rest.substr(hash + 1);
+    if (!check_escapes(*fragment, bad)) return fail("invalid URL escape " + go_quote(bad));
     rest = rest.substr(0, hash);
   }
   out = ClientUrl{};
@@ -483,7 +510,7 @@ bool parse_client_url(std::string_view text, ClientUrl& out, std::string& error)
   bool has_query = false;
   if (auto q = rest.find('?'); q != std::string_view::npos) {
     query = std::string(rest.substr(q + 1));
-    has_query = !query.empty();
+    has_query = true;  // "a?" keeps its "?", as Go's ForceQuery does
     rest = rest.substr(0, q);
   }
   if (rest.substr(0, 2) == "//") {
@@ -528,6 +555,8 @@ bool parse_client_url(std::string_view text, ClientUrl& out, std::string& error)
   std::string path = valid_encoded_path(rest) ? std::string(rest) : escape_path(decode(rest));
   out.target = path.empty() ? "/" : path;
   if (has_query) out.target += "?" + query;
+  out.display = out.scheme + "://" + out.authority + path + (has_query ? "?" + query : "");
+  if (fragment) out.display += "#" + escaped_fragment(*fragment);
   return true;
 }
 
@@ -541,7 +570,7 @@ bool send_request(const ClientRequest& request, ClientResponse& response, std::s
     if (!parse_client_url(url_text, url, error)) return false;
     std::string cause;
     if (!exchange(url, request, method, body, deadline, response, cause)) {
-      error = go_method_name(method) + " " + go_quote(url_text) + ": " + cause;
+      error = go_method_name(method) + " " + go_quote(url.display) + ": " + cause;
       return false;
     }
     int s = response.status;
@@ -549,7 +578,7 @@ bool send_request(const ClientRequest& request, ClientResponse& response, std::s
     std::string_view location = response.header("Location");
     if (!redirect || location.empty()) return true;
     if (redirects >= request.max_redirects) {
-      error = go_method_name(method) + " " + go_quote(url_text) + ": stopped after " +
+      error = go_method_name(method) + " " + go_quote(url.display) + ": stopped after " +
               std::to_string(request.max_redirects) + " redirects";
       return false;
     }

@@ -20,6 +20,7 @@ struct ClientUrl {
   std::string host;       // host name or address, without IPv6 brackets
   std::string port;       // as written; empty means the scheme's default
   std::string target;     // escaped path (at least "/") plus "?query" when present
+  std::string display;    // the URL as Go's URL.String() writes it (path escaped)
 };
 
 // Parses an absolute URL the way Go's url.Parse does for the parts a client needs: the

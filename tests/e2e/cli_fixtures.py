@@ -1815,6 +1815,45 @@ CASES = [{'args': [],
   'err': 'Failed to retrieve proxies: parse "http://127.0.0.1:abc/proxies": invalid port ":abc" '
          'after host\n',
   'code': 1},
+ {'args': ['-h', 'http://127.0.0.1:{DEAD}', 'inspect', 'ü'],
+  'raw': True,
+  'out': '',
+  'err': 'Failed to retrieve proxy ü: fail to request: Get '
+         '"http://127.0.0.1:{DEAD}/proxies/%C3%BC": dial tcp 127.0.0.1:{DEAD}: connect: connection '
+         'refused\n'
+         '\n',
+  'code': 1},
+ {'args': ['-h', 'http://127.0.0.1:{DEAD}', 'inspect', 'a"b c'],
+  'raw': True,
+  'out': '',
+  'err': 'Failed to retrieve proxy a"b c: fail to request: Get '
+         '"http://127.0.0.1:{DEAD}/proxies/a%22b%20c": dial tcp 127.0.0.1:{DEAD}: connect: '
+         'connection refused\n'
+         '\n',
+  'code': 1},
+ {'args': ['-h', 'http://127.0.0.1:{DEAD}', 'inspect', 'a?'],
+  'raw': True,
+  'out': '',
+  'err': 'Failed to retrieve proxy a?: fail to request: Get "http://127.0.0.1:{DEAD}/proxies/a?": '
+         'dial tcp 127.0.0.1:{DEAD}: connect: connection refused\n'
+         '\n',
+  'code': 1},
+ {'args': ['-h', 'http://127.0.0.1:{DEAD}', 'toggle', 'a?b#c d'],
+  'raw': True,
+  'out': '',
+  'err': 'Failed to retrieve proxy a?b#c d: fail to request: Get '
+         '"http://127.0.0.1:{DEAD}/proxies/a?b#c%20d": dial tcp 127.0.0.1:{DEAD}: connect: '
+         'connection refused\n'
+         '\n',
+  'code': 1},
+ {'args': ['-h', 'http://127.0.0.1:{DEAD}', 'delete', '%41!*'],
+  'raw': True,
+  'out': '',
+  'err': 'Failed to retrieve proxy %41!*: fail to request: Get '
+         '"http://127.0.0.1:{DEAD}/proxies/%41!*": dial tcp 127.0.0.1:{DEAD}: connect: connection '
+         'refused\n'
+         '\n',
+  'code': 1},
  {'args': ['-h', 'http://127.0.0.1:{API}/', 'list'],
   'raw': True,
   'out': 'cli_p\t127.0.0.1:{P1}\t127.0.0.1:{UP}\tenabled\t3\n',

@@ -206,6 +206,9 @@ TEST_CASE("client URLs read as Go's net/url reads them") {
   REQUIRE(http::parse_client_url("http://[::1]:9/x", u, error));
   CHECK(u.host == "::1");
   CHECK(u.authority == "[::1]:9");
+  REQUIRE(http::parse_client_url("http://h/p/\xc3\xbc\"?#f", u, error));
+  CHECK(u.target == "/p/%C3%BC%22?");
+  CHECK(u.display == "http://h/p/%C3%BC%22?#f");
   REQUIRE(http::parse_client_url("http://h", u, error));
   CHECK(u.target == "/");
   CHECK(u.port.empty());
