@@ -705,6 +705,54 @@ CASES = [{'args': [],
          '   \n',
   'err': '',
   'code': 0},
+ {'args': ['toxic', 'help', 'help'],
+  'out': 'NAME:\n'
+         '   toxiproxy-cli toxic help - Shows a list of commands or help for one command\n'
+         '\n'
+         'USAGE:\n'
+         '   toxiproxy-cli toxic help [command options] [command]\n'
+         '\n'
+         'OPTIONS:\n'
+         '   --help  show help (default: false)\n'
+         '   \n',
+  'err': '',
+  'code': 0},
+ {'args': ['toxic', 'add', '-n', 'x', '-a', 'k=v', '-a', 'j=', '--help'],
+  'out': 'NAME:\n'
+         '   toxiproxy-cli toxic add - add a new toxic\n'
+         '\n'
+         'USAGE:\n'
+         '   toxiproxy-cli toxic add [command options] <proxyName>\n'
+         '\n'
+         'OPTIONS:\n'
+         '   --toxicName value, -n value    name of the toxic\n'
+         '   --type value, -t value         type of toxic\n'
+         '   --toxicity value, --tox value  toxicity of toxic should be a float between 0 and 1 '
+         '(default: 1.0)\n'
+         '   --attribute value, -a value    toxic attribute in key=value format (default: "k=v", '
+         '"j=")\n'
+         '   --upstream, -u                 add toxic to upstream (default: false)\n'
+         '   --downstream, -d               add toxic to downstream (default: true)\n'
+         '   --help                         show help (default: false)\n'
+         '   \n',
+  'err': '',
+  'code': 0},
+ {'args': ['--', 'list'], 'out': '', 'err': '', 'code': 0},
+ {'args': ['-h', '1', 'list'],
+  'raw': True,
+  'out': 'NAME:\n'
+         '   toxiproxy-cli list - list all proxies\n'
+         "  usage: 'toxiproxy-cli list'\n"
+         '\n'
+         '\n'
+         'USAGE:\n'
+         '   toxiproxy-cli list [command options] [arguments...]\n'
+         '\n'
+         'OPTIONS:\n'
+         '   --help  show help (default: false)\n'
+         '   \n',
+  'err': '',
+  'code': 0},
  {'args': ['list', '-x'],
   'out': 'Incorrect Usage: flag provided but not defined: -x\n'
          '\n'
