@@ -7,6 +7,7 @@
 
 #include "cli/api.h"
 #include "cli/go_text.h"
+#include "common/go_quote.h"
 
 namespace faultline::cli {
 namespace {

@@ -1,6 +1,6 @@
 // The Go standard library's text rules that toxiproxy-cli's output depends on, so
 // faultline-cli prints what it prints: strconv's number and boolean syntax, fmt's %v for
-// floats, encoding/json's float64 text, strconv.Quote, and text/tabwriter's column layout
+// floats, encoding/json's float64 text and text/tabwriter's column layout
 // (urfave/cli lays out its help with it).
 #pragma once
 
@@ -31,9 +31,6 @@ bool format_json_float64(double v, std::string& out);
 // strconv.FormatFloat(v, 'g', -1, bits) for the special values in Go's error
 // "json: unsupported value: NaN" ("NaN", "+Inf", "-Inf").
 std::string go_special_float(double v);
-
-// strconv.Quote for printable ASCII and UTF-8 text (control bytes as \x.., \n, \t).
-std::string go_quote(std::string_view s);
 
 // text/tabwriter with urfave/cli's settings (minwidth 1, tabwidth 8, padding 2, padchar
 // ' ', no flags): tab-terminated cells of consecutive lines are aligned in columns.

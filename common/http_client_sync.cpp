@@ -13,6 +13,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/go_quote.h"
+
 namespace faultline::http {
 namespace {
 
@@ -25,41 +27,6 @@ int hex_value(char c) {
 }
 bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-// Go's %q for the URL in an error: quotes and backslashes escaped, control bytes as \x..
-std::string go_quote(std::string_view s) {
-  static const char* digits = "0123456789abcdef";
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\x";
-          out += digits[c >> 4];
-          out += digits[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
 }
 
 // Checks the percent escapes of `s` (Go's unescape); on failure `bad` is the escape text

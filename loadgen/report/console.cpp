@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/go_quote.h"
+
 namespace faultline::loadgen {
 namespace {
 
@@ -47,38 +49,6 @@ bool needs_quoting(const std::string& text) {
     }
   }
   return false;
-}
-
-std::string go_quote(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
 }
 
 }  // namespace

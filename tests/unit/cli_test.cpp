@@ -9,6 +9,7 @@
 #include "cli/api.h"
 #include "cli/app.h"
 #include "cli/go_text.h"
+#include "common/go_quote.h"
 #include "common/http_client_sync.h"
 
 namespace cli = faultline::cli;
@@ -115,8 +116,9 @@ TEST_CASE("encoding/json text of a float64") {
 }
 
 TEST_CASE("strconv.Quote") {
-  CHECK(cli::go_quote("http://localhost:8474") == "\"http://localhost:8474\"");
-  CHECK(cli::go_quote("a\"b\\c\n\x01") == "\"a\\\"b\\\\c\\n\\x01\"");
+  CHECK(faultline::go_quote("http://localhost:8474") == "\"http://localhost:8474\"");
+  CHECK(faultline::go_quote("a\"b\\c\n\x01") == "\"a\\\"b\\\\c\\n\\x01\"");
+  CHECK(faultline::go_quote("\a\v\x7f\xc3\xa9") == "\"\\a\\v\\x7f\xc3\xa9\"");
 }
 
 TEST_CASE("tabwriter columns: blocks of consecutive lines with a cell in the column") {
