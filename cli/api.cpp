@@ -13,6 +13,21 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
+// Calls on_member(key, value) for each member of `o` in order; false when the text breaks
+// off or on_member returns false.
+template <class OnMember>
+bool each_member(od::object o, OnMember&& on_member) {
+  for (auto field : o) {
+    std::string_view key;
+    od::value fv;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
+        field.value().get(fv) != simdjson::SUCCESS || !on_member(key, fv)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool to_go_value(od::value v, GoValue& out) {
   od::json_type t;
   if (v.type().get(t) != simdjson::SUCCESS) return false;
@@ -36,17 +51,13 @@ bool to_go_value(od::value v, GoValue& out) {
       od::object o;
       if (v.get_object().get(o) != simdjson::SUCCESS) return false;
       std::map<std::string, GoValue> members;
-      for (auto field : o) {
-        std::string_view key;
-        od::value fv;
-        if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
-            field.value().get(fv) != simdjson::SUCCESS) {
-          return false;
-        }
+      bool whole = each_member(o, [&](std::string_view key, od::value fv) {
         GoValue g;
         if (!to_go_value(fv, g)) return false;
         members[std::string(key)] = std::move(g);
-      }
+        return true;
+      });
+      if (!whole) return false;
       out.members.assign(members.begin(), members.end());
       return true;
     }
@@ -90,13 +101,7 @@ bool read_toxic(od::value v, Toxic& out, json::TypeErrors& errors) {
     errors.value(json::kind_name(v), "toxiproxy.Toxic");
     return false;
   }
-  for (auto field : o) {
-    std::string_view key;
-    od::value fv;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
-        field.value().get(fv) != simdjson::SUCCESS) {
-      return false;
-    }
+  return each_member(o, [&](std::string_view key, od::value fv) {
     if (json::key_is(key, "name")) {
       json::read_string(fv, {errors, "Toxic", "name"}, out.name);
     } else if (json::key_is(key, "type")) {
@@ -109,8 +114,8 @@ bool read_toxic(od::value v, Toxic& out, json::TypeErrors& errors) {
       if (!read_attributes(fv, out))
         errors.field(json::kind_name(fv), "Toxic", "attributes", "toxiproxy.Attributes");
     }
-  }
-  return true;
+    return true;
+  });
 }
 
 bool read_proxy(od::value v, Proxy& out, json::TypeErrors& errors) {
@@ -119,13 +124,7 @@ bool read_proxy(od::value v, Proxy& out, json::TypeErrors& errors) {
     errors.value(json::kind_name(v), "toxiproxy.Proxy");
     return false;
   }
-  for (auto field : o) {
-    std::string_view key;
-    od::value fv;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
-        field.value().get(fv) != simdjson::SUCCESS) {
-      return false;
-    }
+  return each_member(o, [&](std::string_view key, od::value fv) {
     if (json::key_is(key, "name")) {
       json::read_string(fv, {errors, "Proxy", "name"}, out.name);
     } else if (json::key_is(key, "listen")) {
@@ -137,12 +136,12 @@ bool read_proxy(od::value v, Proxy& out, json::TypeErrors& errors) {
     } else if (json::key_is(key, "toxics")) {
       if (fv.is_null()) {
         out.toxics.reset();
-        continue;
+        return true;
       }
       od::array a;
       if (fv.get_array().get(a) != simdjson::SUCCESS) {
         errors.field(json::kind_name(fv), "Proxy", "toxics", "toxiproxy.Toxics");
-        continue;
+        return true;
       }
       out.toxics.emplace();
       for (auto item : a) {
@@ -153,8 +152,8 @@ bool read_proxy(od::value v, Proxy& out, json::TypeErrors& errors) {
         out.toxics->push_back(std::move(t));
       }
     }
-  }
-  return true;
+    return true;
+  });
 }
 
 void write_toxic(std::string& out, const Toxic& t, std::string& error) {
@@ -203,19 +202,15 @@ std::string api_error_text(std::string_view body) {
     errors.value(json::kind_name(root), "toxiproxy.ApiError");
     return errors.message();
   }
-  for (auto field : o) {
-    std::string_view key;
-    od::value fv;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
-        field.value().get(fv) != simdjson::SUCCESS) {
-      return "invalid JSON";
-    }
+  bool whole = each_member(o, [&](std::string_view key, od::value fv) {
     if (json::key_is(key, "error")) {
       json::read_string(fv, {errors, "ApiError", "error"}, message);
     } else if (json::key_is(key, "status")) {
       json::read_int64(fv, {errors, "ApiError", "status"}, "int", status);
     }
-  }
+    return true;
+  });
+  if (!whole) return "invalid JSON";
   if (errors.any()) return errors.message();
   return "HTTP " + std::to_string(status) + ": " + message;
 }
@@ -419,17 +414,15 @@ bool ApiClient::proxies(std::map<std::string, Proxy>& out, std::string& error) {
     return false;
   }
   json::TypeErrors errors;
-  for (auto field : o) {
-    std::string_view key;
-    od::value fv;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
-        field.value().get(fv) != simdjson::SUCCESS) {
-      error = "invalid JSON";
-      return false;
-    }
+  bool whole = each_member(o, [&](std::string_view key, od::value fv) {
     Proxy p;
     if (!fv.is_null()) read_proxy(fv, p, errors);
     out[std::string(key)] = std::move(p);
+    return true;
+  });
+  if (!whole) {
+    error = "invalid JSON";
+    return false;
   }
   if (errors.any()) {
     error = errors.message();
