@@ -33,5 +33,5 @@ export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
 
 # Coverage-guided fuzzing (libFuzzer, clang): a short smoke run of every target; the long
 # run is `scripts/fuzz.sh --runs 10000000` (see tests/fuzz/).
-echo "== fuzz smoke (libFuzzer, 8 s per target)"
-./scripts/fuzz.sh 8
+echo "== fuzz smoke (libFuzzer, 30 s per target, two at a time)"
+./scripts/fuzz.sh --jobs 2 30
