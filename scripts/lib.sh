@@ -1,8 +1,11 @@
-# Shell helpers shared by demo.sh, the benchmarks and the chaos scripts. Source it.
+# shellcheck shell=bash
+# Shell helpers shared by demo.sh and the benchmarks. Source it; the sourcing script sets
+# $work (a temporary folder) before calling cleanup_on_exit.
 
 # Background processes started by a script; cleanup_on_exit kills them and removes $work.
 pids=()
 cleanup_on_exit() {
+  # shellcheck disable=SC2154 # $p is the trap's own loop variable; $work is the caller's
   trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 }
 

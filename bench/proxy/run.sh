@@ -17,7 +17,7 @@ cleanup_on_exit
 api=18574 iperf_port=15201 iperf_proxy=15202 http_port=18580 http_proxy=18581
 LOG_LEVEL=error "$bin" -host 127.0.0.1 -port $api -backend "$backend" >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
-pids+=($proxy_pid)
+pids+=("$proxy_pid")
 wait_port $api
 sleep 0.5
 rss_idle_kb=$(awk '/VmRSS/ {print $2}' /proc/$proxy_pid/status)

@@ -16,7 +16,8 @@ export QUICK_MODE="${QUICK_MODE:-false}"
 TESTS="${TESTS:-baseline agent-spawning task-submission websocket-throughput postgres-queries redis-pubsub full-system}"
 RESULTS_DIR="${RESULTS_DIR:-$here/results/$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$RESULTS_DIR"
-export RESULTS_DIR="$(cd "$RESULTS_DIR" && pwd)"
+RESULTS_DIR="$(cd "$RESULTS_DIR" && pwd)"
+export RESULTS_DIR
 
 if ! command -v "$K6" >/dev/null 2>&1; then
   echo "run-all: '$K6' not found (link loadgen as k6, or set K6)" >&2

@@ -40,8 +40,9 @@ case "$cmd" in
     exit 1
     ;;
   stop)
-    [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true
-    [ -f "$dir/websocketd.pid" ] && kill "$(cat "$dir/websocketd.pid")" 2>/dev/null || true
+    for pidfile in "$dir/nginx.pid" "$dir/websocketd.pid"; do
+      if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
+    done
     rm -f "$dir/nginx.pid" "$dir/websocketd.pid"
     ;;
   *)
