@@ -282,6 +282,7 @@ def main():
     only = {int(x) for x in args.only.split(",")} if args.only else None
     counts = collections.Counter()
     ordered = 0
+    wording_only = 0
     calls = 0
     started = time.time()
     with open(os.path.join(args.out, "differences.jsonl"), "w") as out, \
@@ -328,10 +329,12 @@ def main():
                         order_out.write(json.dumps({"sequence": seq, "calls": history,
                                                     "toxiproxy_replay": match}) + "\n")
                     for f in found:
-                        if match is not None and not f.pop("wording", False):
+                        wording = f.pop("wording", False)
+                        if match is not None and not wording:
                             continue
-                        f.pop("wording", None)
                         counts[f["key"]] += 1
+                        wording_only += wording
+                        f["port_wording_only"] = wording
                         out.write(json.dumps(f) + "\n")
                 except OSError as e:
                     # A server that closes on us mid-call: note it, start both afresh.
@@ -349,7 +352,8 @@ def main():
             oracle.stop()
             ours.stop()
     print(f"{len(only) if only else args.sequences} sequences, {calls} calls in "
-          f"{time.time() - started:.0f} s; {sum(counts.values())} differences ({len(counts)} kinds); "
+          f"{time.time() - started:.0f} s; {sum(counts.values())} differences ({len(counts)} kinds, "
+          f"{wording_only} of them only the unknown-port wording the README documents); "
           f"{ordered} sequences differed only in the order a failed reset met the proxies "
           f"(an oracle replay matched ours)")
     for key, n in counts.most_common():
