@@ -27,6 +27,7 @@
 #include "loadgen/config/plan.h"
 #include "loadgen/js/script.h"
 #include "loadgen/metrics/metrics.h"
+#include "loadgen/report/compare.h"
 #include "loadgen/report/console.h"
 #include "loadgen/report/json_output.h"
 #include "loadgen/report/prometheus_output.h"
@@ -213,6 +214,55 @@ bool is_tty(int fd) {
   return isatty(fd) == 1;
 }
 
+// `loadgen compare BASELINE CURRENT`: prints a Markdown table of the two summaries'
+// figures; exits 99 (as a failed threshold does) when one got worse beyond the limit.
+int run_compare(std::vector<char*> args, const char* self) {
+  CLI::App app{"Compares two runs' summaries (--summary-export or --summary-data files)",
+               std::string(self) + " compare"};
+  std::string baseline, current, limit = "10%", markdown;
+  std::vector<std::string> metrics;
+  app.add_option("baseline", baseline, "The reference summary")->required();
+  app.add_option("current", current, "The summary of the run to judge")->required();
+  app.add_option("--max-regression", limit,
+                 "How much worse than the baseline a figure may get (default 10%)");
+  app.add_option("--metric", metrics,
+                 "Also compare METRIC[:higher|:lower] (which way is worse; repeatable)");
+  app.add_option("--markdown", markdown, "Also write the table to FILE (for a PR comment)");
+  try {
+    app.parse(static_cast<int>(args.size()), args.data());
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kExitConfig;
+  }
+  try {
+    double max_regression = fl::parse_regression_limit(limit);
+    std::vector<fl::CompareMetric> extra;
+    for (const auto& m : metrics) {
+      auto colon = m.rfind(':');
+      if (colon == std::string::npos) {
+        extra.push_back({m, ""});
+      } else {
+        extra.push_back({m.substr(0, colon), m.substr(colon + 1)});
+      }
+    }
+    fl::CompareResult r = fl::compare_summaries(read_file(baseline), read_file(current), baseline,
+                                                current, max_regression, extra);
+    std::string table = fl::compare_markdown(r, max_regression);
+    std::fputs(table.c_str(), stdout);
+    if (!markdown.empty()) {
+      std::ofstream out(markdown, std::ios::binary);
+      out << table;
+      if (!out) throw ConfigError{"cannot write " + markdown + ": " + std::strerror(errno)};
+    }
+    return r.regressions > 0 ? kExitThresholds : 0;
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "compare: %s\n", e.message.c_str());
+  } catch (const std::runtime_error& e) {
+    std::fprintf(stderr, "compare: %s\n", e.what());
+  }
+  return kExitConfig;
+}
+
 // Everything the command line gave.
 struct Cli {
   std::string target;  // URL or scenario file
@@ -241,6 +291,10 @@ int main(int argc, char** argv) {
     std::printf(as_k6 ? "k6 v%s (loadgen %s, Faultline)\n" : "loadgen %s (Faultline), k6 v%s\n",
                 as_k6 ? kK6Version : FAULTLINE_VERSION, as_k6 ? FAULTLINE_VERSION : kK6Version);
     return 0;
+  }
+  if (command == "compare") {
+    args.erase(args.begin() + 1);
+    return run_compare(args, as_k6 ? "k6" : "loadgen");
   }
   const bool inspect = command == "inspect";
   if (command == "run" || inspect) args.erase(args.begin() + 1);
