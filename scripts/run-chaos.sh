@@ -67,28 +67,48 @@ done
 # names of proxies it disabled.
 added_toxics=()
 disabled_proxies=()
+# A toxic being created: a signal can land after the API made it and before the script
+# wrote it down, so cleanup removes it too (unless the API refused it: then it is not ours).
+pending_toxic=""
 cleaning=0
+http_status=0
 body_file=$(mktemp)
 
-# api METHOD PATH [BODY]: the response body is left in $body_file. An unreachable API exits
-# with 2; a refused call (status 400 and up) prints the API's error and exits with 1, except
-# during cleanup, where it returns 1 so the other steps still run.
-api() {
-  local method=$1 path=$2 status
+# Bash lets a foreground command swallow a SIGINT sent to the script alone (kill -INT, a CI
+# runner): the trap runs only if the command died of it too. So every command that takes
+# time runs in the background and is waited for: a trapped signal ends `wait` at once.
+run_waited() {
+  "$@" &
+  wait $!
+}
+
+# call METHOD PATH [BODY]: one API call; the status is left in $http_status and the body in
+# $body_file. An unreachable API exits with 2 (returns 1 during cleanup).
+call() {
+  local method=$1 path=$2
   local args=(-sS -o "$body_file" -w '%{http_code}' --max-time 15 -X "$method")
   if [ $# -ge 3 ]; then
     args+=(-H 'Content-Type: application/json' --data-binary "$3")
   fi
-  if ! status=$(curl "${args[@]}" "$api_url$path" 2>"$body_file.err"); then
+  if ! run_waited curl "${args[@]}" "$api_url$path" >"$body_file.code" 2>"$body_file.err"; then
     warn "cannot reach the API at $api_url: $(sed 's/^curl: ([0-9]*) //' "$body_file.err")"
     [ "$cleaning" = 1 ] && return 1
     exit 2
   fi
-  if [ "$status" -ge 400 ]; then
+  http_status=$(cat "$body_file.code")
+}
+
+# api METHOD PATH [BODY]: a call that must succeed; a refused one (status 400 and up)
+# prints the API's error and exits with 1, except during cleanup, where it returns 1 so the
+# other steps still run.
+api() {
+  call "$@" || return 1
+  if [ "$http_status" -ge 400 ]; then
     local message
     message=$(jq -r '.error // empty' "$body_file" 2>/dev/null || true)
-    warn "$method $path: HTTP $status: ${message:-$(head -c 200 "$body_file")}"
+    warn "$1 $2: HTTP $http_status: ${message:-$(head -c 200 "$body_file")}"
     [ "$cleaning" = 1 ] && return 1
+    pending_toxic=""
     exit 1
   fi
 }
@@ -97,6 +117,9 @@ cleanup() {
   local status=$? failed=0 entry proxy toxic
   trap - EXIT INT TERM
   cleaning=1
+  # A call interrupted by a signal is still running: let it finish first.
+  wait
+  [ -n "$pending_toxic" ] && added_toxics+=("$pending_toxic")
   for entry in "${added_toxics[@]+"${added_toxics[@]}"}"; do
     proxy=${entry%%/*}
     toxic=${entry#*/}
@@ -117,7 +140,7 @@ cleanup() {
   done
   added_toxics=()
   disabled_proxies=()
-  rm -f "$body_file" "$body_file.err"
+  rm -f "$body_file" "$body_file.err" "$body_file.code"
   if [ "$failed" = 1 ]; then
     warn "cleanup failed: check the proxies with '$0 list'"
     [ "$status" = 0 ] && status=1
@@ -130,10 +153,9 @@ trap 'exit 143' TERM
 
 # Makes sure proxy $1 exists (listening on $2, forwarding to $3).
 ensure_proxy() {
-  local name=$1 listen=$2 upstream=$3 status
-  status=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 15 "$api_url/proxies/$(seg "$name")" 2>/dev/null) ||
-    api GET "/proxies/$(seg "$name")"
-  if [ "$status" = 404 ]; then
+  local name=$1 listen=$2 upstream=$3
+  call GET "/proxies/$(seg "$name")"
+  if [ "$http_status" = 404 ]; then
     api POST /proxies "$(jq -cn --arg n "$name" --arg l "$listen" --arg u "$upstream" \
       '{name: $n, listen: $l, upstream: $u, enabled: true}')"
     say "$name: created proxy $listen -> $upstream"
@@ -155,10 +177,13 @@ proxy_names() {
 
 # add_toxic PROXY NAME TYPE ATTRIBUTES_JSON DESCRIPTION
 add_toxic() {
-  local proxy=$1 name=$2 type=$3 attributes=$4
-  api POST "/proxies/$(seg "$proxy")/toxics" "$(jq -cn --arg n "$name" --arg t "$type" \
-    --argjson a "$attributes" '{name: $n, type: $t, stream: "downstream", toxicity: 1, attributes: $a}')"
+  local proxy=$1 name=$2 type=$3 attributes=$4 body
+  body=$(jq -cn --arg n "$name" --arg t "$type" --argjson a "$attributes" \
+    '{name: $n, type: $t, stream: "downstream", toxicity: 1, attributes: $a}')
+  pending_toxic="$proxy/$name"
+  api POST "/proxies/$(seg "$proxy")/toxics" "$body"
   added_toxics+=("$proxy/$name")
+  pending_toxic=""
   say "$proxy: added toxic $name ($5)"
 }
 
@@ -184,7 +209,7 @@ hold() {
     elif [ "$left" = "$total" ] || [ $((left % 10)) = 0 ]; then
       say "  ${left}s left"
     fi
-    sleep 1
+    run_waited sleep 1
     left=$((left - 1))
   done
   [ -t 1 ] && printf '\r  done        \n'

@@ -53,9 +53,10 @@ class Chaos:
         return subprocess.run([self.script, *args], env={**self.env, **(env or {})},
                               capture_output=True, text=True, timeout=timeout)
 
-    def start(self, *args, env=None):
+    def start(self, *args, env=None, session=False):
         return subprocess.Popen([self.script, *args], env={**self.env, **(env or {})},
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=session)
 
     def proxies(self):
         status, body = self.proxy.json("GET", "/proxies")
@@ -140,6 +141,7 @@ def finish(check, proc, what, timeout=60, code=0):
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
+        print(f"{what}: still running after {timeout} s; its output: {out[-600:]!r}", flush=True)
     check.equal(proc.returncode, code, f"{what}: exit status (stderr: {err.strip()[-300:]})")
     return out, err
 
@@ -295,18 +297,35 @@ def test_all(check, chaos, workdir):
 
 
 def test_signals(check, chaos):
-    for sig, code, experiment, present in [
-            (signal.SIGINT, 130, "redis-latency", lambda p: toxics_of(p, "redis") == ["latency"]),
-            (signal.SIGTERM, 143, "postgres-down", lambda p: not p["postgres"]["enabled"]),
-            (signal.SIGINT, 130, "network-jitter", lambda p: toxics_of(p, "postgres") == ["jitter"]
-             and toxics_of(p, "redis") == ["jitter"])]:
-        proc = chaos.start(experiment, "60")
-        check.check(chaos.wait_for(present), f"{experiment}: fault present before {sig.name}")
+    """SIGINT and SIGTERM to the script alone (kill, a CI runner cancelling a job) at
+    several moments — at once, and in the middle of the countdown — and SIGINT to its whole
+    process group, as Ctrl-C on a terminal sends it."""
+    both_jitter = lambda p: toxics_of(p, "postgres") == ["jitter"] and \
+        toxics_of(p, "redis") == ["jitter"]  # noqa: E731
+    for sig, code, experiment, present, delay, group in [
+            (signal.SIGINT, 130, "redis-latency", lambda p: toxics_of(p, "redis") == ["latency"],
+             0, False),
+            (signal.SIGINT, 130, "redis-latency", lambda p: toxics_of(p, "redis") == ["latency"],
+             1.5, False),
+            (signal.SIGTERM, 143, "postgres-down", lambda p: not p["postgres"]["enabled"], 0, False),
+            (signal.SIGTERM, 143, "postgres-down", lambda p: not p["postgres"]["enabled"], 1.5,
+             False),
+            (signal.SIGINT, 130, "network-jitter", both_jitter, 0, False),
+            (signal.SIGINT, 130, "network-jitter", both_jitter, 2.5, False),
+            (signal.SIGINT, 130, "postgres-latency",
+             lambda p: toxics_of(p, "postgres") == ["latency"], 1.2, True)]:
+        what = f"{experiment} + {sig.name}{' to the group' if group else ''} after {delay} s"
+        proc = chaos.start(experiment, "60", session=group)
+        check.check(chaos.wait_for(present), f"{what}: fault present first")
+        time.sleep(delay)
         t = time.time()
-        proc.send_signal(sig)
-        finish(check, proc, f"{experiment} + {sig.name}", timeout=15, code=code)
-        check.check(time.time() - t < 10, f"{experiment} + {sig.name}: stops promptly")
-        clean(check, chaos, f"{experiment} after {sig.name}")
+        if group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+        finish(check, proc, what, timeout=30, code=code)
+        check.check(time.time() - t < 10, f"{what}: stops promptly ({time.time() - t:.1f} s)")
+        clean(check, chaos, what)
 
 
 def test_api_error(check, chaos):
