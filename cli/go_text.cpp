@@ -7,6 +7,8 @@
 #include <limits>
 #include <vector>
 
+#include "common/json.h"
+
 namespace faultline::cli {
 namespace {
 
@@ -159,24 +161,6 @@ std::string exponent_form(bool negative, const std::string& digits, int point) {
   return out;
 }
 
-// %f with the shortest digits (no trailing zeros beyond them).
-std::string fixed_form(bool negative, const std::string& digits, int point) {
-  std::string out = negative ? "-" : "";
-  if (point <= 0) {
-    out += "0.";
-    out.append(static_cast<size_t>(-point), '0');
-    out += digits;
-  } else if (static_cast<size_t>(point) >= digits.size()) {
-    out += digits;
-    out.append(static_cast<size_t>(point) - digits.size(), '0');
-  } else {
-    out += digits.substr(0, static_cast<size_t>(point));
-    out += '.';
-    out += digits.substr(static_cast<size_t>(point));
-  }
-  return out;
-}
-
 size_t rune_count(std::string_view s) {
   size_t n = 0;
   for (unsigned char c : s) {
@@ -234,7 +218,7 @@ std::string format_go_float(double v) {
   shortest_digits(v, digits, point);
   int exp = point - 1;
   if (exp < -4 || exp >= 6) return exponent_form(negative, digits, point);
-  return fixed_form(negative, digits, point);
+  return json::fixed_decimal(negative, digits, point);
 }
 
 bool format_json_float64(double v, std::string& out) {
@@ -254,7 +238,7 @@ bool format_json_float64(double v, std::string& out) {
     size_t n = out.size();
     if (n >= 4 && out[n - 4] == 'e' && out[n - 3] == '-' && out[n - 2] == '0') out.erase(n - 2, 1);
   } else {
-    out = fixed_form(negative, digits, point);
+    out = json::fixed_decimal(negative, digits, point);
   }
   return true;
 }

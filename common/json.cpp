@@ -531,6 +531,23 @@ void append_quoted(std::string& out, std::string_view s, bool html_safe) {
   out += '"';
 }
 
+std::string fixed_decimal(bool negative, std::string_view digits, int point) {
+  std::string out = negative ? "-" : "";
+  if (point <= 0) {
+    out += "0.";
+    out.append(static_cast<size_t>(-point), '0');
+    out += digits;
+  } else if (static_cast<size_t>(point) >= digits.size()) {
+    out += digits;
+    out.append(static_cast<size_t>(point) - digits.size(), '0');
+  } else {
+    out += digits.substr(0, static_cast<size_t>(point));
+    out += '.';
+    out += digits.substr(static_cast<size_t>(point));
+  }
+  return out;
+}
+
 std::string format_float32(float f) {
   // Shortest round-trip digits first (scientific form), then laid out the way Go's
   // strconv.FormatFloat(f, 'f' or 'e', -1, 32) does: large values are padded with zeros
@@ -560,19 +577,7 @@ std::string format_float32(float f) {
   // The value is 0.d1d2d3... * 10^(exp+1).
   int point = exp + 1;
   if (digits == "0") return out + "0";
-  if (point <= 0) {
-    out += "0.";
-    out.append(static_cast<size_t>(-point), '0');
-    out += digits;
-  } else if (static_cast<size_t>(point) >= digits.size()) {
-    out += digits;
-    out.append(static_cast<size_t>(point) - digits.size(), '0');
-  } else {
-    out += digits.substr(0, static_cast<size_t>(point));
-    out += '.';
-    out += digits.substr(static_cast<size_t>(point));
-  }
-  return out;
+  return fixed_decimal(out == "-", digits, point);
 }
 
 void Writer::separator() {

@@ -104,5 +104,9 @@ std::string pretty(std::string_view compact);
 
 // Shortest float32 text as Go's encoding/json prints it (1, 0.5, 0.33333334, 1e-7).
 std::string format_float32(float f);
+// A number's significant `digits` laid out without an exponent, the decimal point `point`
+// places from their start (Go's %f with the shortest digits): ("15", 1) -> "1.5",
+// ("15", 4) -> "1500", ("15", -1) -> "0.015".
+std::string fixed_decimal(bool negative, std::string_view digits, int point);
 
 }  // namespace faultline::json

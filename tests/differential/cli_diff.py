@@ -25,12 +25,14 @@ import argparse
 import os
 import pprint
 import re
-import select
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from harness import run_on_tty  # noqa: E402
 
 # Each case: the arguments after the global "-h http://127.0.0.1:{API}" ("raw": the whole
 # command line, no -h added), an optional environment, and "tty" to run on a terminal.
@@ -218,31 +220,6 @@ def placeholders(text, ports):
     for name, port in sorted(ports.items(), key=lambda kv: -len(str(kv[1]))):
         text = re.sub(r"(?<!\d)" + str(port) + r"(?!\d)", "{" + name + "}", text)
     return text
-
-
-def run_on_tty(argv, env, timeout=60):
-    master, slave = os.openpty()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave,
-                            stderr=subprocess.PIPE, env=env)
-    os.close(slave)
-    out = b""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    err = proc.stderr.read()
-    proc.wait(timeout)
-    return out, err, proc.returncode
 
 
 def run_case(cli, case, ports):

@@ -4,6 +4,7 @@ HTTP to its admin API, and run small TCP servers on 127.0.0.1."""
 import http.client
 import json
 import os
+import select
 import socket
 import subprocess
 import threading
@@ -147,6 +148,33 @@ def read_outcome(sock, timeout=3.0):
     except ConnectionResetError:
         return "RST"
     return "EOF" if not data else "DATA:" + data.decode(errors="replace")
+
+
+def run_on_tty(argv, env, timeout=60):
+    """Runs argv with stdout on a pseudo-terminal (stderr on a pipe), as a user's terminal
+    would; returns (stdout bytes, stderr bytes, exit code)."""
+    master, slave = os.openpty()
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave,
+                            stderr=subprocess.PIPE, env=env)
+    os.close(slave)
+    out = b""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    err = proc.stderr.read()
+    proc.wait(timeout)
+    return out, err, proc.returncode
 
 
 def free_port():

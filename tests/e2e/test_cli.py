@@ -19,47 +19,20 @@ import http.server
 import json
 import os
 import re
-import select
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from cli_fixtures import CASES  # noqa: E402
-from harness import Checker, Proxy, free_port  # noqa: E402
+from harness import Checker, Proxy, free_port, run_on_tty  # noqa: E402
 
 
 def substitute(text, ports):
     for name, port in ports.items():
         text = text.replace("{" + name + "}", str(port))
     return text
-
-
-def run_on_tty(argv, env, timeout=60):
-    master, slave = os.openpty()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave,
-                            stderr=subprocess.PIPE, env=env)
-    os.close(slave)
-    out = b""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    err = proc.stderr.read()
-    proc.wait(timeout)
-    return out, err, proc.returncode
 
 
 def run(cli, argv, env=None, tty=False):

@@ -538,6 +538,14 @@ TEST_CASE("append_quoted escapes like Go's encoder", "[json]") {
   CHECK(appended == "x=\"y\"");
 }
 
+TEST_CASE("fixed_decimal lays digits out around the decimal point", "[json]") {
+  CHECK(json::fixed_decimal(false, "15", 1) == "1.5");
+  CHECK(json::fixed_decimal(false, "15", 2) == "15");
+  CHECK(json::fixed_decimal(false, "15", 4) == "1500");
+  CHECK(json::fixed_decimal(false, "15", 0) == "0.15");
+  CHECK(json::fixed_decimal(true, "15", -1) == "-0.015");
+}
+
 TEST_CASE("format_float32 prints the shortest float32 form", "[json]") {
   CHECK(json::format_float32(1.0f) == "1");
   CHECK(json::format_float32(0.0f) == "0");
