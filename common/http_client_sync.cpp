@@ -112,17 +112,13 @@ bool fragment_needs_escape(char c) {
   return path_needs_escape(c) && c != '?' && c != '!' && c != '(' && c != ')' && c != '*';
 }
 
-// Go's URL.EscapedFragment: the raw text when it is a valid encoding, else re-escaped.
-std::string escaped_fragment(std::string_view raw) {
+// `s` with every byte `needs_escape` picks written as %XX (upper-case hex, as Go writes it).
+template <class NeedsEscape>
+std::string percent_escape(std::string_view s, NeedsEscape needs_escape) {
   static const char* digits = "0123456789ABCDEF";
-  bool valid = true;
-  for (char c : raw) {
-    if (std::strchr("!$&'()*+,;=:@[]%", c) == nullptr && fragment_needs_escape(c)) valid = false;
-  }
-  if (valid) return std::string(raw);
   std::string out;
-  for (unsigned char c : decode(raw)) {
-    if (fragment_needs_escape(static_cast<char>(c))) {
+  for (unsigned char c : s) {
+    if (needs_escape(static_cast<char>(c))) {
       out += '%';
       out += digits[c >> 4];
       out += digits[c & 15];
@@ -133,19 +129,18 @@ std::string escaped_fragment(std::string_view raw) {
   return out;
 }
 
-std::string escape_path(std::string_view s) {
-  static const char* digits = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (path_needs_escape(static_cast<char>(c))) {
-      out += '%';
-      out += digits[c >> 4];
-      out += digits[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
+// Go's URL.EscapedFragment: the raw text when it is a valid encoding, else re-escaped.
+std::string escaped_fragment(std::string_view raw) {
+  bool valid = true;
+  for (char c : raw) {
+    if (std::strchr("!$&'()*+,;=:@[]%", c) == nullptr && fragment_needs_escape(c)) valid = false;
   }
-  return out;
+  if (valid) return std::string(raw);
+  return percent_escape(decode(raw), fragment_needs_escape);
+}
+
+std::string escape_path(std::string_view s) {
+  return percent_escape(s, path_needs_escape);
 }
 
 // Go's error text for a failed system call: strerror with a lower-case first letter.
