@@ -113,13 +113,16 @@ api() {
   fi
 }
 
-cleanup() {
-  local status=$? failed=0 entry proxy toxic
-  trap - EXIT INT TERM
+# Removes what this run added, most recent experiment included, and forgets it. Every step
+# is tried; a toxic already gone counts as removed. What could not be undone stays on the
+# lists and the function returns 1.
+remove_added() {
+  local entry proxy toxic kept_toxics=() kept_proxies=() was_cleaning=$cleaning
   cleaning=1
-  # A call interrupted by a signal is still running: let it finish first.
-  wait
-  [ -n "$pending_toxic" ] && added_toxics+=("$pending_toxic")
+  if [ -n "$pending_toxic" ]; then
+    added_toxics+=("$pending_toxic")
+    pending_toxic=""
+  fi
   for entry in "${added_toxics[@]+"${added_toxics[@]}"}"; do
     proxy=${entry%%/*}
     toxic=${entry#*/}
@@ -128,23 +131,33 @@ cleanup() {
     elif grep -q 'toxic not found' "$body_file" 2>/dev/null; then
       say "$proxy: toxic $toxic was already gone"
     else
-      failed=1
+      kept_toxics+=("$entry")
     fi
   done
   for proxy in "${disabled_proxies[@]+"${disabled_proxies[@]}"}"; do
     if api POST "/proxies/$(seg "$proxy")" '{"enabled": true}'; then
       say "$proxy: enabled again"
     else
-      failed=1
+      kept_proxies+=("$proxy")
     fi
   done
-  added_toxics=()
-  disabled_proxies=()
-  rm -f "$body_file" "$body_file.err" "$body_file.code"
-  if [ "$failed" = 1 ]; then
+  added_toxics=("${kept_toxics[@]+"${kept_toxics[@]}"}")
+  disabled_proxies=("${kept_proxies[@]+"${kept_proxies[@]}"}")
+  cleaning=$was_cleaning
+  [ ${#added_toxics[@]} -eq 0 ] && [ ${#disabled_proxies[@]} -eq 0 ]
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  cleaning=1
+  # A call interrupted by a signal is still running: let it finish first.
+  wait
+  if ! remove_added; then
     warn "cleanup failed: check the proxies with '$0 list'"
     [ "$status" = 0 ] && status=1
   fi
+  rm -f "$body_file" "$body_file.err" "$body_file.code"
   exit "$status"
 }
 trap cleanup EXIT
@@ -216,19 +229,9 @@ hold() {
   return 0
 }
 
-# Removes what the current experiment added (used between the experiments of `all`).
+# Ends the current experiment before the next one of `all` starts.
 undo() {
-  local entry
-  for entry in "${added_toxics[@]+"${added_toxics[@]}"}"; do
-    api DELETE "/proxies/$(seg "${entry%%/*}")/toxics/$(seg "${entry#*/}")"
-    say "${entry%%/*}: removed toxic ${entry#*/}"
-  done
-  for entry in "${disabled_proxies[@]+"${disabled_proxies[@]}"}"; do
-    api POST "/proxies/$(seg "$entry")" '{"enabled": true}'
-    say "$entry: enabled again"
-  done
-  added_toxics=()
-  disabled_proxies=()
+  remove_added || exit 1
 }
 
 run_experiment() {
