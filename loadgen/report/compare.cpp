@@ -16,9 +16,28 @@ namespace {
 constexpr double kShareNoise = 0.001;
 
 struct Metric {
-  std::string type;  // trend, counter, rate, gauge
+  std::string type;   // trend, counter, rate, gauge
+  bool time = false;  // its values are durations in ms
   std::map<std::string, double> values;
 };
+
+// The export does not say which metrics hold times: k6's own ones and, by the custom
+// metrics' usual naming, *_duration do.
+bool named_as_time(const std::string& name) {
+  static const char* kTimes[] = {"http_req_blocked",
+                                 "http_req_connecting",
+                                 "http_req_tls_handshaking",
+                                 "http_req_sending",
+                                 "http_req_waiting",
+                                 "http_req_receiving",
+                                 "ws_connecting",
+                                 "ws_ping",
+                                 "group_duration"};
+  if (name.find("duration") != std::string::npos) return true;
+  for (const char* t : kTimes)
+    if (name == t) return true;
+  return false;
+}
 
 using Summary = std::map<std::string, Metric>;
 
@@ -59,12 +78,15 @@ Summary read_summary(std::string_view text, const std::string& name) {
     if (o["values"].get_object().get(values) == simdjson::SUCCESS) {
       std::string_view type;
       if (o["type"].get_string().get(type) == simdjson::SUCCESS) m.type = std::string(type);
+      std::string_view contains;
+      m.time = o["contains"].get_string().get(contains) == simdjson::SUCCESS && contains == "time";
       read_numbers(values, m.values);
       // handleSummary data calls a rate's share "rate"; the export calls it "value".
       if (m.type == "rate" && m.values.count("rate")) m.values["value"] = m.values["rate"];
     } else {
       read_numbers(o, m.values);
       m.type = infer_type(m.values);
+      m.time = m.type == "trend" && named_as_time(std::string(key));
     }
     if (!m.type.empty()) out[std::string(key)] = std::move(m);
   }
@@ -196,8 +218,7 @@ CompareResult compare_summaries(std::string_view baseline, std::string_view curr
         row.unit = "%";
       } else if (type == "counter") {
         row.unit = "/s";
-      } else if (type == "trend" && (w.name.find("duration") != std::string::npos ||
-                                     w.name == "http_req_waiting" || w.name == "ws_connecting")) {
+      } else if ((ma && ma->time) || (mb && mb->time)) {
         row.unit = "ms";
       }
       if (row.in_baseline && row.in_current) {

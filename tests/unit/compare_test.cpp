@@ -43,7 +43,10 @@ std::string data_json(double p95, double reqs_rate, double failed) {
          num(reqs_rate) + R"J(}},
     "http_req_failed": {"type": "rate", "contains": "default",
                         "values": {"rate": )J" +
-         num(failed) + R"J(, "passes": 3, "fails": 997}}
+         num(failed) + R"J(, "passes": 3, "fails": 997}},
+    "ws_message_latency": {"type": "trend", "contains": "time",
+                           "values": {"avg": 3, "med": 2, "p(95)": 7}},
+    "ws_messages": {"type": "trend", "contains": "default", "values": {"avg": 30, "med": 20}}
   }})J";
 }
 
@@ -142,6 +145,13 @@ TEST_CASE("compare: --summary-data against --summary-export") {
   CHECK_FALSE(row(r, "checks", "share")->in_current);
   CHECK(compare_markdown(r, 0.10).find("| checks | share | 99.00% | missing |  |  |") !=
         std::string::npos);
+  // The data form says which trends hold times; the export leaves it to the names.
+  CompareResult custom =
+      compare_summaries(data_json(30, 500, 0.003), data_json(30, 500, 0.003), "a", "b", 0.10,
+                        {{"ws_message_latency", ""}, {"ws_messages", ""}});
+  CHECK(row(custom, "ws_message_latency", "p(95)")->unit == "ms");
+  CHECK(row(custom, "ws_messages", "avg")->unit == "");
+  CHECK(row(custom, "http_req_duration", "avg")->unit == "ms");
   CHECK(compare_summaries(data_json(30, 500, 0.003), data_json(40, 500, 0.003), "a", "b", 0.10, {})
             .regressions == 1);
 }
