@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import free_port
+from harness import free_port, stop_process
 
 
 def _wait_until(ready, what, timeout=30):
@@ -44,13 +44,7 @@ class RedisServer:
         _wait_until(ready, "redis-server")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -97,10 +91,6 @@ class PostgresServer:
             subprocess.run(self.as_user + [os.path.join(self.bindir, "pg_ctl"), "-D", self.data,
                                            "-m", "fast", "-w", "stop"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 20)
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -177,6 +177,18 @@ def run_on_tty(argv, env, timeout=60):
     return out, err, proc.returncode
 
 
+def stop_process(proc, timeout=10):
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
