@@ -6,7 +6,12 @@ kind=${1:-release}
 jobs=$(nproc 2>/dev/null || echo 2)
 case "$kind" in
   release) dir=build; flags=(-DCMAKE_BUILD_TYPE=Release) ;;
-  asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DFAULTLINE_SANITIZE=ON) ;;
+  # -O1 -g1: what the sanitizers' authors suggest, and it halves the compile time of -O2 -g.
+  asan)
+    dir=build-asan
+    flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DFAULTLINE_SANITIZE=ON
+      "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG")
+    ;;
   *) echo "usage: $0 [release|asan]" >&2; exit 2 ;;
 esac
 mkdir -p "$dir"
