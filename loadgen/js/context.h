@@ -96,8 +96,11 @@ struct ScriptMetric {
 
 struct ScriptContext {
   Engine* engine = nullptr;
-  std::string main_path;                   // absolute path of the script
-  std::string main_url;                    // file:///... of the script
+  std::string main_path;  // absolute path of the script
+  std::string main_url;   // file:///... of the script
+  // `run -`: the script came on standard input; relative imports and open() start from
+  // the working directory.
+  std::optional<std::string> main_source;
   std::map<std::string, std::string> env;  // __ENV before scenario env
 
   FileStore files;

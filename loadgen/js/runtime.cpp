@@ -151,6 +151,7 @@ JSObject* Runtime::load_module(const std::string& key, const std::string& specif
   auto source = [&]() -> std::optional<std::string> {
     if (builtin) return std::string(builtin->source);
     if (key == "faultline:prelude") return std::string(prelude_source());
+    if (key == script_.main_url && script_.main_source) return *script_.main_source;
     return read_whole_file(url_to_path(key), read_error);
   };
   bool missing = false, not_loaded = false;

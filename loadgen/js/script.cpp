@@ -198,6 +198,13 @@ class Script::Vu : public ScriptedVu {
 Script::Script(const std::string& path, std::map<std::string, std::string> env, JitMode jit) {
   context_.main_path = absolute_path(path);
   context_.main_url = path_to_url(context_.main_path);
+  if (path == "-") {
+    std::string text;
+    char buffer[65536];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, stdin)) > 0) text.append(buffer, n);
+    context_.main_source = std::move(text);
+  }
   context_.env = std::move(env);
   engine_ = std::make_unique<Engine>(jit);
   context_.engine = engine_.get();
@@ -231,7 +238,7 @@ std::vector<ScriptMetric> Script::declared_metrics() {
 ScriptLoadResult Script::load() {
   ScriptLoadResult result;
   std::string read_error;
-  if (!read_whole_file(context_.main_path, read_error)) {
+  if (!context_.main_source && !read_whole_file(context_.main_path, read_error)) {
     result = {false, 107,
               "The moduleSpecifier \"" + context_.main_path +
                   "\" couldn't be found on local disk. (" + read_error + ")"};

@@ -743,6 +743,28 @@ export default function () {{ browse(); }}
                     metrics.get("hits", {}).get("count", 0) > 0 and
                     metrics.get("checks", {}).get("fails", 1) == 0,
                     "a script using every module runs through the k6 symlink, thresholds pass")
+
+        # `k6 run -`: the script on standard input (how the k6 image is used with
+        # `docker run -i`); its imports and open() start from the working directory.
+        with open(os.path.join(tmp, "lib.js"), "w") as f:
+            f.write("export const word = open('./word.txt').trim();\n")
+        with open(os.path.join(tmp, "word.txt"), "w") as f:
+            f.write("stdin-ok\n")
+        stdin_script = (
+            "import http from 'k6/http';\n"
+            "import { check } from 'k6';\n"
+            "import { word } from './lib.js';\n"
+            "export const options = { iterations: 3 };\n"
+            "export default function () {\n"
+            f"  check(http.get('{srv.url}/status/200'), {{ 'ok': (r) => r.status === 200 }});\n"
+            "  console.log(word);\n"
+            "}\n")
+        r = subprocess.run([k6, "run", "--quiet", "--backend", lg.backend, "-"],
+                           input=stdin_script, capture_output=True, text=True, timeout=60, cwd=tmp)
+        check.equal(r.returncode, 0, "k6 run - reads the script from stdin: " + r.stderr[-500:])
+        check.check(r.stderr.count("stdin-ok") == 3 and "checks" in r.stdout,
+                    f"the stdin script imported and opened files beside the working directory: "
+                    f"{r.stderr[-500:]}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
