@@ -31,6 +31,7 @@
 #include "loadgen/report/console.h"
 #include "loadgen/report/json_output.h"
 #include "loadgen/report/prometheus_output.h"
+#include "loadgen/report/remote_write.h"
 #include "loadgen/report/summary.h"
 #include "loadgen/run/runner.h"
 #include "loadgen/run/url.h"
@@ -330,7 +331,8 @@ int main(int argc, char** argv) {
   app.add_flag("--no-summary", cli.no_summary, "Same as --summary-mode=disabled");
   app.add_flag("--no-thresholds", cli.no_thresholds, "Do not evaluate thresholds");
   app.add_option("-o,--out", cli.outs,
-                 "Output: prometheus=HOST:PORT serves k6-named metrics on /metrics");
+                 "Output: json[=FILE], prometheus=HOST:PORT (k6-named metrics on /metrics) or "
+                 "experimental-prometheus-rw (remote write, K6_PROMETHEUS_RW_*)");
   app.add_option("--request-timeout", cli.timeout, "Per-request timeout (default 60s)");
   app.add_flag("-q,--quiet", cli.quiet, "No header and no progress");
   app.add_flag("-w,--throw", cli.throw_errors, "Scripts: failed requests and dials throw");
@@ -359,6 +361,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> check_names;   // checks by id, first-seen order
   std::vector<std::string> check_scopes;  // "" for the root group, else the scenario (full)
   std::string prometheus_address;
+  bool remote_write = false;  // --out experimental-prometheus-rw
+  fl::RemoteWriteSettings remote_write_settings;
   std::string json_path;  // --out json: "-" for stdout
   std::string script_name = cli.target;
   bool url_mode = cli.target.rfind("http://", 0) == 0 || cli.target.rfind("https://", 0) == 0;
@@ -503,10 +507,16 @@ int main(int argc, char** argv) {
         json_path = arg.empty() ? "-" : arg;
         continue;
       }
+      if (type == "experimental-prometheus-rw") {
+        // As in k6, the part after '=' is ignored: K6_PROMETHEUS_RW_* configure this output.
+        remote_write = true;
+        continue;
+      }
       if (type != "prometheus") {
-        throw ConfigError{
-            "invalid output type '" + type + "', available types are: json, prometheus",
-            kExitOther};
+        throw ConfigError{"invalid output type '" + type +
+                              "', available types are: experimental-prometheus-rw, json, "
+                              "prometheus",
+                          kExitOther};
       }
       if (arg.empty() || arg.find(':') == std::string::npos) {
         throw ConfigError{"--out prometheus needs the address to serve on: prometheus=HOST:PORT",
@@ -514,7 +524,15 @@ int main(int argc, char** argv) {
       }
       prometheus_address = arg;
     }
-    if (!prometheus_address.empty()) cfg.series = std::make_shared<fl::SeriesTable>();
+    if (remote_write) {
+      std::string err;
+      if (!fl::remote_write_settings(process_env(), remote_write_settings, err)) {
+        throw ConfigError{err, kExitOther};
+      }
+    }
+    if (!prometheus_address.empty() || remote_write) {
+      cfg.series = std::make_shared<fl::SeriesTable>();
+    }
 
     // --- scenarios (§1.5) and their validation (§2.7) ---
     std::vector<std::string> errors, warnings;
@@ -790,7 +808,18 @@ int main(int argc, char** argv) {
       return kExitOther;
     }
     outputs.push_back(prometheus->description());
-    cfg.on_snapshot = [&prometheus](const fl::Recorder& rec, double) { prometheus->update(rec); };
+  }
+  std::unique_ptr<fl::PrometheusRemoteWrite> remote;
+  if (remote_write) {
+    remote =
+        std::make_unique<fl::PrometheusRemoteWrite>(remote_write_settings, registry, cfg.series);
+    outputs.push_back(remote->description());
+  }
+  if (prometheus || remote) {
+    cfg.on_snapshot = [&prometheus, &remote](const fl::Recorder& rec, double) {
+      if (prometheus) prometheus->update(rec);
+      if (remote) remote->update(rec);
+    };
   }
   std::unique_ptr<fl::JsonFile> json_out;
   if (!json_path.empty()) {
@@ -879,6 +908,7 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &on_signal, nullptr);
   sigaction(SIGTERM, &on_signal, nullptr);
   if (json_out) json_out->flush();
+  if (remote && result.metrics) remote->finish(*result.metrics);
   // A scenario file's failed setup ends the run here; a script's still gets its summary
   // (k6-js-api §1.3).
   if (!result.setup_error.empty() && !js_script) {

@@ -9,6 +9,8 @@ PACKAGES=(
   libmozjs-102-dev zlib1g-dev libssl-dev websocketd
   nodejs python3 python3-yaml curl jq procps iproute2 strace shellcheck
   redis-server redis-tools nginx-light postgresql postgresql-client prometheus iperf3 wrk
+  podman runc netavark aardvark-dns iptables debootstrap docker-compose
+  libprotobuf-dev protobuf-compiler libsnappy-dev
 )
 
 missing=()

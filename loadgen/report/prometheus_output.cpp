@@ -1,5 +1,7 @@
 #include "loadgen/report/prometheus_output.h"
 
+#include "loadgen/report/prometheus_series.h"
+
 #include <prometheus/collectable.h>
 #include <prometheus/exposer.h>
 #include <prometheus/metric_family.h>
@@ -25,31 +27,6 @@ class PrometheusOutput::Collector : public prometheus::Collectable {
   mutable std::mutex mutex_;
   std::vector<prometheus::MetricFamily> families_;
 };
-
-namespace {
-
-bool valid_label_name(const std::string& name) {
-  if (name.empty() || (name[0] >= '0' && name[0] <= '9') || name.rfind("__", 0) == 0) {
-    return false;
-  }
-  for (char c : name) {
-    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
-
-std::string prometheus_stat_suffix(const std::string& stat) {
-  if (stat.rfind("p(", 0) != 0) return stat;
-  std::string out = "p";
-  for (size_t i = 2; i + 1 < stat.size(); ++i) {
-    if (stat[i] != '.') out += stat[i];
-  }
-  return out;
-}
 
 PrometheusOutput::PrometheusOutput(const std::string& address,
                                    std::shared_ptr<const Registry> registry,
@@ -94,44 +71,16 @@ void PrometheusOutput::update(const Recorder& metrics) {
     for (const auto& [k, v] : all[id].tags) {
       if (valid_label_name(k)) base.label.push_back({k, v});
     }
-    std::string prefix = "k6_" + def.name;
-    switch (def.type) {
-      case MetricType::kCounter: {
-        ClientMetric m = base;
-        m.counter.value = sink.sum;
-        family(prefix + "_total", prometheus::MetricType::Counter, "k6 counter " + def.name)
-            .metric.push_back(std::move(m));
-        break;
+    for (auto& v : prometheus_values(def, sink, trend_stats_)) {
+      ClientMetric m = base;
+      if (v.counter) {
+        m.counter.value = v.value;
+      } else {
+        m.gauge.value = v.value;
       }
-      case MetricType::kGauge: {
-        ClientMetric m = base;
-        m.gauge.value = sink.last;
-        family(prefix, prometheus::MetricType::Gauge, "k6 gauge " + def.name)
-            .metric.push_back(std::move(m));
-        break;
-      }
-      case MetricType::kRate: {
-        ClientMetric m = base;
-        m.gauge.value = static_cast<double>(sink.nonzero) / static_cast<double>(sink.total);
-        family(prefix + "_rate", prometheus::MetricType::Gauge, "k6 rate " + def.name)
-            .metric.push_back(std::move(m));
-        break;
-      }
-      case MetricType::kTrend: {
-        if (!sink.trend) break;
-        double scale = trend_scale(def);
-        for (const auto& stat : trend_stats_) {
-          ClientMetric m = base;
-          double v = trend_stat(*sink.trend, scale, stat);
-          // Time trends are written in seconds (the count stays a count).
-          if (def.is_time && stat != "count") v /= 1000;
-          m.gauge.value = v;
-          family(prefix + "_" + prometheus_stat_suffix(stat), prometheus::MetricType::Gauge,
-                 "k6 trend " + def.name + " " + stat + (def.is_time ? " (seconds)" : ""))
-              .metric.push_back(std::move(m));
-        }
-        break;
-      }
+      family(v.name, v.counter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge,
+             v.help)
+          .metric.push_back(std::move(m));
     }
   }
   std::vector<MetricFamily> out;

@@ -40,7 +40,4 @@ class PrometheusOutput {
   std::unique_ptr<prometheus::Exposer> exposer_;
 };
 
-// "p(99)" -> "p99", "p(99.9)" -> "p999", "avg" -> "avg".
-std::string prometheus_stat_suffix(const std::string& stat);
-
 }  // namespace faultline::loadgen
