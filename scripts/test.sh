@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds (release and ASan+UBSan) and runs every test.
+# Installs dependencies, builds (release and ASan+UBSan) and runs every test, the container
+# images' short test and the fuzz smoke.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -17,12 +18,30 @@ if [ ! -d tests/compat/node_modules/toxiproxy-node-client ] ||
   (cd tests/compat && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
+# The container test's base image is made from Debian's mirror (debootstrap, mostly
+# waiting on the network) while the release build runs.
+base_log=$(mktemp)
+python3 tests/container/test_images.py --base-only >"$base_log" 2>&1 &
+base_pid=$!
+
 echo "== release build"
 ./scripts/build.sh release >/dev/null
 (cd build && ctest --output-on-failure --timeout 600)
 # How much of k6's JavaScript API (as @types/k6 declares it) loadgen provides.
 grep -ho "loadgen provides [0-9]* of [0-9]* names ([0-9.]*%)" build/Testing/Temporary/LastTest.log |
   head -1 | sed 's/^/== k6 API coverage: /' || true
+
+# The images users build from docker/Dockerfile, built and run with podman; the short form
+# builds the proxy's image only (scripts/test-containers.sh without --short adds loadgen's).
+echo "== container images (podman, short form)"
+if ! wait "$base_pid"; then
+  cat "$base_log" >&2
+  echo "making the container test's base image failed" >&2
+  exit 1
+fi
+cat "$base_log"
+rm -f "$base_log"
+python3 tests/container/test_images.py --short
 
 echo "== sanitizer build (ASan + UBSan)"
 ./scripts/build.sh asan >/dev/null
