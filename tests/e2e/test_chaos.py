@@ -355,6 +355,92 @@ def test_api_error(check, chaos):
                 r.stdout.startswith("API "), f"status when clean ({r.stdout!r})")
 
 
+class RefusingApi:
+    """An API in front of faultline-proxy's that passes every call through, except that it
+    answers the next `failures` DELETEs of a toxic with a 500 (a server that cannot undo)."""
+
+    def __init__(self, upstream_port):
+        import http.client
+        import http.server
+        import threading
+        outer = self
+        self.failures = 0
+        self.deletes = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if self.command == "DELETE" and "/toxics/" in self.path:
+                    outer.deletes += 1
+                    if outer.failures > 0:
+                        outer.failures -= 1
+                        payload = b'{"error":"simulated storage failure","status":500}\n'
+                        self.send_response(500)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(payload)))
+                        self.end_headers()
+                        self.wfile.write(payload)
+                        return
+                conn = http.client.HTTPConnection(HOST, upstream_port, timeout=30)
+                conn.request(self.command, self.path, body=body,
+                             headers={"Content-Type": "application/json"} if body else {})
+                resp = conn.getresponse()
+                payload = resp.read()
+                conn.close()
+                self.send_response(resp.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_DELETE = do_PATCH = forward
+
+        self.server = http.server.ThreadingHTTPServer((HOST, 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_refused_removal(check, chaos):
+    """The API refuses to remove the toxic at the end of the experiment: the script says so,
+    tries again from its exit cleanup and exits 1; what it could not remove is named."""
+    api = RefusingApi(chaos.proxy.port)
+    try:
+        env = {"TOXIPROXY_URL": f"http://{HOST}:{api.port}"}
+        # Refused once: the exit cleanup's second try removes the toxic.
+        api.failures, api.deletes = 1, 0
+        r = chaos.run("redis-latency", "1", env=env)
+        check.equal(r.returncode, 1, f"a refused removal fails the run ({r.stdout!r})")
+        check.check("HTTP 500: simulated storage failure" in r.stderr,
+                    f"the API's refusal is shown ({r.stderr!r})")
+        check.check("redis: removed toxic latency" in r.stdout and api.deletes == 2,
+                    f"the exit cleanup tried again and removed it ({api.deletes} deletes)")
+        check.equal(toxics_of(chaos.proxies(), "redis"), [], "nothing left behind")
+        # Refused every time: the run says what is left and how to look.
+        api.failures, api.deletes = 100, 0
+        r = chaos.run("redis-latency", "1", env=env)
+        check.equal(r.returncode, 1, "a removal refused for good fails the run")
+        check.check("cleanup failed: check the proxies with" in r.stderr and api.deletes == 2,
+                    f"the cleanup failure is reported after a second try ({r.stderr!r})")
+        check.equal(toxics_of(chaos.proxies(), "redis"), ["latency"],
+                    "the toxic the API kept is still there")
+        api.failures = 0
+        r = chaos.run("clear", env=env)
+        check.equal(r.returncode, 0, "clear removes it once the API accepts")
+        clean(check, chaos, "after the refused removals")
+    finally:
+        api.close()
+
+
 def test_usage(check, chaos):
     dead = f"http://{HOST}:{free_port()}"
     r = chaos.run("status", env={"TOXIPROXY_URL": dead})
@@ -429,6 +515,7 @@ def main():
         test_all(check, chaos, pg.dir)
         test_signals(check, chaos)
         test_api_error(check, chaos)
+        test_refused_removal(check, chaos)
         test_usage(check, chaos)
         test_users_calls(check, chaos)
         check.check(proxy.alive(), "faultline-proxy alive at the end")
