@@ -49,6 +49,7 @@ class Prometheus:
                 return
             except OSError:
                 time.sleep(0.1)
+        stop_process(self.proc)
         raise RuntimeError("prometheus did not start")
 
     def write_url(self):
@@ -184,13 +185,13 @@ export function sockets() {
 
 def test_remote_write_and_dashboards(check, args, work):
     target = HttpTestServer()
-    wsd = Websocketd()
-    api_port = free_port()
-    proxy = Proxy(args.proxy, "epoll", api_port, args=["-proxy-metrics"])
-    lg_metrics = free_port()
-    prom = Prometheus(os.path.join(work, "prom"), local_config(api_port, lg_metrics))
-    lg = None
+    wsd = proxy = prom = lg = None
     try:
+        wsd = Websocketd()
+        api_port = free_port()
+        proxy = Proxy(args.proxy, "epoll", api_port, args=["-proxy-metrics"])
+        lg_metrics = free_port()
+        prom = Prometheus(os.path.join(work, "prom"), local_config(api_port, lg_metrics))
         listen = free_port()
         status, _ = proxy.json("POST", "/proxies", {"name": "web", "listen": f"127.0.0.1:{listen}",
                                                     "upstream": f"127.0.0.1:{target.port}"})
@@ -283,9 +284,11 @@ def test_remote_write_and_dashboards(check, args, work):
         if lg is not None:
             lg.kill()
             lg.wait()
-        prom.stop()
-        proxy.stop()
-        wsd.close()
+        for part in (prom, proxy):
+            if part is not None:
+                part.stop()
+        if wsd is not None:
+            wsd.close()
         target.close()
 
 
