@@ -31,6 +31,7 @@
 #include "loadgen/report/console.h"
 #include "loadgen/report/json_output.h"
 #include "loadgen/report/prometheus_output.h"
+#include "loadgen/report/prometheus_series.h"
 #include "loadgen/report/remote_write.h"
 #include "loadgen/report/summary.h"
 #include "loadgen/run/runner.h"
@@ -791,12 +792,10 @@ int main(int argc, char** argv) {
   if (!prometheus_address.empty()) {
     std::vector<std::string> stats{"p(99)"};
     if (const char* env = env_or_null("K6_PROMETHEUS_RW_TREND_STATS")) {
-      stats = split(env, ',');
-      for (const auto& stat : stats) {
-        if (stat != "sum" && !fl::valid_trend_stat(stat)) {
-          fl::log_line("error", "invalid K6_PROMETHEUS_RW_TREND_STATS entry '" + stat + "'");
-          return kExitOther;
-        }
+      std::string err;
+      if (!fl::parse_prometheus_trend_stats(env, stats, err)) {
+        fl::log_line("error", err);
+        return kExitOther;
       }
     }
     try {

@@ -1,6 +1,9 @@
 #include "loadgen/report/prometheus_series.h"
 
+#include <algorithm>
+
 #include "loadgen/metrics/stats.h"
+#include "loadgen/report/summary.h"
 
 namespace faultline::loadgen {
 
@@ -11,6 +14,25 @@ std::string prometheus_stat_suffix(const std::string& stat) {
     if (stat[i] != '.') out += stat[i];
   }
   return out;
+}
+
+bool parse_prometheus_trend_stats(const std::string& text, std::vector<std::string>& out,
+                                  std::string& error) {
+  out.clear();
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = std::min(text.find(',', start), text.size());
+    std::string stat = text.substr(start, comma - start);
+    stat.erase(0, stat.find_first_not_of(" \t"));
+    stat.erase(stat.find_last_not_of(" \t") + 1);
+    if (stat != "sum" && !valid_trend_stat(stat)) {
+      error = "invalid K6_PROMETHEUS_RW_TREND_STATS entry '" + stat + "'";
+      return false;
+    }
+    out.push_back(std::move(stat));
+    start = comma + 1;
+  }
+  return true;
 }
 
 bool valid_label_name(const std::string& name) {

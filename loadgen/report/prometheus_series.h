@@ -27,6 +27,12 @@ std::vector<PrometheusValue> prometheus_values(const MetricDef& def, const Sink&
 // "p(99)" -> "p99", "p(99.9)" -> "p999", "avg" -> "avg".
 std::string prometheus_stat_suffix(const std::string& stat);
 
+// The trend stats both outputs write, from K6_PROMETHEUS_RW_TREND_STATS: a comma-separated
+// list of avg, min, med, max, count, sum and p(N), blanks around entries ignored. False with
+// `error` naming the first entry that is none of these.
+bool parse_prometheus_trend_stats(const std::string& text, std::vector<std::string>& out,
+                                  std::string& error);
+
 // Whether a tag name can be a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting
 // with "__"); tags with other names are left out of the labels.
 bool valid_label_name(const std::string& name);

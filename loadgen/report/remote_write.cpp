@@ -12,7 +12,6 @@
 #include "loadgen/report/console.h"
 #include "loadgen/report/prometheus_series.h"
 #include "loadgen/report/remote_write.pb.h"
-#include "loadgen/report/summary.h"
 
 namespace faultline::loadgen {
 
@@ -95,13 +94,7 @@ bool remote_write_settings(const std::map<std::string, std::string>& env, Remote
     if (out.push_interval.count() == 0) out.push_interval = std::chrono::milliseconds(1);
   }
   if (auto v = get("TREND_STATS")) {
-    out.trend_stats = split_commas(*v);
-    for (const auto& stat : out.trend_stats) {
-      if (stat != "sum" && !valid_trend_stat(stat)) {
-        error = "invalid K6_PROMETHEUS_RW_TREND_STATS entry '" + stat + "'";
-        return false;
-      }
-    }
+    if (!parse_prometheus_trend_stats(*v, out.trend_stats, error)) return false;
   }
   if (auto v = get("STALE_MARKERS")) {
     if (!parse_bool(*v, out.stale_markers)) {

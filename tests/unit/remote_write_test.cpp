@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "loadgen/report/prometheus_series.h"
 #include "loadgen/report/remote_write.h"
 #include "loadgen/report/remote_write.pb.h"
 
@@ -145,4 +146,16 @@ TEST_CASE("remote write: settings from K6_PROMETHEUS_RW_*", "[rw]") {
   }
   RemoteWriteSettings off;
   CHECK(remote_write_settings({{"K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM", "false"}}, off, err));
+}
+
+TEST_CASE("prometheus outputs: trend stats from K6_PROMETHEUS_RW_TREND_STATS", "[rw]") {
+  std::vector<std::string> stats;
+  std::string err;
+  REQUIRE(parse_prometheus_trend_stats("p(95), p(99.9) ,avg,count,sum", stats, err));
+  CHECK(stats == std::vector<std::string>{"p(95)", "p(99.9)", "avg", "count", "sum"});
+  CHECK(prometheus_stat_suffix("p(99.9)") == "p999");
+  CHECK_FALSE(parse_prometheus_trend_stats("p(95),median", stats, err));
+  CHECK(err == "invalid K6_PROMETHEUS_RW_TREND_STATS entry 'median'");
+  CHECK_FALSE(parse_prometheus_trend_stats("p(95),", stats, err));
+  CHECK(err == "invalid K6_PROMETHEUS_RW_TREND_STATS entry ''");
 }
