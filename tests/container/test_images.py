@@ -31,7 +31,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
-from harness import Checker  # noqa: E402
+from harness import Checker, EchoServer, free_port  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BASE_IMAGE = "docker.io/library/debian:bookworm-slim"
@@ -106,15 +106,29 @@ def build(image, target):
     size = int(podman("image", "inspect", "--format", "{{.Size}}", image).stdout)
     print(f"image {image}: built in {time.time() - started:.0f} s, {size / 1e6:.1f} MB",
           flush=True)
-    return size
+    return proc.stdout.decode(errors="replace")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def check_context_cache():
+    """.dockerignore keeps build trees, tests, docs and logs out of the build context: new
+    files there leave the sources' COPY (and the compile after it) cached."""
+    probes = [os.path.join(ROOT, d, f"context-probe-{os.getpid()}")
+              for d in ("build", "build-asan", "tests", "docs", "scripts")]
+    probes.append(os.path.join(ROOT, f"context-probe-{os.getpid()}.log"))
+    made = []
+    try:
+        for probe in probes:
+            if os.path.isdir(os.path.dirname(probe)):
+                with open(probe, "w") as f:
+                    f.write(str(time.time()))
+                made.append(probe)
+        out = build(PROXY_IMAGE, "proxy")
+    finally:
+        for probe in made:
+            os.remove(probe)
+    after_copy = out.split("COPY . .", 1)[-1].split("STEP", 1)[0]
+    check.check("Using cache" in after_copy,
+                f"files in {len(made)} ignored places leave the build cached:\n{out[-1500:]}")
 
 
 def http(method, port, path, body=None, timeout=10):
@@ -135,32 +149,6 @@ def wait_api(port, seconds=30):
         except (OSError, urllib.error.URLError):
             time.sleep(0.2)
     return None, ""
-
-
-class EchoServer:
-    """TCP echo on the test network's gateway address."""
-
-    def __init__(self, address):
-        self.sock = socket.create_server((address, 0))
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    @staticmethod
-    def _serve(conn):
-        with conn:
-            try:
-                while data := conn.recv(65536):
-                    conn.sendall(data)
-            except OSError:
-                pass
 
 
 class HttpServer:
@@ -233,7 +221,7 @@ def remove(name):
 
 
 def proxy_checks(network, gateway, workdir):
-    echo = EchoServer(gateway)
+    echo = EchoServer(host=gateway)
     fallback_line = "io_uring unavailable, using epoll"
 
     # 1. Default start, as `docker run -p 8474:8474 ghcr.io/shopify/toxiproxy` does; podman's
@@ -343,7 +331,7 @@ def proxy_checks(network, gateway, workdir):
                     f"LOG_LEVEL=warn leaves out the info lines: {text!r}")
     finally:
         remove(name)
-    echo.sock.close()
+    echo.close()
 
 
 def loadgen_checks(network, gateway):
@@ -428,6 +416,7 @@ def main():
                     raise RuntimeError(f"the bridge address {gateway} did not appear")
                 time.sleep(0.2)
             proxy_checks(network, gateway, workdir)
+            check_context_cache()
             if not opts.short:
                 build(LOADGEN_IMAGE, "loadgen")
                 loadgen_checks(network, gateway)

@@ -82,12 +82,12 @@ class Proxy:
 
 
 class EchoServer:
-    """A TCP echo server on 127.0.0.1 (port 0 picks a free one)."""
+    """A TCP echo server on `host` (127.0.0.1 unless told; port 0 picks a free one)."""
 
-    def __init__(self, port=0):
+    def __init__(self, port=0, host="127.0.0.1"):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
+        self.sock.bind((host, port))
         self.sock.listen(4096)
         self.port = self.sock.getsockname()[1]
         self.stopped = False
