@@ -14,16 +14,9 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from run import LOADGEN, loadgen_requests, start_nginx, timed  # noqa: E402
-
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../tests/e2e"))
+from harness import free_port  # noqa: E402
+from run import LOADGEN, loadgen_requests, median, start_nginx, timed  # noqa: E402
 
 
 def main():
@@ -67,9 +60,6 @@ def main():
                                    f"{secs}s", "--summary-export", export, *extra, url])
                 total, rate = loadgen_requests(export)
                 results[name].append((rate, cpu / total * 1e6))
-
-        def median(values):
-            return sorted(values)[len(values) // 2]
         base = median([u for _, u in results["no output"]])
         print(f"  {'':34} {'requests/s':>12} {'CPU µs/request':>16} {'vs none':>8}")
         for name, values in results.items():

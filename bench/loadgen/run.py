@@ -66,6 +66,11 @@ def timed(cmd, sample_rss=False):
     return out, cpu, peak
 
 
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
 def loadgen_requests(export):
     import json
     with open(export) as f:
@@ -99,9 +104,6 @@ def main():
                 total, rate = loadgen_requests(export)
                 results[f"loadgen {backend}"].append((rate, cpu / total * 1e6))
 
-        def median(values):
-            values = sorted(values)
-            return values[len(values) // 2]
         wrk_rps = median([r for r, _ in results["wrk"]])
         wrk_us = median([u for _, u in results["wrk"]])
         print(f"  {'':20} {'requests/s':>12} {'CPU µs/request':>16} {'CPU vs wrk':>11}")
