@@ -34,12 +34,13 @@ struct Api::Result {
   std::string body;
   bool is_error = false;  // text/plain JSON error with trailing newline
   bool populate = false;  // populate keeps application/json even for errors
+  std::string message;    // an error's text
 
   static Result json(int status, std::string body) { return {status, std::move(body), false}; }
   static Result error(int status, std::string_view message) {
     json::Writer w;
     w.begin_object().key("error").string(message).key("status").integer(status).end_object();
-    return {status, w.take() + "\n", true};
+    return {status, w.take() + "\n", true, false, std::string(message)};
   }
   static Result empty(int status) { return {status, "", false}; }
 };
@@ -52,6 +53,9 @@ struct ProxyInput {
   std::string upstream;
   bool enabled = true;
   std::optional<bool> enabled_opt;  // populate: absent or null means true
+  // populate only (an extension): the proxy's toxics as JSON texts; absent or null leaves
+  // the toxics of an existing proxy as they are.
+  std::optional<std::vector<std::string>> toxics;
 };
 
 // Reads the keys of a Proxy object. `struct_name` is "Proxy", or "" inside /populate.
@@ -73,6 +77,32 @@ void decode_proxy_fields(od::object obj, std::string_view struct_name, ProxyInpu
       if (json::read_bool(v, {errors, struct_name, "enabled"}, b)) {
         in.enabled = b;
         in.enabled_opt = b;
+      }
+    } else if (struct_name.empty() && json::key_is(key, "toxics")) {
+      auto kind = json::kind_name(v);
+      od::array arr;
+      if (kind == "array" && v.get_array().get(arr) == simdjson::SUCCESS) {
+        std::vector<std::string> list;
+        for (auto item : arr) {
+          od::value t;
+          if (item.get(t) != simdjson::SUCCESS) continue;
+          // Each entry's own text, decoded later exactly as a POST /toxics body.
+          std::string_view raw;
+          od::object o;
+          od::array a;
+          auto ek = json::kind_name(t);
+          if (ek == "object") {
+            if (t.get_object().get(o) != simdjson::SUCCESS || o.raw_json().get(raw)) continue;
+          } else if (ek == "array") {
+            if (t.get_array().get(a) != simdjson::SUCCESS || a.raw_json().get(raw)) continue;
+          } else {
+            raw = t.raw_json_token();
+          }
+          list.emplace_back(raw);
+        }
+        in.toxics = std::move(list);
+      } else if (kind != "null") {
+        errors.field(kind, struct_name, "toxics", "[]toxics.ToxicWrapper");
       }
     } else if (json::key_is(key, "Logger")) {
       // Toxiproxy's accidental exported field: objects are accepted and ignored.
@@ -527,12 +557,40 @@ Api::PopulateOutcome Api::run_populate(std::string_view body) {
     }
   }
 
-  for (auto& in : inputs) {
+  // Toxics are checked as POST /toxics would check them, all before anything changes.
+  std::vector<std::optional<std::vector<Toxic>>> toxic_lists(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].toxics) continue;
+    std::vector<Toxic>& list = toxic_lists[i].emplace();
+    for (size_t j = 0; j < inputs[i].toxics->size(); ++j) {
+      const std::string& text = (*inputs[i].toxics)[j];
+      auto where = [&] {
+        return " at proxy " + std::to_string(i + 1) + " toxic " + std::to_string(j + 1);
+      };
+      Toxic t;
+      std::optional<Result> failed = decode_toxic(text, t);
+      if (!failed) {
+        bool taken = std::any_of(list.begin(), list.end(),
+                                 [&](const Toxic& other) { return other.name == t.name; });
+        if (taken) failed = Result::error(409, "toxic already exists");
+      }
+      if (!failed) failed = decode_toxic_attributes(text, t);
+      if (failed) {
+        out.toxic_error = true;
+        return fail(failed->status, failed->message + where());
+      }
+      list.push_back(std::move(t));
+    }
+  }
+
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ProxyInput& in = inputs[i];
     bool enabled = in.enabled_opt.value_or(true);
     auto it = proxies_.find(in.name);
     if (it != proxies_.end()) {
       bool failed = false;
       if (!differs(*it->second, in.listen, in.upstream, failed, err)) {
+        if (toxic_lists[i]) set_toxics(*it->second, std::move(*toxic_lists[i]));
         out.proxies.push_back(it->second.get());
         continue;
       }
@@ -547,6 +605,7 @@ Api::PopulateOutcome Api::run_populate(std::string_view body) {
     p->listen = in.listen;
     p->upstream = in.upstream;
     if (enabled && !start(*p, err)) return fail(500, err);
+    if (toxic_lists[i]) set_toxics(*p, std::move(*toxic_lists[i]));
     Proxy* raw = p.get();
     std::unique_ptr<Proxy>& slot = proxies_[in.name];
     if (slot) out.replaced.push_back(std::move(slot));
@@ -554,6 +613,17 @@ Api::PopulateOutcome Api::run_populate(std::string_view body) {
     out.proxies.push_back(raw);
   }
   return out;
+}
+
+// A proxy's toxics become exactly `list` (populate's `toxics`), on open connections too.
+void Api::set_toxics(Proxy& p, std::vector<Toxic> list) {
+  p.toxics[0].clear();
+  p.toxics[1].clear();
+  for (Toxic& t : list) {
+    t.id = next_toxic_id_++;
+    p.chain(t.direction).push_back(std::move(t));
+  }
+  plane_.toxics_changed(p);
 }
 
 Api::Result Api::populate(const http::Request& req) {
@@ -580,8 +650,9 @@ Api::Result Api::populate(const http::Request& req) {
   return r;
 }
 
-int Api::populate_from(std::string_view body, std::string& err) {
+int Api::populate_from(std::string_view body, std::string& err, bool* toxic_error) {
   PopulateOutcome outcome = run_populate(body);
+  if (toxic_error != nullptr) *toxic_error = outcome.toxic_error;
   if (!outcome.error.empty()) {
     err = outcome.error;
     return -1;
@@ -621,17 +692,15 @@ Api::Result Api::toxic_index(const std::string& name) {
   return Result::json(200, w.take());
 }
 
-Api::Result Api::toxic_create(const std::string& name, const http::Request& req) {
-  auto it = proxies_.find(name);
-  if (it == proxies_.end()) return Result::error(404, "proxy not found");
-  Proxy& p = *it->second;
-
+// Decodes a toxic object (POST /toxics's body, or one entry of a proxy's `toxics` in
+// /populate and the config file) into `t`, with the API's errors. The name's uniqueness
+// is the caller's to check.
+std::optional<Api::Result> Api::decode_toxic(std::string_view body, Toxic& t) {
   json::Document doc;
   std::string err;
-  if (!doc.parse(req.body, err)) return Result::error(400, "bad request body: " + err);
+  if (!doc.parse(body, err)) return Result::error(400, "bad request body: " + err);
 
   // First pass: the envelope (ToxicWrapper), attributes only checked for being an object.
-  Toxic t;
   std::string type_name;
   t.stream = "downstream";
   json::TypeErrors errors;
@@ -673,30 +742,44 @@ Api::Result Api::toxic_create(const std::string& name, const http::Request& req)
   if (t.name.empty()) t.name = type_name + "_" + t.stream;
   t.type = toxics::find_type(type_name);
   if (t.type == nullptr) return Result::error(400, "invalid toxic type");
-  if (p.find_toxic(t.name) != nullptr) return Result::error(409, "toxic already exists");
+  return std::nullopt;
+}
 
-  // Second pass: the typed attributes.
+// The second pass of decode_toxic, once the name is known to be free: the typed attributes.
+std::optional<Api::Result> Api::decode_toxic_attributes(std::string_view body, Toxic& t) {
   t.attributes.assign(t.type->attributes.size(), 0);
-  {
-    json::Document again;
-    again.parse(req.body, err);
-    od::value root = again.root();
-    od::object obj;
-    if (json::kind_name(root) == "object" && root.get_object().get(obj) == simdjson::SUCCESS) {
-      for (auto field : obj) {
-        std::string_view key;
-        if (field.unescaped_key().get(key) != simdjson::SUCCESS) continue;
-        if (!json::key_is(key, "attributes")) continue;
-        od::value v;
-        od::object attrs;
-        if (field.value().get(v) == simdjson::SUCCESS && json::kind_name(v) == "object" &&
-            v.get_object().get(attrs) == simdjson::SUCCESS) {
-          decode_attributes(attrs, *t.type, t.attributes, errors);
-        }
+  json::Document doc;
+  std::string err;
+  json::TypeErrors errors;
+  doc.parse(body, err);
+  od::value root = doc.root();
+  od::object obj;
+  if (json::kind_name(root) == "object" && root.get_object().get(obj) == simdjson::SUCCESS) {
+    for (auto field : obj) {
+      std::string_view key;
+      if (field.unescaped_key().get(key) != simdjson::SUCCESS) continue;
+      if (!json::key_is(key, "attributes")) continue;
+      od::value v;
+      od::object attrs;
+      if (field.value().get(v) == simdjson::SUCCESS && json::kind_name(v) == "object" &&
+          v.get_object().get(attrs) == simdjson::SUCCESS) {
+        decode_attributes(attrs, *t.type, t.attributes, errors);
       }
     }
   }
   if (errors.any()) return Result::error(400, "bad request body: " + errors.message());
+  return std::nullopt;
+}
+
+Api::Result Api::toxic_create(const std::string& name, const http::Request& req) {
+  auto it = proxies_.find(name);
+  if (it == proxies_.end()) return Result::error(404, "proxy not found");
+  Proxy& p = *it->second;
+
+  Toxic t;
+  if (auto failed = decode_toxic(req.body, t)) return std::move(*failed);
+  if (p.find_toxic(t.name) != nullptr) return Result::error(409, "toxic already exists");
+  if (auto failed = decode_toxic_attributes(req.body, t)) return std::move(*failed);
 
   json::Writer w;
   write_toxic(w, t);

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,8 +28,9 @@ class Api {
   http::Response handle(const http::Request& req, const std::string& peer);
 
   // Loads proxies from a config file body (same format as /populate). Returns the number
-  // of proxies on success; on failure returns -1 and sets err.
-  int populate_from(std::string_view body, std::string& err);
+  // of proxies on success; on failure returns -1 and sets err, and `toxic_error` (when
+  // given) tells whether a toxic of the file was the cause.
+  int populate_from(std::string_view body, std::string& err, bool* toxic_error = nullptr);
 
   ProxyMap& proxies() { return proxies_; }
 
@@ -46,6 +48,8 @@ class Api {
   Result toxic_update(const std::string& name, const std::string& toxic, const http::Request& req);
   Result toxic_delete(const std::string& name, const std::string& toxic);
   Result reset();
+  static std::optional<Result> decode_toxic(std::string_view body, Toxic& t);
+  static std::optional<Result> decode_toxic_attributes(std::string_view body, Toxic& t);
 
   bool start(Proxy& p, std::string& err);
   void stop(Proxy& p);
@@ -58,8 +62,10 @@ class Api {
     // them (Toxiproxy reports it as it was left: stopped), so they live until the
     // response is written.
     std::vector<std::unique_ptr<Proxy>> replaced;
+    bool toxic_error = false;  // the error is one of a `toxics` entry
   };
   PopulateOutcome run_populate(std::string_view body);
+  void set_toxics(Proxy& p, std::vector<Toxic> list);
 
   DataPlane& plane_;
   ApiOptions options_;

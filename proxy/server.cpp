@@ -89,7 +89,18 @@ int run_proxy_server(const proxy::ServerOptions& options) {
       std::stringstream ss;
       ss << in.rdbuf();
       std::string err;
-      int count = api.populate_from(ss.str(), err);
+      bool toxic_error = false;
+      int count = api.populate_from(ss.str(), err, &toxic_error);
+      if (count < 0 && toxic_error) {
+        // Toxics in the file are Faultline's own: a wrong one stops the start, so that a
+        // test never runs against proxies without the faults it declared.
+        log::error()
+            .str("error", err)
+            .str("config", options.config)
+            .msg("Invalid toxic in config file");
+        pool.stop();
+        return 1;
+      }
       if (count < 0) {
         log::error().str("error", err).msg("Failed to populate proxies from file");
       } else {

@@ -858,6 +858,138 @@ TEST_CASE("api: populate", "[api]") {
   }
 }
 
+// Faultline's extension: a proxy entry of /populate (and of the config file) may carry the
+// toxics POST /toxics takes. Without the key, everything above holds unchanged.
+TEST_CASE("api: populate with toxics", "[api]") {
+  Harness h;
+  const std::string lat =
+      "{\"attributes\":{\"latency\":100,\"jitter\":0},\"name\":\"latency_downstream\","
+      "\"type\":\"latency\",\"stream\":\"downstream\",\"toxicity\":1}";
+  const std::string bw =
+      "{\"attributes\":{\"rate\":10},\"name\":\"bw\",\"type\":\"bandwidth\",\"stream\":"
+      "\"upstream\",\"toxicity\":0.5}";
+  const std::string body =
+      "[{\"name\":\"r\",\"listen\":\"127.0.0.1:17061\",\"upstream\":\"127.0.0.1:6379\","
+      "\"toxics\":[{\"type\":\"latency\",\"attributes\":{\"latency\":100}},{\"name\":\"bw\","
+      "\"type\":\"bandwidth\",\"stream\":\"upstream\",\"toxicity\":0.5,\"attributes\":{\"rate\":"
+      "10}}]}]";
+  const std::string both = "[" + bw + "," + lat + "]";
+  check_populate(
+      h.call("POST", "/populate", body), 201,
+      "{\"proxies\":[" + proxy_json("r", "127.0.0.1:17061", "127.0.0.1:6379", true, both) + "]}");
+  check_json(h.call("GET", "/proxies/r/toxics"), 200, both);
+  check_json(h.call("GET", "/proxies/r/toxics/bw"), 200, bw);
+  CHECK(h.plane.toxic_updates == std::vector<std::string>{"r"});
+
+  SECTION("the same body again changes nothing but keeps the listed toxics") {
+    check_populate(
+        h.call("POST", "/populate", body), 201,
+        "{\"proxies\":[" + proxy_json("r", "127.0.0.1:17061", "127.0.0.1:6379", true, both) + "]}");
+    CHECK(h.plane.stop_calls.empty());
+  }
+  SECTION("a list replaces the toxics of an unchanged proxy; [] removes them all") {
+    REQUIRE(h.call("POST", "/proxies/r/toxics", "{\"name\":\"extra\",\"type\":\"noop\"}").status ==
+            200);
+    check_populate(h.call("POST", "/populate",
+                          "[{\"name\":\"r\",\"listen\":\"127.0.0.1:17061\",\"upstream\":\"127.0.0."
+                          "1:6379\",\"toxics\":[{\"type\":\"latency\",\"attributes\":{\"latency\":"
+                          "100}}]}]"),
+                   201,
+                   "{\"proxies\":[" +
+                       proxy_json("r", "127.0.0.1:17061", "127.0.0.1:6379", true, "[" + lat + "]") +
+                       "]}");
+    check_populate(
+        h.call("POST", "/populate",
+               "[{\"name\":\"r\",\"listen\":\"127.0.0.1:17061\",\"upstream\":\"127.0.0."
+               "1:6379\",\"toxics\":[]}]"),
+        201, "{\"proxies\":[" + proxy_json("r", "127.0.0.1:17061", "127.0.0.1:6379", true) + "]}");
+    CHECK(h.plane.stop_calls.empty());
+    CHECK(h.plane.toxic_updates == std::vector<std::string>{"r", "r", "r", "r"});
+  }
+  SECTION("absent or null leaves the toxics as they are (toxiproxy-go sends null)") {
+    for (const char* tail : {"}]", ",\"toxics\":null}]"}) {
+      check_populate(
+          h.call("POST", "/populate",
+                 std::string("[{\"name\":\"r\",\"listen\":\"127.0.0.1:17061\",\"upstream\":"
+                             "\"127.0.0.1:6379\"") +
+                     tail),
+          201,
+          "{\"proxies\":[" + proxy_json("r", "127.0.0.1:17061", "127.0.0.1:6379", true, both) +
+              "]}");
+    }
+  }
+  SECTION("a replaced proxy gets the listed toxics") {
+    check_populate(
+        h.call("POST", "/populate",
+               "[{\"name\":\"r\",\"listen\":\"127.0.0.1:17062\",\"upstream\":\"127.0.0."
+               "1:6379\",\"enabled\":false,\"toxics\":[{\"type\":\"latency\","
+               "\"attributes\":{\"latency\":100}}]}]"),
+        201,
+        "{\"proxies\":[" +
+            proxy_json("r", "127.0.0.1:17062", "127.0.0.1:6379", false, "[" + lat + "]") + "]}");
+    CHECK(h.plane.stop_calls == std::vector<std::string>{"r"});
+  }
+  SECTION("GET /proxies output goes back in unchanged") {
+    auto listed = h.call("GET", "/proxies/r").body;
+    check_populate(h.call("POST", "/populate", "[" + listed + "]"), 201,
+                   "{\"proxies\":[" + listed + "]}");
+  }
+  SECTION("POST /proxies ignores the key, as Toxiproxy does") {
+    check_json(h.call("POST", "/proxies",
+                      "{\"name\":\"s\",\"listen\":\"127.0.0.1:17063\",\"upstream\":\"x:1\","
+                      "\"toxics\":[{\"type\":\"latency\"}]}"),
+               201, proxy_json("s", "127.0.0.1:17063", "x:1", true));
+  }
+}
+
+TEST_CASE("api: populate with invalid toxics changes nothing", "[api]") {
+  Harness h;
+  auto entry = [](const std::string& toxics) {
+    return "[{\"name\":\"ok\",\"listen\":\"127.0.0.1:17071\",\"upstream\":\"x:1\"},{\"name\":"
+           "\"r\",\"listen\":\"127.0.0.1:17072\",\"upstream\":\"x:1\",\"toxics\":" +
+           toxics + "}]";
+  };
+  auto error = [](int status, const std::string& message) {
+    return "{\"error\":\"" + message + "\",\"status\":" + std::to_string(status) +
+           ",\"proxies\":null}";
+  };
+  // The texts are POST /toxics's, followed by where the toxic is.
+  check_populate(h.call("POST", "/populate", entry("[{\"type\":\"latency\"},{\"type\":\"x\"}]")),
+                 400, error(400, "invalid toxic type at proxy 2 toxic 2"));
+  check_populate(
+      h.call("POST", "/populate", entry("[{\"type\":\"latency\"},{\"type\":\"latency\"}]")), 409,
+      error(409, "toxic already exists at proxy 2 toxic 2"));
+  check_populate(h.call("POST", "/populate",
+                        entry("[{\"type\":\"latency\",\"attributes\":{\"latency\":\"1s\"}}]")),
+                 400,
+                 error(400,
+                       "bad request body: json: cannot unmarshal string into Go struct field "
+                       "LatencyToxic.attributes.latency of type int64 at proxy 2 toxic 1"));
+  check_populate(
+      h.call("POST", "/populate", entry("[{\"type\":\"latency\",\"stream\":\"sideways\"}]")), 400,
+      error(400, "stream was invalid, can be either upstream or downstream at proxy 2 toxic 1"));
+  check_populate(h.call("POST", "/populate", entry("[5]")), 400,
+                 error(400,
+                       "bad request body: json: cannot unmarshal number into Go value of type "
+                       "toxics.ToxicWrapper at proxy 2 toxic 1"));
+  check_populate(h.call("POST", "/populate", entry("{\"type\":\"latency\"}")), 400,
+                 error(400,
+                       "bad request body: json: cannot unmarshal object into Go struct field "
+                       ".toxics of type []toxics.ToxicWrapper"));
+  check_json(h.call("GET", "/proxies"), 200, "{}");
+  CHECK(h.plane.start_calls.empty());
+
+  std::string err;
+  bool toxic_error = false;
+  CHECK(h.api.populate_from(entry("[{\"type\":\"nope\"}]"), err, &toxic_error) == -1);
+  CHECK(err == "invalid toxic type at proxy 2 toxic 1");
+  CHECK(toxic_error);
+  CHECK(h.api.populate_from("[{\"name\":\"x\"}]", err, &toxic_error) == -1);
+  CHECK_FALSE(toxic_error);
+  CHECK(h.api.populate_from(entry("[{\"type\":\"timeout\"}]"), err, &toxic_error) == 2);
+  CHECK(h.api.proxies().at("r")->toxics[1].size() == 1);
+}
+
 TEST_CASE("api: populate_from (config file)", "[api]") {
   Harness h;
   std::string err;
