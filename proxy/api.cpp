@@ -703,6 +703,7 @@ std::optional<Api::Result> Api::decode_toxic(std::string_view body, Toxic& t) {
   // First pass: the envelope (ToxicWrapper), attributes only checked for being an object.
   std::string type_name;
   t.stream = "downstream";
+  bool stream_given = false;
   json::TypeErrors errors;
   {
     od::value root = doc.root();
@@ -720,7 +721,9 @@ std::optional<Api::Result> Api::decode_toxic(std::string_view body, Toxic& t) {
           } else if (json::key_is(key, "type")) {
             json::read_string(v, {errors, "ToxicWrapper", "type"}, type_name);
           } else if (json::key_is(key, "stream")) {
-            json::read_string(v, {errors, "ToxicWrapper", "stream"}, t.stream);
+            if (json::read_string(v, {errors, "ToxicWrapper", "stream"}, t.stream)) {
+              stream_given = true;
+            }
           } else if (json::key_is(key, "toxicity")) {
             json::read_float32(v, {errors, "ToxicWrapper", "toxicity"}, t.toxicity);
           } else if (json::key_is(key, "attributes")) {
@@ -736,12 +739,19 @@ std::optional<Api::Result> Api::decode_toxic(std::string_view body, Toxic& t) {
     }
   }
   if (errors.any()) return Result::error(400, "bad request body: " + errors.message());
+  t.type = toxics::find_type(type_name);
+  bool connection = t.type != nullptr && t.type->connection != toxics::ConnectionFault::kNone;
+  // Without a stream a toxic goes downstream, a connection toxic upstream (its only one).
+  if (connection && !stream_given) t.stream = "upstream";
   if (!stream_from(t.stream, t.direction)) {
     return Result::error(400, "stream was invalid, can be either upstream or downstream");
   }
   if (t.name.empty()) t.name = type_name + "_" + t.stream;
-  t.type = toxics::find_type(type_name);
   if (t.type == nullptr) return Result::error(400, "invalid toxic type");
+  if (connection && t.direction != toxics::Stream::kUpstream) {
+    return Result::error(400, "stream was invalid, " + std::string(t.type->name) +
+                                  " acts on new connections: its stream is upstream");
+  }
   return std::nullopt;
 }
 

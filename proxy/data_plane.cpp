@@ -4,9 +4,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <deque>
+#include <mutex>
 #include <unordered_set>
 
 #include "common/address.h"
@@ -31,8 +33,16 @@ std::atomic<int64_t> g_live_links{0};
 constexpr size_t kMaxQueuedBytes = 4 << 20;
 
 // The toxics of a proxy, per direction (0 upstream, 1 downstream), as the workers see them.
+// Connection toxics are in `connect` as well (in order); the chains skip them.
 struct ToxicSet {
   std::vector<ToxicSpec> chain[2];
+  std::vector<ToxicSpec> connect;
+  const ToxicSpec* find_connect(uint64_t id) const {
+    for (const auto& t : connect) {
+      if (t.id == id) return &t;
+    }
+    return nullptr;
+  }
   bool has_reset_peer() const {
     for (const auto& c : chain) {
       for (const auto& t : c) {
@@ -43,6 +53,8 @@ struct ToxicSet {
   }
 };
 
+struct Link;
+
 // What a worker needs to know about a proxy to serve its connections.
 struct LinkSpec {
   std::string name;
@@ -50,6 +62,11 @@ struct LinkSpec {
   std::string upstream;
   uint64_t seed = 0;                          // -seed mixed with the proxy's name
   mutable std::atomic<uint64_t> accepted{0};  // connections so far, over all workers
+  // Connections past the connection toxics and not yet closed, over all workers: what a
+  // max_connections toxic limits. Connections waiting for a place queue in `waiters`.
+  mutable std::atomic<int64_t> admitted{0};
+  mutable std::mutex waiters_mutex;
+  mutable std::deque<std::pair<asio::io_context*, std::weak_ptr<Link>>> waiters;
 };
 
 // Each connection gets its own generator, seeded from -seed, the proxy and the
@@ -61,8 +78,6 @@ uint64_t link_seed(const LinkSpec& spec) {
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
 }
-
-struct Link;
 
 // One proxy's presence on one worker: an acceptor sharing the listening socket, and the
 // links accepted there. Only touched on that worker's thread.
@@ -148,7 +163,8 @@ struct Link : std::enable_shared_from_this<Link> {
         server(owner->ctx),
         rng(link_seed(*owner->spec)),
         up(owner->ctx, client, server, rng),
-        down(owner->ctx, server, client, rng) {
+        down(owner->ctx, server, client, rng),
+        connect_timer(owner->ctx) {
     owner->links.insert(this);
     const auto& s = *owner->spec;
     auto labels = [&](const char* dir) {
@@ -176,6 +192,7 @@ struct Link : std::enable_shared_from_this<Link> {
     asio::error_code ignored;
     client.close(ignored);
     server.close(ignored);
+    release();
     owner->links.erase(this);
     open_gauge->Decrement();
     g_live_links.fetch_sub(1, std::memory_order_relaxed);
@@ -191,8 +208,20 @@ struct Link : std::enable_shared_from_this<Link> {
   bool closed = false;
   bool linger_reset = false;  // SO_LINGER 0 set at connect: closes are RSTs
   std::string peer;
+  // While the connection toxics act (before the dial): a toxic change or a freed place
+  // cancels the timer, which wakes the connection to look again.
+  bool connecting = false;
+  bool admitted = false;  // counted in owner->spec->admitted
+  asio::steady_timer connect_timer;
 
   asio::awaitable<void> run();
+  asio::awaitable<bool> connection_faults();
+  asio::awaitable<void> hold(uint64_t id, toxics::Time accepted_at);
+  asio::awaitable<bool> admit(uint64_t id);
+  bool try_admit(int64_t limit);
+  void release();
+  void count_toxic(const toxics::ToxicType& type);
+  void reset();
   asio::awaitable<bool> dial();
   asio::awaitable<void> read_loop(Flow& f);
   asio::awaitable<void> write_loop(Flow& f);
@@ -225,8 +254,172 @@ struct Link : std::enable_shared_from_this<Link> {
       f->reader_wake.notify();
       f->stage_timer.cancel();
     }
+    connect_timer.cancel();
+    release();
   }
 };
+
+void Link::count_toxic(const toxics::ToxicType& type) {
+  owner->metrics.toxic_links.Add({{"proxy", owner->spec->name}, {"type", std::string(type.name)}})
+      .Increment();
+}
+
+// Ends the connection with an RST: SO_LINGER 0, then the close.
+void Link::reset() {
+  linger_reset = true;
+  asio::error_code ignored;
+  client.set_option(asio::socket_base::linger(true, 0), ignored);
+  close();
+}
+
+// Connection toxics, in the order they were added, before the upstream is dialled. Each
+// draws its toxicity once. Returns false when the connection ends here.
+asio::awaitable<bool> Link::connection_faults() {
+  auto self = shared_from_this();
+  const auto accepted_at = toxics::Clock::now();
+  std::vector<uint64_t> seen;
+  connecting = true;
+  bool go_on = true;
+  while (go_on && !closed) {
+    // The set may change while a toxic holds the connection: look it up afresh each time.
+    const ToxicSpec* next = nullptr;
+    for (const auto& t : owner->toxics->connect) {
+      if (std::find(seen.begin(), seen.end(), t.id) == seen.end()) {
+        next = &t;
+        break;
+      }
+    }
+    if (next == nullptr) break;
+    seen.push_back(next->id);
+    if (toxics::uniform01(rng) >= static_cast<double>(next->toxicity)) continue;
+    const uint64_t id = next->id;
+    const toxics::ToxicType& type = *next->type;
+    switch (type.connection) {
+      case toxics::ConnectionFault::kRefuse:
+        count_toxic(type);
+        reset();
+        go_on = false;
+        break;
+      case toxics::ConnectionFault::kUpstreamRefuse: {
+        count_toxic(type);
+        const auto& s = *owner->spec;
+        log::error()
+            .str("name", s.name)
+            .str("listen", s.listen)
+            .str("upstream", s.upstream)
+            .str("error", "dial tcp " + s.upstream + ": connect: connection refused (" +
+                              std::string(type.name) + " toxic)")
+            .str("client", peer)
+            .msg("Unable to open connection to upstream");
+        close();  // an orderly close with no data, as after a refused dial
+        go_on = false;
+        break;
+      }
+      case toxics::ConnectionFault::kAcceptDelay:
+        count_toxic(type);
+        co_await hold(id, accepted_at);
+        break;
+      case toxics::ConnectionFault::kMaxConnections:
+        go_on = co_await admit(id);
+        break;
+      case toxics::ConnectionFault::kNone:
+        break;
+    }
+  }
+  connecting = false;
+  co_return go_on && !closed;
+}
+
+// accept_delay: waits until `delay` ms after the accept; a changed delay counts from the
+// accept as well, a removed toxic ends the wait at once.
+asio::awaitable<void> Link::hold(uint64_t id, toxics::Time accepted_at) {
+  while (!closed) {
+    const ToxicSpec* t = owner->toxics->find_connect(id);
+    if (t == nullptr) break;
+    auto deadline = accepted_at + toxics::millis(t->attributes[0]);
+    if (toxics::Clock::now() >= deadline) break;
+    connect_timer.expires_at(deadline);
+    co_await connect_timer.async_wait(use_nothrow);
+  }
+}
+
+bool Link::try_admit(int64_t limit) {
+  auto& count = owner->spec->admitted;
+  int64_t now = count.load();
+  while (now < limit) {
+    if (count.compare_exchange_weak(now, now + 1)) {
+      admitted = true;
+      return true;
+    }
+  }
+  return false;
+}
+
+// max_connections: true once the connection has a place under the limit. Without a free
+// place it is reset, or with `queue` it waits until a connection of the proxy ends (on
+// any worker), the limit rises or the toxic goes.
+asio::awaitable<bool> Link::admit(uint64_t id) {
+  auto self = shared_from_this();
+  if (admitted) co_return true;  // a second max_connections toxic
+  const LinkSpec& spec = *owner->spec;
+  bool counted = false;
+  auto leave_queue = [&] {
+    std::lock_guard<std::mutex> lock(spec.waiters_mutex);
+    auto& w = spec.waiters;
+    w.erase(std::remove_if(w.begin(), w.end(),
+                           [&](const auto& e) {
+                             auto l = e.second.lock();
+                             return !l || l.get() == this;
+                           }),
+            w.end());
+  };
+  while (!closed) {
+    const ToxicSpec* t = owner->toxics->find_connect(id);
+    if (t == nullptr) co_return true;
+    const int64_t limit = t->attributes[0];
+    const bool queue = t->attributes[1] != 0;
+    if (try_admit(limit)) co_return true;
+    if (!counted) {
+      count_toxic(*t->type);
+      counted = true;
+    }
+    if (!queue) {
+      reset();
+      co_return false;
+    }
+    {
+      std::lock_guard<std::mutex> lock(spec.waiters_mutex);
+      spec.waiters.emplace_back(&owner->ctx, weak_from_this());
+    }
+    // A place freed between the first look and joining the queue is not missed.
+    if (try_admit(limit)) {
+      leave_queue();
+      co_return true;
+    }
+    connect_timer.expires_at(asio::steady_timer::time_point::max());
+    co_await connect_timer.async_wait(use_nothrow);
+    leave_queue();
+  }
+  co_return false;
+}
+
+// Gives the connection's place back and wakes the first connection waiting for one.
+void Link::release() {
+  if (!admitted) return;
+  admitted = false;
+  const LinkSpec& spec = *owner->spec;
+  spec.admitted.fetch_sub(1);
+  std::pair<asio::io_context*, std::weak_ptr<Link>> first;
+  {
+    std::lock_guard<std::mutex> lock(spec.waiters_mutex);
+    if (spec.waiters.empty()) return;
+    first = std::move(spec.waiters.front());
+    spec.waiters.pop_front();
+  }
+  asio::post(*first.first, [w = std::move(first.second)] {
+    if (auto l = w.lock()) l->connect_timer.cancel();
+  });
+}
 
 asio::awaitable<bool> Link::dial() {
   const auto& s = *owner->spec;
@@ -296,6 +489,12 @@ asio::awaitable<void> Link::run() {
       .str("upstream", s.upstream)
       .str("client", peer)
       .msg("Accepted client");
+  if (!owner->toxics->connect.empty() && !co_await connection_faults()) co_return;
+  // Every connection past the connection toxics counts for max_connections.
+  if (!admitted) {
+    admitted = true;
+    owner->spec->admitted.fetch_add(1);
+  }
   if (!co_await dial()) {
     // The client sees an orderly close with no data.
     owner->metrics.dial_failures.Add({{"proxy", s.name}}).Increment();
@@ -428,8 +627,10 @@ void WorkerProxy::apply_toxics(std::shared_ptr<const ToxicSet> set) {
   toxics = std::move(set);
   std::vector<Link*> open(links.begin(), links.end());
   for (Link* l : open) {
-    // A link still dialling picks the set up when it starts.
+    // A link still dialling picks the set up when it starts; one held by a connection
+    // toxic looks at the new set.
     if (!l->closed && l->server.is_open()) l->apply(*toxics);
+    if (!l->closed && l->connecting) l->connect_timer.cancel();
   }
 }
 
@@ -444,6 +645,9 @@ std::shared_ptr<const ToxicSet> toxic_set(const proxy::Proxy& p) {
   for (int d = 0; d < 2; ++d) {
     for (const auto& t : p.toxics[d]) {
       set->chain[d].push_back(ToxicSpec{t.id, t.version, t.type, t.toxicity, t.attributes});
+      if (t.type->connection != toxics::ConnectionFault::kNone) {
+        set->connect.push_back(set->chain[d].back());
+      }
     }
   }
   return set;

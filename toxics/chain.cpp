@@ -109,8 +109,10 @@ void ToxicChain::apply(const std::vector<ToxicSpec>& specs, Time now) {
       slot->redraw(rng_, now);
     }
   }
-  // 3. New toxics go on the end of the chain; the previous last stage restarts.
+  // 3. New toxics go on the end of the chain; the previous last stage restarts. Connection
+  //    toxics act when a connection starts and have no stage.
   for (const auto& s : specs) {
+    if (s.type->create == nullptr) continue;
     bool present = std::any_of(slots_.begin(), slots_.end(),
                                [&](const auto& slot) { return slot->spec.id == s.id; });
     if (present) continue;

@@ -7,8 +7,19 @@ namespace faultline::toxics {
 const std::vector<ToxicType>& all_types() {
   // Adding a toxic: one file with its stage and type, and one line here.
   static const std::vector<ToxicType> types = {
-      noop_type(),    latency_type(),    bandwidth_type(), slow_close_type(),
-      timeout_type(), reset_peer_type(), slicer_type(),    limit_data_type(),
+      noop_type(),
+      latency_type(),
+      bandwidth_type(),
+      slow_close_type(),
+      timeout_type(),
+      reset_peer_type(),
+      slicer_type(),
+      limit_data_type(),
+      // Faultline's own: faults of the connection itself.
+      refuse_type(),
+      accept_delay_type(),
+      upstream_refuse_type(),
+      max_connections_type(),
   };
   return types;
 }
@@ -22,7 +33,7 @@ const ToxicType* find_type(std::string_view name) {
 
 std::unique_ptr<Stage> make_stage(std::string_view type) {
   const ToxicType* t = find_type(type);
-  return t != nullptr ? t->create() : nullptr;
+  return t != nullptr && t->create != nullptr ? t->create() : nullptr;
 }
 
 double uniform01(Random& rng) {

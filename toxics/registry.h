@@ -17,11 +17,22 @@ struct AttributeSpec {
   std::string_view go_type;  // "int64" or "int", as named in Go's type errors
 };
 
+// What a connection toxic does to a new connection before the upstream is dialled.
+enum class ConnectionFault {
+  kNone,            // a stream toxic: a stage on the data path
+  kRefuse,          // reset the client's connection before any byte
+  kAcceptDelay,     // hold the connection for `delay` ms, then dial
+  kUpstreamRefuse,  // close the client's connection as a refused dial would
+  kMaxConnections,  // at most `connections` at once; the others are reset or wait (`queue`)
+};
+
 struct ToxicType {
   std::string_view name;       // registered type name, e.g. "latency" (case-sensitive)
   std::string_view go_struct;  // e.g. "LatencyToxic"
   std::vector<AttributeSpec> attributes;
   std::unique_ptr<Stage> (*create)() = nullptr;  // a fresh stage for one link direction
+  // Connection toxics (an extension) have no stage; they live on the upstream stream.
+  ConnectionFault connection = ConnectionFault::kNone;
 };
 
 // One function per toxic file (toxics/<name>.cpp).
@@ -33,6 +44,11 @@ const ToxicType& timeout_type();
 const ToxicType& reset_peer_type();
 const ToxicType& slicer_type();
 const ToxicType& limit_data_type();
+// Connection toxics (toxics/connection.cpp).
+const ToxicType& refuse_type();
+const ToxicType& accept_delay_type();
+const ToxicType& upstream_refuse_type();
+const ToxicType& max_connections_type();
 
 // Looks a type up by its exact name; nullptr when unknown.
 const ToxicType* find_type(std::string_view name);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end checks of faultline-proxy's extensions beyond Toxiproxy, through real sockets:
-toxics declared in the -config file (and in /populate). Timing margins are wide enough for
-a loaded 2-core machine."""
+toxics declared in the -config file (and in /populate), and the connection toxics (refuse,
+accept_delay, upstream_refuse, max_connections). Timing margins are wide enough for a
+loaded 2-core machine."""
 
 import argparse
 import json
@@ -10,11 +11,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (Checker, EchoServer, Proxy, connect, free_port,  # noqa: E402
-                     recv_exact)
+                     read_outcome, recv_exact)
+from test_proxy import metric  # noqa: E402
 
 
 def ms_since(t0):
@@ -33,6 +36,306 @@ def round_trip(port, payload=b"ping"):
 
 def listen_port(proxy_body):
     return int(proxy_body["listen"].rsplit(":", 1)[1])
+
+
+class CountingEcho(EchoServer):
+    """An echo server that records when it accepts."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.accepted = []  # monotonic times
+        super().__init__()
+
+    def _accept(self):
+        while not self.stopped:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.accepted.append(time.monotonic())
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def count(self):
+        with self.lock:
+            return len(self.accepted)
+
+
+class ConnEnv:
+    """A proxy with -proxy-metrics in front of a counting echo server."""
+
+    def __init__(self, binary, backend):
+        self.upstream = CountingEcho()
+        self.proxy = Proxy(binary, backend, free_port(), ["-proxy-metrics", "-seed", "7"])
+        status, body = self.proxy.json("POST", "/proxies", {
+            "name": "conn", "listen": "127.0.0.1:0",
+            "upstream": f"127.0.0.1:{self.upstream.port}"})
+        assert status == 201, body
+        self.port = listen_port(body)
+
+    def add(self, body):
+        return self.proxy.json("POST", "/proxies/conn/toxics", body)
+
+    def update(self, name, body):
+        return self.proxy.json("PATCH", f"/proxies/conn/toxics/{name}", body)
+
+    def remove(self, name):
+        status, _, _ = self.proxy.request("DELETE", f"/proxies/conn/toxics/{name}")
+        assert status == 204, status
+
+    def toxic_count(self, type_name):
+        return metric(self.proxy, rf'faultline_proxy_toxic_connections_total\{{.*type="{type_name}"') or 0
+
+    def close(self):
+        code = self.proxy.stop()
+        self.upstream.close()
+        return code
+
+
+class HoldServer:
+    """A server that echoes one message, holds the connection `hold` seconds and closes it
+    itself, counting its open connections: it decides when a connection ends, so its count
+    has no delay in noticing a close."""
+
+    def __init__(self, hold=0.03):
+        self.hold = hold
+        self.lock = threading.Lock()
+        self.open = 0
+        self.peak = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(256)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.open += 1
+                self.peak = max(self.peak, self.open)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        try:
+            conn.settimeout(10)
+            conn.sendall(conn.recv(100))
+            time.sleep(self.hold)
+        except OSError:
+            pass
+        with self.lock:
+            self.open -= 1
+        conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def echoes(port, payload=b"ping", timeout=5):
+    """True when a new connection through the proxy echoes the payload."""
+    try:
+        s = connect(port, timeout=timeout)
+        s.sendall(payload)
+        ok = recv_exact(s, len(payload), timeout=timeout) == payload
+        s.close()
+        return ok
+    except OSError:
+        return False
+
+
+def attempt(port, payload=b"x", timeout=3.0):
+    """What a new connection that sends `payload` sees: read_outcome's answer, where a
+    reset may already come at connect or send (the proxy is quicker than the client)."""
+    try:
+        s = connect(port)
+        try:
+            s.sendall(payload)
+            return read_outcome(s, timeout)
+        finally:
+            s.close()
+    except (ConnectionResetError, BrokenPipeError):
+        return "RST"
+
+
+def test_refuse(env, check):
+    status, body = env.add({"type": "refuse"})
+    check.equal(status, 200, "refuse accepted")
+    check.equal((body["name"], body["stream"], body["attributes"]), ("refuse_upstream", "upstream", {}),
+                "a connection toxic defaults to the upstream stream")
+    before = env.upstream.count()
+    outcomes = [attempt(env.port) for _ in range(5)]
+    check.equal(outcomes, ["RST"] * 5, "refuse: every connection reset before any byte")
+    check.equal(env.upstream.count(), before, "refuse: the upstream never dialled")
+    check.equal(env.toxic_count("refuse"), 5, "refused connections counted")
+    env.remove("refuse_upstream")
+    check.check(echoes(env.port), "after removal connections pass again")
+
+    # toxicity: about that share of the connections, the others untouched.
+    env.add({"name": "half", "type": "refuse", "toxicity": 0.5})
+    results = [attempt(env.port, b"abc", 5) for _ in range(200)]
+    refused = results.count("RST")
+    passed = results.count("DATA:abc")
+    check.check(60 <= refused <= 140 and refused + passed == 200,
+                f"toxicity 0.5: {refused} of 200 refused, {passed} echoed")
+    env.remove("half")
+
+    status, body = env.add({"type": "refuse", "stream": "downstream"})
+    check.equal((status, body), (400, {"error": "stream was invalid, refuse acts on new connections: "
+                                                "its stream is upstream", "status": 400}),
+                "a connection toxic refuses the downstream stream")
+
+
+def test_accept_delay(env, check):
+    env.add({"name": "slow", "type": "accept_delay", "attributes": {"delay": 300}})
+    before = env.upstream.count()
+    t0 = time.monotonic()
+    s = connect(env.port)
+    s.sendall(b"first")
+    got = recv_exact(s, 5)
+    first = ms_since(t0)
+    with env.upstream.lock:
+        dialled = (env.upstream.accepted[-1] - t0) * 1000 if len(env.upstream.accepted) > before else -1
+    check.check(got == b"first" and 290 <= first <= 1500,
+                f"accept_delay 300: the first reply after the delay ({first:.0f} ms)")
+    check.check(290 <= dialled <= 1500, f"the upstream dialled only after the delay ({dialled:.0f} ms)")
+    t0 = time.monotonic()
+    s.sendall(b"again")
+    recv_exact(s, 5)
+    check.check(ms_since(t0) < 100, f"an established connection is not delayed ({ms_since(t0):.0f} ms)")
+    s.close()
+
+    # A changed delay counts from the accept; a removed toxic lets held connections go.
+    env.update("slow", {"attributes": {"delay": 5000}})
+    held = []
+    for _ in range(3):
+        c = connect(env.port)
+        c.sendall(b"held")
+        held.append(c)
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    env.update("slow", {"attributes": {"delay": 400}})
+    got = recv_exact(held[0], 4, timeout=5)
+    check.check(got == b"held" and 100 <= ms_since(t0) <= 1500,
+                f"a shorter delay applies to held connections ({ms_since(t0):.0f} ms after the update)")
+    env.update("slow", {"attributes": {"delay": 60000}})
+    c = connect(env.port)
+    c.sendall(b"late")
+    time.sleep(0.2)
+    check.equal(read_outcome(c, 0.3), "TIMEOUT", "held by a 60 s delay")
+    t0 = time.monotonic()
+    env.remove("slow")
+    got = recv_exact(c, 4, timeout=5)
+    check.check(got == b"late" and ms_since(t0) < 500, f"removal releases held connections ({ms_since(t0):.0f} ms)")
+    for c2 in held[1:] + [held[0], c]:
+        c2.close()
+
+
+def test_upstream_refuse(env, check):
+    status, body = env.add({"type": "upstream_refuse"})
+    check.equal(status, 200, "upstream_refuse accepted")
+    before = env.upstream.count()
+    s = connect(env.port)
+    s.sendall(b"x")
+    check.equal(read_outcome(s), "EOF", "upstream_refuse: closed with no data, as a refused dial")
+    s.close()
+    check.equal(env.upstream.count(), before, "upstream_refuse: the upstream never dialled")
+    check.equal(env.toxic_count("upstream_refuse"), 1, "counted")
+    env.remove("upstream_refuse_upstream")
+    check.check(echoes(env.port), "after removal connections pass again")
+
+
+def test_max_connections(env, check):
+    env.add({"name": "cap", "type": "max_connections", "attributes": {"connections": 2}})
+    first = [connect(env.port) for _ in range(2)]
+    for i, c in enumerate(first):
+        c.sendall(b"in%d" % i)
+        check.equal(recv_exact(c, 3), b"in%d" % i, f"connection {i + 1} of 2 passes")
+    check.equal(attempt(env.port), "RST", "a third connection is reset")
+    first[0].close()
+    deadline = time.monotonic() + 5
+    ok = False
+    while not ok and time.monotonic() < deadline:
+        ok = echoes(env.port)  # passes once the proxy has seen the close
+        time.sleep(0.02)
+    check.check(ok, "a place freed by a close is taken by a new connection")
+
+    # queue 1: further connections wait for a place instead.
+    second = connect(env.port)
+    second.sendall(b"h2")
+    check.equal(recv_exact(second, 2), b"h2", "two places taken again")
+    env.update("cap", {"attributes": {"connections": 2, "queue": 1}})
+    waiting = []
+    for i in range(3):
+        c = connect(env.port)
+        c.sendall(b"q%d" % i)
+        waiting.append(c)
+    time.sleep(0.3)
+    check.equal([read_outcome(c, 0.1) for c in waiting], ["TIMEOUT"] * 3,
+                "queued connections wait (2 places taken)")
+    t0 = time.monotonic()
+    first[1].close()
+    through = []
+    while not through and time.monotonic() - t0 < 5:
+        through = [i for i, c in enumerate(waiting) if read_outcome(c, 0.05) == f"DATA:q{i}"]
+    time.sleep(0.2)
+    through += [i for i, c in enumerate(waiting) if i not in through and read_outcome(c, 0.05) != "TIMEOUT"]
+    check.equal(len(through), 1, f"one close lets exactly one queued connection through ({through})")
+    env.update("cap", {"attributes": {"connections": 4, "queue": 1}})
+    released = [recv_exact(c, 2, timeout=5) for i, c in enumerate(waiting) if i not in through]
+    check.equal(sorted(released), sorted(b"q%d" % i for i in range(3) if i not in through),
+                "a higher limit lets the rest of the queue through")
+    env.update("cap", {"attributes": {"connections": 0, "queue": 1}})
+    late = connect(env.port)
+    late.sendall(b"zz")
+    check.equal(read_outcome(late, 0.3), "TIMEOUT", "limit 0 with queue: a new connection waits")
+    env.remove("cap")
+    check.equal(recv_exact(late, 2, timeout=5), b"zz", "removing the toxic lets queued connections go")
+    for c in waiting + [late, second]:
+        c.close()
+    check.check(env.toxic_count("max_connections") >= 5, "limited connections counted")
+
+    # A burst from many clients at once, spread over the workers: never more than the
+    # limit upstream, and every queued client served in the end.
+    server = HoldServer()
+    status, body = env.proxy.json("POST", "/proxies", {
+        "name": "burst", "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{server.port}"})
+    port = listen_port(body)
+    status, _ = env.proxy.json("POST", "/proxies/burst/toxics", {
+        "type": "max_connections", "attributes": {"connections": 3, "queue": 1}})
+    results = []
+
+    def client(i):
+        try:
+            c = connect(port, timeout=20)
+            c.sendall(b"b%02d" % i)
+            results.append(recv_exact(c, 100, timeout=20) == b"b%02d" % i)  # to the close
+            c.close()
+        except OSError:
+            results.append(False)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    check.equal((len(results), all(results)), (40, True), "40 clients through a limit of 3, all served")
+    check.check(2 <= server.peak <= 3, f"never more than 3 upstream at once ({server.peak})")
+    env.proxy.request("DELETE", "/proxies/burst")
+    server.close()
+
+
+def test_connection_toxics(binary, backend, echo, work, check):
+    env = ConnEnv(binary, backend)
+    try:
+        for test in (test_refuse, test_accept_delay, test_upstream_refuse, test_max_connections):
+            test(env, check)
+        check.check(env.proxy.alive(), "server alive after the connection toxics")
+        check.check(echoes(env.port), "the proxy passes data once they are gone")
+    finally:
+        check.equal(env.close(), 0, "clean exit")
 
 
 def test_config_toxics(binary, backend, echo, work, check):
@@ -148,7 +451,7 @@ def main():
     echo = EchoServer()
     try:
         with tempfile.TemporaryDirectory() as work:
-            for test in (test_config_toxics, test_config_toxic_errors):
+            for test in (test_config_toxics, test_config_toxic_errors, test_connection_toxics):
                 test(args.binary, args.backend, echo, work, check)
     finally:
         echo.close()

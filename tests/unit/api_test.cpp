@@ -678,6 +678,44 @@ TEST_CASE("api: toxics", "[api]") {
   }
 }
 
+// Faultline's connection toxics: upstream by default and only there.
+TEST_CASE("api: connection toxics", "[api]") {
+  Harness h;
+  REQUIRE(h.call("POST", "/proxies", kEchoBody).status == 201);
+  check_json(h.call("POST", "/proxies/echo/toxics", "{\"type\":\"refuse\",\"toxicity\":0.25}"), 200,
+             "{\"attributes\":{},\"name\":\"refuse_upstream\",\"type\":\"refuse\",\"stream\":"
+             "\"upstream\",\"toxicity\":0.25}");
+  check_json(
+      h.call("POST", "/proxies/echo/toxics",
+             "{\"type\":\"max_connections\",\"stream\":\"UpStream\",\"attributes\":{"
+             "\"connections\":5,\"queue\":1}}"),
+      200,
+      "{\"attributes\":{\"connections\":5,\"queue\":1},\"name\":\"max_connections_UpStream\","
+      "\"type\":\"max_connections\",\"stream\":\"UpStream\",\"toxicity\":1}");
+  check_json(h.call("POST", "/proxies/echo/toxics", "{\"type\":\"accept_delay\",\"stream\":null}"),
+             200,
+             "{\"attributes\":{\"delay\":0},\"name\":\"accept_delay_upstream\",\"type\":"
+             "\"accept_delay\",\"stream\":\"upstream\",\"toxicity\":1}");
+  check_error(
+      h.call("POST", "/proxies/echo/toxics",
+             "{\"type\":\"upstream_refuse\",\"stream\":\"downstream\"}"),
+      400, "stream was invalid, upstream_refuse acts on new connections: its stream is upstream");
+  // Toxiproxy's checks keep their order: a bad stream before an unknown type.
+  check_error(h.call("POST", "/proxies/echo/toxics", "{\"type\":\"refuse\",\"stream\":\"\"}"), 400,
+              "stream was invalid, can be either upstream or downstream");
+  check_error(
+      h.call("POST", "/proxies/echo/toxics",
+             "{\"name\":\"d2\",\"type\":\"accept_delay\",\"attributes\":{\"delay\":\"5s\"}}"),
+      400,
+      "bad request body: json: cannot unmarshal string into Go struct field "
+      "AcceptDelayToxic.attributes.delay of type int64");
+  check_json(h.call("PATCH", "/proxies/echo/toxics/accept_delay_upstream",
+                    "{\"attributes\":{\"delay\":250}}"),
+             200,
+             "{\"attributes\":{\"delay\":250},\"name\":\"accept_delay_upstream\",\"type\":"
+             "\"accept_delay\",\"stream\":\"upstream\",\"toxicity\":1}");
+}
+
 TEST_CASE("api: toxicity is echoed as float32", "[api]") {
   Harness h;
   REQUIRE(h.call("POST", "/proxies",

@@ -149,13 +149,24 @@ TEST_CASE("registry: every toxic type is found by its exact name and creates a s
   const std::vector<std::pair<std::string_view, size_t>> expected = {
       {"noop", 0},    {"latency", 2},    {"bandwidth", 1}, {"slow_close", 1},
       {"timeout", 1}, {"reset_peer", 1}, {"slicer", 3},    {"limit_data", 1}};
-  CHECK(tx::all_types().size() == expected.size());
+  const std::vector<std::pair<std::string_view, size_t>> connection = {
+      {"refuse", 0}, {"accept_delay", 1}, {"upstream_refuse", 0}, {"max_connections", 2}};
+  CHECK(tx::all_types().size() == expected.size() + connection.size());
   for (const auto& [name, attrs] : expected) {
     const tx::ToxicType* t = tx::find_type(name);
     REQUIRE(t != nullptr);
     CHECK(t->name == name);
     CHECK(t->attributes.size() == attrs);
+    CHECK(t->connection == tx::ConnectionFault::kNone);
     CHECK(tx::make_stage(name) != nullptr);
+  }
+  // Connection toxics act before the upstream is dialled: no stage.
+  for (const auto& [name, attrs] : connection) {
+    const tx::ToxicType* t = tx::find_type(name);
+    REQUIRE(t != nullptr);
+    CHECK(t->attributes.size() == attrs);
+    CHECK(t->connection != tx::ConnectionFault::kNone);
+    CHECK(tx::make_stage(name) == nullptr);
   }
   CHECK(tx::find_type("Latency") == nullptr);
   CHECK(tx::make_stage("nope") == nullptr);
@@ -946,6 +957,20 @@ TEST_CASE("chain: an empty chain passes items straight through", "[toxics]") {
   CHECK(out.records[1].kind == ItemKind::kEnd);
   CHECK_FALSE(chain.deadline().has_value());
   CHECK(chain.held_bytes() == 0);
+}
+
+TEST_CASE("chain: connection toxics take no place in a stream's chain", "[toxics]") {
+  Recorder out;
+  Random rng(1);
+  ToxicChain chain(out, rng);
+  chain.apply({spec(1, 1, "refuse", {}), spec(2, 1, "max_connections", {1, 0}),
+               spec(3, 1, "accept_delay", {100})},
+              at_ms(0));
+  CHECK(chain.empty());
+  chain.push(data_item("abc"), at_ms(1));
+  REQUIRE(out.records.size() == 1);
+  CHECK(out.records[0].data == "abc");
+  CHECK(since(out.records[0].time) == ms(1));
 }
 
 TEST_CASE("chain: stages run in the order the toxics were added", "[toxics]") {
