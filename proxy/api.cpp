@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "common/address.h"
+#include "common/go_quote.h"
 #include "common/gzip.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -114,9 +115,10 @@ void decode_proxy_fields(od::object obj, std::string_view struct_name, ProxyInpu
   }
 }
 
-// Reads a toxic's attribute object into `values`, which keeps the entries not present.
+// Reads a toxic's attribute object into `values`, which keeps the entries not present. A
+// named choice that is not one of its values leaves a message in `bad_choice`.
 void decode_attributes(od::object obj, const toxics::ToxicType& type, std::vector<int64_t>& values,
-                       json::TypeErrors& errors) {
+                       json::TypeErrors& errors, std::string& bad_choice) {
   for (auto field : obj) {
     std::string_view key;
     if (field.unescaped_key().get(key) != simdjson::SUCCESS) continue;
@@ -126,7 +128,25 @@ void decode_attributes(od::object obj, const toxics::ToxicType& type, std::vecto
       if (field.value().get(v) != simdjson::SUCCESS) break;
       std::string path = "attributes.";
       path += type.attributes[i].name;
-      json::read_int64(v, {errors, type.go_struct, path}, type.attributes[i].go_type, values[i]);
+      const auto& spec = type.attributes[i];
+      if (spec.choices.empty()) {
+        json::read_int64(v, {errors, type.go_struct, path}, spec.go_type, values[i]);
+        break;
+      }
+      // A named choice (an extension): a string, one of the listed values.
+      std::string name;
+      if (!json::read_string(v, {errors, type.go_struct, path}, name)) break;
+      auto at = std::find(spec.choices.begin(), spec.choices.end(), name);
+      if (at != spec.choices.end()) {
+        values[i] = at - spec.choices.begin();
+      } else if (bad_choice.empty()) {
+        bad_choice = "invalid attribute: " + std::string(spec.name) + " must be one of ";
+        for (size_t c = 0; c < spec.choices.size(); ++c) {
+          if (c > 0) bad_choice += ", ";
+          bad_choice += spec.choices[c];
+        }
+        bad_choice += " (got " + go_quote(name) + ")";
+      }
       break;
     }
   }
@@ -621,6 +641,7 @@ void Api::set_toxics(Proxy& p, std::vector<Toxic> list) {
   p.toxics[1].clear();
   for (Toxic& t : list) {
     t.id = next_toxic_id_++;
+    t.since = std::chrono::steady_clock::now();
     p.chain(t.direction).push_back(std::move(t));
   }
   plane_.toxics_changed(p);
@@ -760,6 +781,7 @@ std::optional<Api::Result> Api::decode_toxic_attributes(std::string_view body, T
   t.attributes.assign(t.type->attributes.size(), 0);
   json::Document doc;
   std::string err;
+  std::string bad_choice;
   json::TypeErrors errors;
   doc.parse(body, err);
   od::value root = doc.root();
@@ -773,11 +795,12 @@ std::optional<Api::Result> Api::decode_toxic_attributes(std::string_view body, T
       od::object attrs;
       if (field.value().get(v) == simdjson::SUCCESS && json::kind_name(v) == "object" &&
           v.get_object().get(attrs) == simdjson::SUCCESS) {
-        decode_attributes(attrs, *t.type, t.attributes, errors);
+        decode_attributes(attrs, *t.type, t.attributes, errors, bad_choice);
       }
     }
   }
   if (errors.any()) return Result::error(400, "bad request body: " + errors.message());
+  if (!bad_choice.empty()) return Result::error(400, bad_choice);
   return std::nullopt;
 }
 
@@ -794,6 +817,7 @@ Api::Result Api::toxic_create(const std::string& name, const http::Request& req)
   json::Writer w;
   write_toxic(w, t);
   t.id = next_toxic_id_++;
+  t.since = std::chrono::steady_clock::now();
   p.chain(t.direction).push_back(std::move(t));
   plane_.toxics_changed(p);
   return Result::json(200, w.take());
@@ -823,6 +847,7 @@ Api::Result Api::toxic_update(const std::string& name, const std::string& toxic,
   json::TypeErrors errors;
   float toxicity = t->toxicity;
   std::vector<int64_t> attrs = t->attributes;
+  std::string bad_choice;
   od::value root = doc.root();
   auto kind = json::kind_name(root);
   if (kind == "object") {
@@ -839,7 +864,7 @@ Api::Result Api::toxic_update(const std::string& name, const std::string& toxic,
           auto ak = json::kind_name(v);
           od::object a;
           if (ak == "object" && v.get_object().get(a) == simdjson::SUCCESS) {
-            decode_attributes(a, *t->type, attrs, errors);
+            decode_attributes(a, *t->type, attrs, errors, bad_choice);
           } else if (ak != "null") {
             errors.field(ak, "", "attributes",
                          std::string("toxics.") + std::string(t->type->go_struct));
@@ -850,6 +875,8 @@ Api::Result Api::toxic_update(const std::string& name, const std::string& toxic,
   } else if (kind != "null") {
     errors.value(kind, kToxicUpdateGoType);
   }
+  // A value outside an extension's choices changes nothing.
+  if (!errors.any() && !bad_choice.empty()) return Result::error(400, bad_choice);
   // Like Toxiproxy, attribute values decoded around a type error still take effect;
   // toxicity does not.
   bool attrs_changed = attrs != t->attributes;
@@ -857,12 +884,14 @@ Api::Result Api::toxic_update(const std::string& name, const std::string& toxic,
   if (errors.any()) {
     if (attrs_changed) {
       ++t->version;
+      t->since = std::chrono::steady_clock::now();
       plane_.toxics_changed(p);
     }
     return Result::error(400, "bad request body: " + errors.message());
   }
   t->toxicity = toxicity;
   ++t->version;
+  if (attrs_changed) t->since = std::chrono::steady_clock::now();
   plane_.toxics_changed(p);
   json::Writer w;
   write_toxic(w, *t);

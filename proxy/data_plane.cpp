@@ -644,7 +644,8 @@ std::shared_ptr<const ToxicSet> toxic_set(const proxy::Proxy& p) {
   auto set = std::make_shared<ToxicSet>();
   for (int d = 0; d < 2; ++d) {
     for (const auto& t : p.toxics[d]) {
-      set->chain[d].push_back(ToxicSpec{t.id, t.version, t.type, t.toxicity, t.attributes});
+      set->chain[d].push_back(
+          ToxicSpec{t.id, t.version, t.type, t.toxicity, t.attributes, t.since});
       if (t.type->connection != toxics::ConnectionFault::kNone) {
         set->connect.push_back(set->chain[d].back());
       }

@@ -14,7 +14,14 @@ Toxic* Proxy::find_toxic(std::string_view name) {
 void write_toxic(json::Writer& w, const Toxic& t) {
   w.begin_object().key("attributes").begin_object();
   for (size_t i = 0; i < t.type->attributes.size(); ++i) {
-    w.key(t.type->attributes[i].name).integer(t.attributes[i]);
+    const auto& spec = t.type->attributes[i];
+    if (spec.optional && t.attributes[i] == 0) continue;
+    w.key(spec.name);
+    if (spec.choices.empty()) {
+      w.integer(t.attributes[i]);
+    } else {
+      w.string(spec.choices.at(static_cast<size_t>(t.attributes[i])));
+    }
   }
   w.end_object();
   w.key("name").string(t.name);

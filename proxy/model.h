@@ -2,6 +2,7 @@
 // the data plane that runs them.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -25,6 +26,9 @@ struct Toxic {
   toxics::Stream direction = toxics::Stream::kDownstream;
   float toxicity = 1.0f;
   std::vector<int64_t> attributes;  // in the order of type->attributes
+  // When the toxic was created or its attributes last changed: a toxic that follows a
+  // schedule (stall) starts it there, the same for every connection.
+  std::chrono::steady_clock::time_point since;
 };
 
 // Handle for a running listener; defined by the data plane.

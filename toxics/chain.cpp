@@ -105,6 +105,7 @@ void ToxicChain::apply(const std::vector<ToxicSpec>& specs, Time now) {
     for (const auto& s : specs) {
       if (s.id != slot->spec.id || s.version == slot->spec.version) continue;
       slot->spec = s;
+      slot->stage->set_since(s.since);
       slot->stage->configure(s.attributes, now);
       slot->redraw(rng_, now);
     }
@@ -121,6 +122,7 @@ void ToxicChain::apply(const std::vector<ToxicSpec>& specs, Time now) {
     slot->spec = s;
     slot->stage = s.type->create();
     slot->stage->attach(slot.get(), &rng_);
+    slot->stage->set_since(s.since);
     slot->stage->configure(s.attributes, now);
     if (!slots_.empty()) slots_.back()->redraw(rng_, now);
     slot->draw(rng_);

@@ -22,6 +22,7 @@ struct ToxicSpec {
   const ToxicType* type = nullptr;
   float toxicity = 1.0f;
   std::vector<int64_t> attributes;
+  Time since{};  // when it was created or its attributes last changed
 };
 
 class ToxicChain {

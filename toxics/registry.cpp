@@ -15,7 +15,8 @@ const std::vector<ToxicType>& all_types() {
       reset_peer_type(),
       slicer_type(),
       limit_data_type(),
-      // Faultline's own: faults of the connection itself.
+      // Faultline's own: a schedule of stalls, and faults of the connection itself.
+      stall_type(),
       refuse_type(),
       accept_delay_type(),
       upstream_refuse_type(),

@@ -14,7 +14,12 @@ class Stage;
 
 struct AttributeSpec {
   std::string_view name;     // JSON key, e.g. "latency"
-  std::string_view go_type;  // "int64" or "int", as named in Go's type errors
+  std::string_view go_type;  // "int64" or "int" ("string" for choices), as in Go's type errors
+  // Extensions only. A named choice is a JSON string, kept as its index in `choices`.
+  std::vector<std::string_view> choices = {};
+  // An optional attribute is left out of the toxic's JSON while it is 0, so a toxic that
+  // does not use the extension prints exactly as Toxiproxy's.
+  bool optional = false;
 };
 
 // What a connection toxic does to a new connection before the upstream is dialled.
@@ -44,6 +49,7 @@ const ToxicType& timeout_type();
 const ToxicType& reset_peer_type();
 const ToxicType& slicer_type();
 const ToxicType& limit_data_type();
+const ToxicType& stall_type();  // an extension
 // Connection toxics (toxics/connection.cpp).
 const ToxicType& refuse_type();
 const ToxicType& accept_delay_type();

@@ -53,6 +53,9 @@ class Stage {
   virtual void flush(Time /*now*/) {}
   // New attribute values (in registry order); timers restart, per-link state is kept.
   virtual void configure(const std::vector<int64_t>& attributes, Time now) = 0;
+  // When the toxic was created or its attributes last changed; given before configure().
+  // A toxic that follows a schedule (stall) starts it there, on every connection alike.
+  virtual void set_since(Time /*since*/) {}
   // Bytes held inside the stage (for backpressure).
   virtual size_t held_bytes() const { return 0; }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """End-to-end checks of faultline-proxy's extensions beyond Toxiproxy, through real sockets:
-toxics declared in the -config file (and in /populate), and the connection toxics (refuse,
-accept_delay, upstream_refuse, max_connections). Timing margins are wide enough for a
-loaded 2-core machine."""
+toxics declared in the -config file (and in /populate), the connection toxics (refuse,
+accept_delay, upstream_refuse, max_connections), latency distributions and stall. Timing
+margins are wide enough for a loaded 2-core machine."""
 
 import argparse
 import json
@@ -442,6 +442,169 @@ def test_config_toxic_errors(binary, backend, echo, work, check):
             check.check(s.connect_ex(("127.0.0.1", port)) != 0, "nothing listens afterwards")
 
 
+def sample_round_trips(port, connections, per_connection):
+    """Round-trip times (ms) of one-chunk messages on parallel connections: with a latency
+    toxic downstream, each one is one draw."""
+    out = []
+    lock = threading.Lock()
+
+    def worker():
+        s = connect(port)
+        mine = []
+        for i in range(per_connection):
+            t0 = time.monotonic()
+            s.sendall(b"s%03d" % i)
+            if recv_exact(s, 4) != b"s%03d" % i:
+                mine.append(-1.0)
+                break
+            mine.append(ms_since(t0))
+        s.close()
+        with lock:
+            out.extend(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return out
+
+
+def pct(values, q):
+    v = sorted(values)
+    return v[int(q * (len(v) - 1))]
+
+
+def test_distributions(binary, backend, echo, work, check):
+    """2,000 round trips per shape; the proxy's draws plus the machine's own few ms."""
+    proxy = Proxy(binary, backend, free_port(), ["-seed", "3"])
+    try:
+        _, body = proxy.json("POST", "/proxies", {"name": "dist", "listen": "127.0.0.1:0",
+                                                  "upstream": f"127.0.0.1:{echo.port}"})
+        port = listen_port(body)
+        status, tox = proxy.json("POST", "/proxies/dist/toxics", {
+            "name": "lat", "type": "latency",
+            "attributes": {"latency": 40, "jitter": 10, "distribution": "normal"}})
+        check.equal((status, tox["attributes"]),
+                    (200, {"latency": 40, "jitter": 10, "distribution": "normal"}), "normal latency")
+        d = sample_round_trips(port, 20, 100)
+        mean = sum(d) / len(d)
+        sd = (sum((x - mean) ** 2 for x in d) / len(d)) ** 0.5
+        check.check(len(d) == 2000 and min(d) >= 0, f"2,000 samples ({len(d)})")
+        print(f"  normal 40±10 ms: mean {mean:.1f}, sd {sd:.1f}, p16 {pct(d, 0.1587):.1f}, "
+              f"p50 {pct(d, 0.5):.1f}, p84 {pct(d, 0.8413):.1f} ms", flush=True)
+        check.check(39 <= mean <= 47, f"normal: mean 40 ms (+ overhead): {mean:.1f}")
+        check.check(8.5 <= sd <= 13, f"normal: standard deviation 10 ms: {sd:.1f}")
+        check.check(28 <= pct(d, 0.1587) <= 36 and 49 <= pct(d, 0.8413) <= 57,
+                    f"normal: p16 and p84 at 30 and 50 ms: {pct(d, 0.1587):.1f}, {pct(d, 0.8413):.1f}")
+
+        proxy.json("PATCH", "/proxies/dist/toxics/lat", {"attributes": {"distribution": "pareto"}})
+        d = sample_round_trips(port, 20, 100)
+        mean = sum(d) / len(d)
+        print(f"  pareto 40±10 ms: mean {mean:.1f}, min {min(d):.1f}, p50 {pct(d, 0.5):.1f}, "
+              f"p90 {pct(d, 0.9):.1f}, p99 {pct(d, 0.99):.1f} ms", flush=True)
+        # z = (u^(-1/3) - 1.5) * 4/3: never below -2/3; median -0.32, p90 +0.87, p99 +4.19.
+        check.check(min(d) >= 40 - 10 * 2 / 3 - 0.5, f"pareto: nothing under 33.3 ms ({min(d):.1f})")
+        check.check(39 <= mean <= 47, f"pareto: mean 40 ms (+ overhead): {mean:.1f}")
+        check.check(36.3 <= pct(d, 0.5) <= 42, f"pareto: median 36.8 ms: {pct(d, 0.5):.1f}")
+        check.check(48 <= pct(d, 0.9) <= 55, f"pareto: p90 48.7 ms: {pct(d, 0.9):.1f}")
+        check.check(70 <= pct(d, 0.99) <= 110, f"pareto: p99 81.9 ms: {pct(d, 0.99):.1f}")
+    finally:
+        check.equal(proxy.stop(), 0, "clean exit")
+
+
+def pareto_delays(binary, backend, seed, echo_port):
+    proxy = Proxy(binary, backend, free_port(), ["-seed", str(seed)])
+    try:
+        _, body = proxy.json("POST", "/proxies", {"name": "seeded", "listen": "127.0.0.1:0",
+                                                  "upstream": f"127.0.0.1:{echo_port}"})
+        proxy.json("POST", "/proxies/seeded/toxics", {
+            "type": "latency", "attributes": {"latency": 10, "jitter": 30, "distribution": "pareto"}})
+        return sample_round_trips(listen_port(body), 1, 40)
+    finally:
+        proxy.stop()
+
+
+def test_distribution_seed(binary, backend, echo, work, check):
+    """-seed makes the drawn delays reproducible."""
+    a = pareto_delays(binary, backend, 11, echo.port)
+    b = pareto_delays(binary, backend, 11, echo.port)
+    c = pareto_delays(binary, backend, 12, echo.port)
+    close = sum(abs(x - y) < 6 for x, y in zip(a, b))
+    check.check(len(a) == len(b) == 40 and close >= 36,
+                f"same -seed, same delays ({close} of 40 within 6 ms)")
+    check.check(max(abs(x - y) for x, y in zip(a, c)) > 15, "another -seed, other delays")
+
+
+def test_stall(binary, backend, echo, work, check):
+    """stall every 1000 ms for 300 ms: messages sent every 20 ms for 2.6 s are held only in
+    the stalls, two connections together, bytes in order."""
+    proxy = Proxy(binary, backend, free_port())
+    try:
+        _, body = proxy.json("POST", "/proxies", {"name": "st", "listen": "127.0.0.1:0",
+                                                  "upstream": f"127.0.0.1:{echo.port}"})
+        port = listen_port(body)
+        a = connect(port)
+        t0 = time.monotonic()
+        status, tox = proxy.json("POST", "/proxies/st/toxics", {
+            "type": "stall", "attributes": {"every": 1000, "duration": 300}})
+        check.equal((status, tox["attributes"], tox["stream"]),
+                    (200, {"every": 1000, "duration": 300}, "downstream"), "stall created")
+        b = None
+        sent = {}
+        arrivals = {"a": [], "b": []}
+
+        def reader(name, sock, count):
+            got = b""
+            while len(got) < count * 5:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                now = ms_since(t0)
+                got += chunk
+                arrivals[name].append((now, len(got)))
+            arrivals[name + "-bytes"] = got
+
+        ra = threading.Thread(target=reader, args=("a", a, 130))
+        ra.start()
+        for i in range(130):
+            if i == 25:  # a second connection joins 500 ms in
+                b = connect(port)
+                rb = threading.Thread(target=reader, args=("b", b, 105))
+                rb.start()
+            sent[i] = ms_since(t0)
+            a.sendall(b"m%03d " % i)
+            if b is not None:
+                b.sendall(b"m%03d " % i)
+            time.sleep(0.02)
+        ra.join(10)
+        rb.join(10)
+        expected_a = b"".join(b"m%03d " % i for i in range(130))
+        expected_b = b"".join(b"m%03d " % i for i in range(25, 130))
+        check.equal(arrivals.get("a-bytes"), expected_a, "stall: every byte, in order (a)")
+        check.equal(arrivals.get("b-bytes"), expected_b, "stall: every byte, in order (b)")
+
+        # Gaps of more than 150 ms between arrivals are the stalls: they end near 300,
+        # 1300 and 2300 ms after the toxic was created, on both connections.
+        def stall_ends(name, start):
+            ends, last = [], start
+            for when, _ in arrivals[name]:
+                if when - last > 150:
+                    ends.append(when)
+                last = when
+            return ends
+
+        ends_a, ends_b = stall_ends("a", 0.0), stall_ends("b", sent[25])
+        check.check(len(ends_a) == 3 and all(abs(e - x) <= 120 for e, x in zip(ends_a, (300, 1300, 2300))),
+                    f"three stalls of 300 ms every 1000 ms on a: ends at {[round(e) for e in ends_a]}")
+        check.check(len(ends_b) == 2 and all(abs(e - x) <= 40 for e, x in zip(ends_b, ends_a[1:])),
+                    f"a later connection stalls at the same moments: {[round(e) for e in ends_b]}")
+        a.close()
+        b.close()
+    finally:
+        check.equal(proxy.stop(), 0, "clean exit")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -451,7 +614,8 @@ def main():
     echo = EchoServer()
     try:
         with tempfile.TemporaryDirectory() as work:
-            for test in (test_config_toxics, test_config_toxic_errors, test_connection_toxics):
+            for test in (test_config_toxics, test_config_toxic_errors, test_connection_toxics,
+                         test_distributions, test_distribution_seed, test_stall):
                 test(args.binary, args.backend, echo, work, check)
     finally:
         echo.close()

@@ -716,6 +716,38 @@ TEST_CASE("api: connection toxics", "[api]") {
              "\"accept_delay\",\"stream\":\"upstream\",\"toxicity\":1}");
 }
 
+// The latency toxic's `distribution` (an extension): shown only when not uniform.
+TEST_CASE("api: latency distribution", "[api]") {
+  Harness h;
+  REQUIRE(h.call("POST", "/proxies", kEchoBody).status == 201);
+  check_json(h.call("POST", "/proxies/echo/toxics",
+                    "{\"name\":\"n\",\"type\":\"latency\",\"attributes\":{\"latency\":100,"
+                    "\"jitter\":20,\"distribution\":\"normal\"}}"),
+             200,
+             "{\"attributes\":{\"latency\":100,\"jitter\":20,\"distribution\":\"normal\"},\"name\":"
+             "\"n\",\"type\":\"latency\",\"stream\":\"downstream\",\"toxicity\":1}");
+  check_json(
+      h.call("PATCH", "/proxies/echo/toxics/n", "{\"attributes\":{\"distribution\":\"uniform\"}}"),
+      200,
+      "{\"attributes\":{\"latency\":100,\"jitter\":20},\"name\":\"n\",\"type\":\"latency\","
+      "\"stream\":\"downstream\",\"toxicity\":1}");
+  check_error(h.call("PATCH", "/proxies/echo/toxics/n",
+                     "{\"attributes\":{\"latency\":5,\"distribution\":\"gauss\"}}"),
+              400,
+              "invalid attribute: distribution must be one of uniform, normal, pareto, "
+              "paretonormal (got \\\"gauss\\\")");
+  check_error(h.call("POST", "/proxies/echo/toxics",
+                     "{\"name\":\"m\",\"type\":\"latency\",\"attributes\":{\"distribution\":2}}"),
+              400,
+              "bad request body: json: cannot unmarshal number into Go struct field "
+              "LatencyToxic.attributes.distribution of type string");
+  // Nothing changed by the refused update.
+  check_json(h.call("GET", "/proxies/echo/toxics/n"), 200,
+             "{\"attributes\":{\"latency\":100,\"jitter\":20},\"name\":\"n\",\"type\":\"latency\","
+             "\"stream\":\"downstream\",\"toxicity\":1}");
+  check_error(h.call("GET", "/proxies/echo/toxics/m"), 404, "toxic not found");
+}
+
 TEST_CASE("api: toxicity is echoed as float32", "[api]") {
   Harness h;
   REQUIRE(h.call("POST", "/proxies",

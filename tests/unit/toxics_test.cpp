@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -106,7 +107,11 @@ struct Rig {
     stage = t->create();
     REQUIRE(stage != nullptr);
     stage->attach(&out, &rng);
-    stage->configure(attrs, now);
+    // The API always gives every attribute; extensions' optional ones default to 0.
+    REQUIRE(attrs.size() <= t->attributes.size());
+    std::vector<int64_t> all = attrs;
+    all.resize(t->attributes.size(), 0);
+    stage->configure(all, now);
   }
 
   void data(std::string s, Time now) { stage->on_item(data_item(std::move(s)), now); }
@@ -136,6 +141,8 @@ ToxicSpec spec(uint64_t id, uint64_t version, std::string_view type, std::vector
                float toxicity = 1.0f) {
   const tx::ToxicType* t = tx::find_type(type);
   REQUIRE(t != nullptr);
+  REQUIRE(attrs.size() <= t->attributes.size());
+  attrs.resize(t->attributes.size(), 0);
   return ToxicSpec{id, version, t, toxicity, std::move(attrs)};
 }
 
@@ -147,8 +154,8 @@ ToxicSpec spec(uint64_t id, uint64_t version, std::string_view type, std::vector
 
 TEST_CASE("registry: every toxic type is found by its exact name and creates a stage", "[toxics]") {
   const std::vector<std::pair<std::string_view, size_t>> expected = {
-      {"noop", 0},    {"latency", 2},    {"bandwidth", 1}, {"slow_close", 1},
-      {"timeout", 1}, {"reset_peer", 1}, {"slicer", 3},    {"limit_data", 1}};
+      {"noop", 0},       {"latency", 3}, {"bandwidth", 1},  {"slow_close", 1}, {"timeout", 1},
+      {"reset_peer", 1}, {"slicer", 3},  {"limit_data", 1}, {"stall", 2}};
   const std::vector<std::pair<std::string_view, size_t>> connection = {
       {"refuse", 0}, {"accept_delay", 1}, {"upstream_refuse", 0}, {"max_connections", 2}};
   CHECK(tx::all_types().size() == expected.size() + connection.size());
@@ -257,6 +264,95 @@ TEST_CASE("latency: jitter stays between -jitter and +jitter and keeps the order
   CHECK(hi >= ms(116));
 }
 
+namespace {
+
+// Delays (ms) of `n` chunks through a latency stage, spaced far enough apart that keeping
+// the order never moves a release.
+std::vector<double> latency_samples(int64_t latency, int64_t jitter, int64_t distribution, int n,
+                                    uint64_t seed) {
+  Rig rig("latency", {latency, jitter, distribution}, kT0, seed);
+  const int64_t gap = 10 * (latency + 30 * jitter);
+  for (int i = 0; i < n; ++i) {
+    rig.run_until(at_ms(gap * i));
+    rig.data("x", at_ms(gap * i));
+  }
+  rig.run_until(at_ms(gap * n + gap));
+  REQUIRE(rig.out.records.size() == static_cast<size_t>(n));
+  std::vector<double> delays;
+  for (int i = 0; i < n; ++i) {
+    delays.push_back(
+        static_cast<double>(since(rig.out.records[static_cast<size_t>(i)].time) - ms(gap * i)) /
+        1000.0);
+  }
+  return delays;
+}
+
+double mean_of(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  return sum / static_cast<double>(v.size());
+}
+
+double quantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1))];
+}
+
+}  // namespace
+
+// The extension's distributions, over 20,000 draws each, against their exact values
+// (tolerances several times the sampling error).
+TEST_CASE("latency: distributions match their shapes", "[toxics]") {
+  const int n = 20000;
+  SECTION("normal: mean latency, standard deviation jitter") {
+    auto d = latency_samples(100, 20, 1, n, 11);
+    double m = mean_of(d);
+    double var = 0;
+    for (double x : d) var += (x - m) * (x - m);
+    double sd = std::sqrt(var / n);
+    CHECK(m == Approx(100).margin(1.0));
+    CHECK(sd == Approx(20).margin(1.0));
+    CHECK(quantile(d, 0.5) == Approx(100).margin(1.0));
+    CHECK(quantile(d, 0.1587) == Approx(80).margin(1.5));   // -1 sd
+    CHECK(quantile(d, 0.9772) == Approx(140).margin(2.5));  // +2 sd
+  }
+  SECTION("pareto: mean latency, a long right tail") {
+    auto d = latency_samples(100, 20, 2, n, 12);
+    CHECK(mean_of(d) == Approx(100).margin(1.5));
+    // z = (u^(-1/3) - 1.5) * 4/3: min -2/3, median (2^(1/3) - 1.5) * 4/3 = -0.3195,
+    // p90 (10^(1/3) - 1.5) * 4/3 = 0.8724, p99 (100^(1/3) - 1.5) * 4/3 = 4.1888.
+    CHECK(*std::min_element(d.begin(), d.end()) >= 100 - 20 * 2.0 / 3.0 - 0.001);
+    CHECK(quantile(d, 0.5) == Approx(100 - 20 * 0.3195).margin(0.6));
+    CHECK(quantile(d, 0.9) == Approx(100 + 20 * 0.8724).margin(1.0));
+    CHECK(quantile(d, 0.99) == Approx(100 + 20 * 4.1888).margin(8.0));
+  }
+  SECTION("paretonormal: a quarter normal, three quarters pareto") {
+    auto d = latency_samples(100, 20, 3, n, 13);
+    CHECK(mean_of(d) == Approx(100).margin(1.0));
+    // Right-skewed: the median under the mean, a tail far above it (the pareto part's p99
+    // alone is 0.75 * 4.19 = 3.1 jitter), and far less room below.
+    CHECK(quantile(d, 0.5) < 99);
+    CHECK(quantile(d, 0.99) > 100 + 20 * 2.5);
+    CHECK(quantile(d, 0.01) > 100 - 20 * 1.5);
+  }
+  SECTION("uniform (the default) is Toxiproxy's draw: whole ms in [-jitter, +jitter)") {
+    auto d = latency_samples(100, 20, 0, n, 15);
+    CHECK(*std::min_element(d.begin(), d.end()) == 80);
+    CHECK(*std::max_element(d.begin(), d.end()) == 119);
+    CHECK(std::all_of(d.begin(), d.end(), [](double x) { return x == std::floor(x); }));
+    CHECK(mean_of(d) == Approx(99.5).margin(0.5));
+  }
+  SECTION("the same seed gives the same delays; another seed others") {
+    CHECK(latency_samples(50, 10, 2, 200, 99) == latency_samples(50, 10, 2, 200, 99));
+    CHECK(latency_samples(50, 10, 2, 200, 99) != latency_samples(50, 10, 2, 200, 98));
+  }
+  SECTION("delays never go below zero") {
+    auto d = latency_samples(5, 50, 1, 2000, 16);
+    CHECK(*std::min_element(d.begin(), d.end()) >= 0);
+    CHECK(quantile(d, 0.3) == 0);
+  }
+}
+
 TEST_CASE("latency: a negative total delay means no delay", "[toxics]") {
   SECTION("negative latency") {
     Rig rig("latency", {-50, 0});
@@ -327,7 +423,7 @@ TEST_CASE("latency: an update releases the held chunk at once and re-times the r
   rig.data("b", at_ms(10));
   rig.data("c", at_ms(20));
   SECTION("shorter latency") {
-    rig.stage->configure({50, 0}, at_ms(30));
+    rig.stage->configure({50, 0, 0}, at_ms(30));
     REQUIRE(rig.out.records.size() == 1);
     CHECK(rig.out.records[0].data == "a");
     CHECK(since(rig.out.records[0].time) == ms(30));
@@ -341,7 +437,7 @@ TEST_CASE("latency: an update releases the held chunk at once and re-times the r
     CHECK(since(rig.out.records[2].time) == ms(70));
   }
   SECTION("zero latency: the rest is due now") {
-    rig.stage->configure({0, 0}, at_ms(30));
+    rig.stage->configure({0, 0, 0}, at_ms(30));
     CHECK(due(rig.stage->deadline()) == ms(30));
     rig.stage->on_timer(at_ms(30));
     REQUIRE(rig.out.records.size() == 3);
@@ -349,7 +445,7 @@ TEST_CASE("latency: an update releases the held chunk at once and re-times the r
     for (const auto& r : rig.out.records) CHECK(since(r.time) == ms(30));
   }
   SECTION("longer latency") {
-    rig.stage->configure({300, 0}, at_ms(30));
+    rig.stage->configure({300, 0, 0}, at_ms(30));
     REQUIRE(rig.out.records.size() == 1);
     rig.run_until(at_ms(1000));
     REQUIRE(rig.out.records.size() == 3);
@@ -364,7 +460,7 @@ TEST_CASE("latency: an update does not delay a held end of stream", "[toxics]") 
   Rig rig("latency", {100, 0});
   rig.data("a", at_ms(0));
   rig.end(at_ms(10));
-  rig.stage->configure({100, 0}, at_ms(50));
+  rig.stage->configure({100, 0, 0}, at_ms(50));
   REQUIRE(rig.out.records.size() == 1);
   CHECK(rig.out.records[0].data == "a");
   CHECK(since(rig.out.records[0].time) == ms(50));
@@ -853,6 +949,128 @@ TEST_CASE("slicer: a huge delay never schedules the next piece before the previo
   CHECK(rig.out.records.size() == 1);
   REQUIRE(rig.stage->deadline().has_value());
   CHECK(*rig.stage->deadline() > at_ms(0));
+}
+
+// ---------------------------------------------------------------------------------------
+// stall (an extension)
+// ---------------------------------------------------------------------------------------
+
+namespace {
+
+// A stall stage whose schedule starts at kT0.
+std::unique_ptr<Rig> stall_rig(int64_t every, int64_t duration) {
+  auto rig = std::make_unique<Rig>("stall", std::vector<int64_t>{every, duration});
+  rig->stage->set_since(kT0);
+  rig->stage->configure({every, duration}, kT0);
+  return rig;
+}
+
+}  // namespace
+
+TEST_CASE("stall: holds the stream during each stall, passes it between", "[toxics]") {
+  auto rig = stall_rig(1000, 200);
+  rig->data("a", at_ms(50));  // in the first stall [0, 200)
+  rig->run_until(at_ms(300));
+  rig->data("b", at_ms(300));   // between stalls: at once
+  rig->data("c", at_ms(1100));  // in the second stall [1000, 1200)
+  rig->data("d", at_ms(1150));
+  rig->end(at_ms(1190));
+  CHECK(rig->stage->held_bytes() == 2);
+  CHECK(due(rig->stage->deadline()) == ms(1200));
+  rig->run_until(at_ms(5000));
+  const auto& r = rig->out.records;
+  REQUIRE(r.size() == 5);
+  CHECK(r[0].data == "a");
+  CHECK(since(r[0].time) == ms(200));
+  CHECK(r[1].data == "b");
+  CHECK(since(r[1].time) == ms(300));
+  CHECK(r[2].data == "c");
+  CHECK(r[3].data == "d");
+  CHECK(since(r[2].time) == ms(1200));
+  CHECK(since(r[3].time) == ms(1200));
+  CHECK(r[4].kind == ItemKind::kEnd);
+  CHECK(since(r[4].time) == ms(1200));
+  CHECK(rig->stage->held_bytes() == 0);
+}
+
+TEST_CASE("stall: every <= 0 stalls once", "[toxics]") {
+  auto rig = stall_rig(0, 300);
+  rig->data("a", at_ms(100));
+  rig->run_until(at_ms(1000));
+  rig->data("b", at_ms(2000));
+  REQUIRE(rig->out.records.size() == 2);
+  CHECK(since(rig->out.records[0].time) == ms(300));
+  CHECK(since(rig->out.records[1].time) == ms(2000));
+}
+
+TEST_CASE("stall: back-to-back stalls and a duration >= every", "[toxics]") {
+  SECTION("a stall ending as the next begins keeps holding") {
+    auto rig = stall_rig(100, 60);
+    rig->data("a", at_ms(50));
+    rig->run_until(at_ms(60));
+    rig->data("b", at_ms(99));
+    rig->data("c", at_ms(100));
+    rig->run_until(at_ms(1000));
+    REQUIRE(rig->out.records.size() == 3);
+    CHECK(since(rig->out.records[0].time) == ms(60));
+    CHECK(since(rig->out.records[1].time) == ms(99));
+    CHECK(since(rig->out.records[2].time) == ms(160));
+  }
+  SECTION("duration >= every: stalled for good until removed (flush)") {
+    auto rig = stall_rig(100, 100);
+    rig->data("a", at_ms(10));
+    rig->data("b", at_ms(5000));
+    rig->run_until(at_ms(100000));
+    CHECK(rig->out.records.empty());
+    CHECK(rig->stage->held_bytes() == 2);
+    rig->stage->flush(at_ms(100001));
+    REQUIRE(rig->out.records.size() == 2);
+    CHECK(rig->out.bytes() == "ab");
+  }
+}
+
+TEST_CASE("stall: an update starts a new schedule; held data follows it", "[toxics]") {
+  auto rig = stall_rig(10000, 5000);
+  rig->data("a", at_ms(100));
+  CHECK(due(rig->stage->deadline()) == ms(5000));
+  // Updated at 1000 ms: stalls of 300 ms every 2000 ms from there.
+  rig->stage->set_since(at_ms(1000));
+  rig->stage->configure({2000, 300}, at_ms(1000));
+  CHECK(due(rig->stage->deadline()) == ms(1300));
+  rig->run_until(at_ms(1300));
+  rig->data("b", at_ms(1500));
+  rig->data("c", at_ms(3100));
+  rig->run_until(at_ms(10000));
+  const auto& r = rig->out.records;
+  REQUIRE(r.size() == 3);
+  CHECK(since(r[0].time) == ms(1300));
+  CHECK(since(r[1].time) == ms(1500));
+  CHECK(since(r[2].time) == ms(3300));
+  SECTION("an update outside any stall lets held data go at once") {
+    rig->data("d", at_ms(11050));  // in the stall [11000, 11300)
+    rig->stage->set_since(at_ms(11100));
+    rig->stage->configure({5000, 0}, at_ms(11100));
+    REQUIRE(rig->out.records.size() == 4);
+    CHECK(since(rig->out.records[3].time) == ms(11100));
+  }
+}
+
+TEST_CASE("stall: a chain gives the stage the toxic's time, the same on every link", "[toxics]") {
+  Recorder out1, out2;
+  Random rng(1);
+  ToxicChain a(out1, rng), b(out2, rng);
+  auto s = spec(1, 1, "stall", {1000, 400});
+  s.since = at_ms(0);
+  a.apply({s}, at_ms(0));
+  b.apply({s}, at_ms(250));  // a link that starts later joins the same schedule
+  a.push(data_item("x"), at_ms(300));
+  b.push(data_item("y"), at_ms(300));
+  run_chain(a, at_ms(2000));
+  run_chain(b, at_ms(2000));
+  REQUIRE(out1.records.size() == 1);
+  REQUIRE(out2.records.size() == 1);
+  CHECK(since(out1.records[0].time) == ms(400));
+  CHECK(since(out2.records[0].time) == ms(400));
 }
 
 // ---------------------------------------------------------------------------------------
