@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <optional>
@@ -221,6 +222,36 @@ bool Api::start(Proxy& p, std::string& err) {
   return true;
 }
 
+void Api::note_proxy(const Proxy& p, const ProxyState& before) {
+  if (p.listen != before.listen || p.upstream != before.upstream) {
+    events_.proxy_event("proxy_updated", p);
+  }
+  if (p.enabled != before.enabled) {
+    events_.proxy_event(p.enabled ? "proxy_enabled" : "proxy_disabled", p);
+  }
+}
+
+// GET /events[?since=ID] (an extension): the fault timeline after event ID.
+Api::Result Api::events(const http::Request& req) {
+  uint64_t since = 0;
+  auto q = req.target.find('?');
+  if (q != std::string::npos) {
+    std::string_view query = std::string_view(req.target).substr(q + 1);
+    while (!query.empty()) {
+      auto amp = query.find('&');
+      std::string_view pair = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+      if (pair.substr(0, 6) != "since=") continue;
+      std::string_view v = pair.substr(6);
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), since);
+      if (ec != std::errc() || end != v.data() + v.size() || v.empty()) {
+        return Result::error(400, "since must be an event id (a whole number)");
+      }
+    }
+  }
+  return Result::json(200, events_.render(since));
+}
+
 void Api::stop(Proxy& p) {
   if (p.running) {
     plane_.stop(p);
@@ -299,7 +330,8 @@ http::Response Api::handle(const http::Request& req, const std::string& peer) {
     kToxicUpdate,
     kToxicDelete,
     kVersion,
-    kMetrics
+    kMetrics,
+    kEvents
   };
   Route route = Route::kNone;
   bool path_known = false;
@@ -333,6 +365,7 @@ http::Response Api::handle(const http::Request& req, const std::string& peer) {
     pick(m == "DELETE", Route::kToxicDelete, "ToxicDelete");
   }
   if (n == 1 && seg[0] == "version") pick(m == "GET", Route::kVersion, "Version");
+  if (n == 1 && seg[0] == "events") pick(m == "GET", Route::kEvents, "Events");
   if (n == 1 && seg[0] == "metrics" && options_.metrics_route)
     pick(true, Route::kMetrics, "Metrics");
 
@@ -367,6 +400,9 @@ http::Response Api::handle(const http::Request& req, const std::string& peer) {
           .msg(std::string(handler_name) +
                ": HTTP method POST is deprecated. Use HTTP PATCH instead.");
     }
+    events_.set_source(route == Route::kPopulate ? "populate"
+                       : route == Route::kReset  ? "reset"
+                                                 : "api");
     switch (route) {
       case Route::kReset:
         r = reset();
@@ -409,6 +445,9 @@ http::Response Api::handle(const http::Request& req, const std::string& peer) {
         break;
       case Route::kMetrics:
         r = Result::json(200, options_.render_metrics());
+        break;
+      case Route::kEvents:
+        r = events(req);
         break;
       case Route::kNone:
         break;
@@ -483,6 +522,7 @@ Api::Result Api::proxy_create(const http::Request& req) {
   if (in.enabled && !start(*p, err)) return Result::error(500, err);
   Proxy& ref = *p;
   proxies_[in.name] = std::move(p);
+  events_.proxy_event("proxy_created", ref);
   return Result::json(201, proxy_json(ref));
 }
 
@@ -505,6 +545,13 @@ Api::Result Api::proxy_update(const std::string& name, const http::Request& req)
   std::string err;
   if (!decode_proxy_body(req.body, in, err)) return Result::error(400, err);
 
+  // Whatever happens below, the timeline gets what changed.
+  struct Note {
+    Api& api;
+    const Proxy& p;
+    ProxyState before;
+    ~Note() { api.note_proxy(p, before); }
+  } note{*this, p, ProxyState{p.listen, p.upstream, p.enabled}};
   bool failed = false;
   if (differs(p, in.listen, in.upstream, failed, err)) {
     if (failed) return Result::error(500, err);
@@ -526,6 +573,7 @@ Api::Result Api::proxy_delete(const std::string& name) {
   auto it = proxies_.find(name);
   if (it == proxies_.end()) return Result::error(404, "proxy not found");
   stop(*it->second);
+  events_.proxy_event("proxy_deleted", *it->second);
   proxies_.erase(it);
   return Result::empty(204);
 }
@@ -617,14 +665,24 @@ Api::PopulateOutcome Api::run_populate(std::string_view body) {
       // Toxiproxy resolves an existing proxy's new address to compare it: its error comes
       // without the "listen tcp: " of a failed listen (captured from 2.12.0).
       if (failed) return fail(500, err);
-      stop(*it->second);
+    }
+    Proxy* old = it != proxies_.end() ? it->second.get() : nullptr;
+    std::optional<ProxyState> old_state;
+    if (old != nullptr) {
+      old_state = ProxyState{old->listen, old->upstream, old->enabled};
+      stop(*old);
     }
     auto p = std::make_unique<Proxy>();
     p->created = next_created_++;
     p->name = in.name;
     p->listen = in.listen;
     p->upstream = in.upstream;
-    if (enabled && !start(*p, err)) return fail(500, err);
+    if (enabled && !start(*p, err)) {
+      if (old != nullptr) note_proxy(*old, *old_state);  // left stopped
+      return fail(500, err);
+    }
+    if (old != nullptr) events_.proxy_event("proxy_deleted", *old);
+    events_.proxy_event("proxy_created", *p);
     if (toxic_lists[i]) set_toxics(*p, std::move(*toxic_lists[i]));
     Proxy* raw = p.get();
     std::unique_ptr<Proxy>& slot = proxies_[in.name];
@@ -636,15 +694,45 @@ Api::PopulateOutcome Api::run_populate(std::string_view body) {
 }
 
 // A proxy's toxics become exactly `list` (populate's `toxics`), on open connections too.
+// A listed toxic already there (same name, type and stream) is updated in place, so its
+// connections keep what it holds; an unchanged one is left alone.
 void Api::set_toxics(Proxy& p, std::vector<Toxic> list) {
-  p.toxics[0].clear();
-  p.toxics[1].clear();
+  auto now = std::chrono::steady_clock::now();
+  std::vector<Toxic> next[2];
+  std::vector<uint64_t> kept_ids;
+  std::vector<std::pair<const char*, Toxic>> changes;  // events, in order
   for (Toxic& t : list) {
+    Toxic* old = p.find_toxic(t.name);
+    if (old != nullptr && old->type == t.type && old->stream == t.stream) {
+      Toxic kept = *old;
+      kept_ids.push_back(kept.id);
+      if (kept.attributes != t.attributes || kept.toxicity != t.toxicity) {
+        if (kept.attributes != t.attributes) kept.since = now;
+        kept.attributes = t.attributes;
+        kept.toxicity = t.toxicity;
+        ++kept.version;
+        changes.emplace_back("toxic_updated", kept);
+      }
+      next[static_cast<int>(kept.direction)].push_back(std::move(kept));
+      continue;
+    }
     t.id = next_toxic_id_++;
-    t.since = std::chrono::steady_clock::now();
-    p.chain(t.direction).push_back(std::move(t));
+    t.since = now;
+    changes.emplace_back("toxic_added", t);
+    next[static_cast<int>(t.direction)].push_back(std::move(t));
   }
-  plane_.toxics_changed(p);
+  size_t removed = 0;
+  for (const auto& chain : p.toxics) {
+    for (const Toxic& t : chain) {
+      if (std::find(kept_ids.begin(), kept_ids.end(), t.id) != kept_ids.end()) continue;
+      events_.toxic_event("toxic_removed", p, t);
+      ++removed;
+    }
+  }
+  for (const auto& [type, t] : changes) events_.toxic_event(type, p, t);
+  p.toxics[0] = std::move(next[0]);
+  p.toxics[1] = std::move(next[1]);
+  if (removed > 0 || !changes.empty()) plane_.toxics_changed(p);
 }
 
 Api::Result Api::populate(const http::Request& req) {
@@ -672,7 +760,9 @@ Api::Result Api::populate(const http::Request& req) {
 }
 
 int Api::populate_from(std::string_view body, std::string& err, bool* toxic_error) {
+  events_.set_source("config");
   PopulateOutcome outcome = run_populate(body);
+  events_.set_source("api");
   if (toxic_error != nullptr) *toxic_error = outcome.toxic_error;
   if (!outcome.error.empty()) {
     err = outcome.error;
@@ -689,8 +779,14 @@ Api::Result Api::reset() {
             [](const Proxy* a, const Proxy* b) { return a->created < b->created; });
   for (Proxy* p : order) {
     std::string err;
-    if (!p->enabled && !start(*p, err)) return Result::error(500, err);
+    if (!p->enabled) {
+      if (!start(*p, err)) return Result::error(500, err);
+      events_.proxy_event("proxy_enabled", *p);
+    }
     bool had = !p->toxics[0].empty() || !p->toxics[1].empty();
+    for (const auto& chain : p->toxics) {
+      for (const auto& t : chain) events_.toxic_event("toxic_removed", *p, t);
+    }
     p->toxics[0].clear();
     p->toxics[1].clear();
     if (had) plane_.toxics_changed(*p);
@@ -818,6 +914,7 @@ Api::Result Api::toxic_create(const std::string& name, const http::Request& req)
   write_toxic(w, t);
   t.id = next_toxic_id_++;
   t.since = std::chrono::steady_clock::now();
+  events_.toxic_event("toxic_added", p, t);
   p.chain(t.direction).push_back(std::move(t));
   plane_.toxics_changed(p);
   return Result::json(200, w.take());
@@ -885,6 +982,7 @@ Api::Result Api::toxic_update(const std::string& name, const std::string& toxic,
     if (attrs_changed) {
       ++t->version;
       t->since = std::chrono::steady_clock::now();
+      events_.toxic_event("toxic_updated", p, *t);
       plane_.toxics_changed(p);
     }
     return Result::error(400, "bad request body: " + errors.message());
@@ -892,6 +990,7 @@ Api::Result Api::toxic_update(const std::string& name, const std::string& toxic,
   t->toxicity = toxicity;
   ++t->version;
   if (attrs_changed) t->since = std::chrono::steady_clock::now();
+  events_.toxic_event("toxic_updated", p, *t);
   plane_.toxics_changed(p);
   json::Writer w;
   write_toxic(w, *t);
@@ -905,6 +1004,7 @@ Api::Result Api::toxic_delete(const std::string& name, const std::string& toxic)
   for (auto& chain : p.toxics) {
     for (auto t = chain.begin(); t != chain.end(); ++t) {
       if (t->name == toxic) {
+        events_.toxic_event("toxic_removed", p, *t);
         chain.erase(t);
         plane_.toxics_changed(p);
         return Result::empty(204);

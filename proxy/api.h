@@ -11,6 +11,7 @@
 #include <prometheus/collectable.h>
 
 #include "common/http.h"
+#include "proxy/events.h"
 #include "proxy/model.h"
 
 namespace faultline::proxy {
@@ -33,6 +34,7 @@ class Api {
   int populate_from(std::string_view body, std::string& err, bool* toxic_error = nullptr);
 
   ProxyMap& proxies() { return proxies_; }
+  const EventLog& events() const { return events_; }
 
  private:
   struct Result;
@@ -53,6 +55,14 @@ class Api {
 
   bool start(Proxy& p, std::string& err);
   void stop(Proxy& p);
+  // A proxy's listen, upstream and enabled before a change, for the event log.
+  struct ProxyState {
+    std::string listen;
+    std::string upstream;
+    bool enabled = false;
+  };
+  void note_proxy(const Proxy& p, const ProxyState& before);
+  Result events(const http::Request& req);
 
   struct PopulateOutcome {
     int status = 201;
@@ -72,6 +82,7 @@ class Api {
   ProxyMap proxies_;
   uint64_t next_created_ = 0;
   uint64_t next_toxic_id_ = 1;
+  EventLog events_;
 };
 
 }  // namespace faultline::proxy

@@ -605,6 +605,39 @@ def test_stall(binary, backend, echo, work, check):
         check.equal(proxy.stop(), 0, "clean exit")
 
 
+def test_events(binary, backend, echo, work, check):
+    """GET /events: the changes of a session, timestamped with the wall clock, in order."""
+    path = os.path.join(work, "events-config.json")
+    with open(path, "w") as f:
+        json.dump([{"name": "ev", "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{echo.port}",
+                    "toxics": [{"type": "latency", "attributes": {"latency": 5}}]}], f)
+    proxy = Proxy(binary, backend, free_port(), ["-config", path])
+    try:
+        status, body = proxy.json("GET", "/events")
+        check.equal(status, 200, "GET /events")
+        check.equal([(e["type"], e["source"]) for e in body["events"]],
+                    [("proxy_created", "config"), ("toxic_added", "config")], "the config file's events")
+        last = body["last_id"]
+        before = time.time() * 1000
+        proxy.json("POST", "/proxies/ev/toxics", {"name": "cut", "type": "reset_peer"})
+        time.sleep(0.2)
+        proxy.request("DELETE", "/proxies/ev/toxics/cut")
+        proxy.json("POST", "/proxies/ev", {"enabled": False})
+        after = time.time() * 1000
+        status, body = proxy.json("GET", f"/events?since={last}")
+        events = body["events"]
+        check.equal([e["type"] for e in events], ["toxic_added", "toxic_removed", "proxy_disabled"],
+                    "events after since")
+        check.check(all(before - 5 <= e["unix_ms"] <= after + 5 for e in events),
+                    "events carry the wall-clock time of the change")
+        check.check(180 <= events[1]["unix_ms"] - events[0]["unix_ms"] <= 1500,
+                    "the time between two changes is kept")
+        check.equal(events[0]["toxic"]["name"], "cut", "a toxic event carries the toxic")
+        check.equal(body["last_id"], last + 3, "last_id")
+    finally:
+        check.equal(proxy.stop(), 0, "clean exit")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -615,7 +648,7 @@ def main():
     try:
         with tempfile.TemporaryDirectory() as work:
             for test in (test_config_toxics, test_config_toxic_errors, test_connection_toxics,
-                         test_distributions, test_distribution_seed, test_stall):
+                         test_distributions, test_distribution_seed, test_stall, test_events):
                 test(args.binary, args.backend, echo, work, check)
     finally:
         echo.close()

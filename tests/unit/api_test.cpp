@@ -748,6 +748,144 @@ TEST_CASE("api: latency distribution", "[api]") {
   check_error(h.call("GET", "/proxies/echo/toxics/m"), 404, "toxic not found");
 }
 
+namespace {
+
+// An /events body without its clock fields (checked separately).
+std::string without_times(const std::string& body) {
+  static const std::regex re(
+      "\"time\":\"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z\","
+      "\"unix_ms\":[0-9]{13},");
+  return std::regex_replace(body, re, "");
+}
+
+}  // namespace
+
+// GET /events (an extension): every change to proxies and toxics, in order.
+TEST_CASE("api: events (the fault timeline)", "[api]") {
+  Harness h;
+  check_json(h.call("GET", "/events"), 200, "{\"events\":[],\"last_id\":0,\"dropped\":0}");
+  REQUIRE(h.call("POST", "/proxies", kEchoBody).status == 201);
+  REQUIRE(h.call("POST", "/proxies/echo/toxics",
+                 "{\"name\":\"lat\",\"type\":\"latency\",\"attributes\":{\"latency\":100}}")
+              .status == 200);
+  REQUIRE(
+      h.call("PATCH", "/proxies/echo/toxics/lat", "{\"attributes\":{\"latency\":200}}").status ==
+      200);
+  REQUIRE(h.call("POST", "/proxies/echo", "{\"enabled\":false}").status == 200);
+  REQUIRE(h.call("POST", "/proxies/echo", "{\"enabled\":true}").status == 200);
+  REQUIRE(h.call("PATCH", "/proxies/echo", "{\"listen\":\"127.0.0.1:17002\"}").status == 200);
+  REQUIRE(h.call("DELETE", "/proxies/echo/toxics/lat").status == 204);
+  REQUIRE(h.call("POST", "/proxies/echo/toxics", "{\"type\":\"timeout\"}").status == 200);
+  REQUIRE(h.call("POST", "/proxies/echo", "{\"enabled\":false}").status == 200);
+  REQUIRE(h.call("POST", "/reset").status == 204);
+  REQUIRE(h.call("DELETE", "/proxies/echo").status == 204);
+
+  auto r = h.call("GET", "/events");
+  CHECK(r.status == 200);
+  CHECK(header(r, "Content-Type") == std::optional<std::string>("application/json"));
+  const std::string echo1 =
+      "\"proxy\":\"echo\",\"listen\":\"127.0.0.1:17001\",\"upstream\":\"127.0.0.1:17100\"";
+  const std::string echo2 =
+      "\"proxy\":\"echo\",\"listen\":\"127.0.0.1:17002\",\"upstream\":\"127.0.0.1:17100\"";
+  auto lat = [](int ms) {
+    return "\"toxic\":{\"attributes\":{\"latency\":" + std::to_string(ms) +
+           ",\"jitter\":0},\"name\":\"lat\",\"type\":\"latency\",\"stream\":\"downstream\","
+           "\"toxicity\":1}";
+  };
+  const std::string timeout =
+      "\"toxic\":{\"attributes\":{\"timeout\":0},\"name\":\"timeout_downstream\",\"type\":"
+      "\"timeout\",\"stream\":\"downstream\",\"toxicity\":1}";
+  CHECK(without_times(r.body) ==
+        "{\"events\":["
+        "{\"id\":1,\"type\":\"proxy_created\",\"source\":\"api\"," +
+            echo1 +
+            ",\"enabled\":true},"
+            "{\"id\":2,\"type\":\"toxic_added\",\"source\":\"api\",\"proxy\":\"echo\"," +
+            lat(100) +
+            "},"
+            "{\"id\":3,\"type\":\"toxic_updated\",\"source\":\"api\",\"proxy\":\"echo\"," +
+            lat(200) +
+            "},"
+            "{\"id\":4,\"type\":\"proxy_disabled\",\"source\":\"api\"," +
+            echo1 +
+            ",\"enabled\":false},"
+            "{\"id\":5,\"type\":\"proxy_enabled\",\"source\":\"api\"," +
+            echo1 +
+            ",\"enabled\":true},"
+            "{\"id\":6,\"type\":\"proxy_updated\",\"source\":\"api\"," +
+            echo2 +
+            ",\"enabled\":true},"
+            "{\"id\":7,\"type\":\"toxic_removed\",\"source\":\"api\",\"proxy\":\"echo\"," +
+            lat(200) +
+            "},"
+            "{\"id\":8,\"type\":\"toxic_added\",\"source\":\"api\",\"proxy\":\"echo\"," +
+            timeout +
+            "},"
+            "{\"id\":9,\"type\":\"proxy_disabled\",\"source\":\"api\"," +
+            echo2 +
+            ",\"enabled\":false},"
+            "{\"id\":10,\"type\":\"proxy_enabled\",\"source\":\"reset\"," +
+            echo2 +
+            ",\"enabled\":true},"
+            "{\"id\":11,\"type\":\"toxic_removed\",\"source\":\"reset\",\"proxy\":\"echo\"," +
+            timeout +
+            "},"
+            "{\"id\":12,\"type\":\"proxy_deleted\",\"source\":\"api\"," +
+            echo2 +
+            ",\"enabled\":false}"
+            "],\"last_id\":12,\"dropped\":0}");
+  CHECK(without_times(r.body) != r.body);  // every event has its time
+
+  SECTION("since: only later events") {
+    auto later = h.call("GET", "/events?since=10");
+    CHECK(later.status == 200);
+    CHECK(later.body.find("\"id\":10,") == std::string::npos);
+    CHECK(later.body.find("\"id\":11,") != std::string::npos);
+    CHECK(later.body.find("\"last_id\":12,\"dropped\":0}") != std::string::npos);
+    check_json(h.call("GET", "/events?since=12"), 200,
+               "{\"events\":[],\"last_id\":12,\"dropped\":0}");
+    check_error(h.call("GET", "/events?since=x"), 400,
+                "since must be an event id (a whole number)");
+    check_error(h.call("GET", "/events?since=-1"), 400,
+                "since must be an event id (a whole number)");
+    check_method_not_allowed(h.call("POST", "/events"));
+  }
+  SECTION("populate and the config file name their source; unchanged toxics make no event") {
+    const std::string body =
+        "[{\"name\":\"p\",\"listen\":\"127.0.0.1:17021\",\"upstream\":\"x:1\",\"toxics\":[{"
+        "\"type\":\"noop\"}]}]";
+    REQUIRE(h.call("POST", "/populate", body).status == 201);
+    REQUIRE(h.call("POST", "/populate", body).status == 201);
+    auto ev = without_times(h.call("GET", "/events?since=12").body);
+    CHECK(ev ==
+          "{\"events\":[{\"id\":13,\"type\":\"proxy_created\",\"source\":\"populate\",\"proxy\":"
+          "\"p\",\"listen\":\"127.0.0.1:17021\",\"upstream\":\"x:1\",\"enabled\":true},{\"id\":14,"
+          "\"type\":\"toxic_added\",\"source\":\"populate\",\"proxy\":\"p\",\"toxic\":{"
+          "\"attributes\":{},\"name\":\"noop_downstream\",\"type\":\"noop\",\"stream\":"
+          "\"downstream\",\"toxicity\":1}}],\"last_id\":14,\"dropped\":0}");
+    std::string err;
+    REQUIRE(h.api.populate_from("[{\"name\":\"q\",\"listen\":\"127.0.0.1:17022\",\"upstream\":"
+                                "\"x:1\"}]",
+                                err) == 1);
+    CHECK(h.call("GET", "/events?since=14").body.find("\"source\":\"config\"") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("events: the log is bounded and says what a reader missed", "[api]") {
+  proxy::EventLog log(3);
+  proxy::Proxy p;
+  p.name = "x";
+  for (int i = 0; i < 5; ++i) log.proxy_event("proxy_updated", p);
+  auto all = without_times(log.render(0));
+  CHECK(all.find("\"id\":2,") == std::string::npos);
+  CHECK(all.find("\"id\":3,") != std::string::npos);
+  CHECK(all.find("\"last_id\":5,\"dropped\":2}") != std::string::npos);
+  CHECK(log.render(1).find("\"dropped\":1}") != std::string::npos);
+  CHECK(log.render(2).find("\"dropped\":0}") != std::string::npos);
+  CHECK(log.render(5) == "{\"events\":[],\"last_id\":5,\"dropped\":0}");
+}
+
 TEST_CASE("api: toxicity is echoed as float32", "[api]") {
   Harness h;
   REQUIRE(h.call("POST", "/proxies",
