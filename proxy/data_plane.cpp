@@ -122,8 +122,15 @@ class Signal {
 // One direction of a link: reader -> toxic chain -> write queue -> writer. With no toxic
 // and nothing queued, the reader writes each chunk itself (the fast path, no copy).
 struct Flow : toxics::Sink {
-  Flow(asio::io_context& ctx, tcp::socket& f, tcp::socket& t, toxics::Random& rng)
-      : from(f), to(t), chain(*this, rng), writer_wake(ctx), reader_wake(ctx), stage_timer(ctx) {}
+  // `replies`: the other direction's chunks_read (for toxics that see exchanges).
+  Flow(asio::io_context& ctx, tcp::socket& f, tcp::socket& t, toxics::Random& rng,
+       const uint64_t* replies)
+      : from(f),
+        to(t),
+        chain(*this, rng, replies),
+        writer_wake(ctx),
+        reader_wake(ctx),
+        stage_timer(ctx) {}
 
   tcp::socket& from;
   tcp::socket& to;
@@ -132,6 +139,7 @@ struct Flow : toxics::Sink {
   toxics::ToxicChain chain;
   std::deque<Item> queue;  // the chain's output, waiting for the writer
   size_t queued_bytes = 0;
+  uint64_t chunks_read = 0;
   bool writing = false;
   Signal writer_wake;
   Signal reader_wake;
@@ -162,8 +170,8 @@ struct Link : std::enable_shared_from_this<Link> {
         client(std::move(c)),
         server(owner->ctx),
         rng(link_seed(*owner->spec)),
-        up(owner->ctx, client, server, rng),
-        down(owner->ctx, server, client, rng),
+        up(owner->ctx, client, server, rng, &down.chunks_read),
+        down(owner->ctx, server, client, rng, &up.chunks_read),
         connect_timer(owner->ctx) {
     owner->links.insert(this);
     const auto& s = *owner->spec;
@@ -535,6 +543,7 @@ asio::awaitable<void> Link::read_loop(Flow& f) {
       break;
     }
     f.received->Increment(static_cast<double>(n));
+    ++f.chunks_read;
     if (f.fast_path()) {
       f.writing = true;
       auto [wec, wn] = co_await asio::async_write(f.to, asio::buffer(buf.data(), n), use_nothrow);

@@ -29,7 +29,8 @@ struct ToxicChain::Slot : Sink {
   }
 };
 
-ToxicChain::ToxicChain(Sink& out, Random& rng) : out_(out), rng_(rng) {}
+ToxicChain::ToxicChain(Sink& out, Random& rng, const uint64_t* replies)
+    : out_(out), rng_(rng), replies_(replies) {}
 ToxicChain::~ToxicChain() = default;
 
 void ToxicChain::deliver(size_t index, Item item, Time now) {
@@ -121,7 +122,7 @@ void ToxicChain::apply(const std::vector<ToxicSpec>& specs, Time now) {
     slot->chain = this;
     slot->spec = s;
     slot->stage = s.type->create();
-    slot->stage->attach(slot.get(), &rng_);
+    slot->stage->attach(slot.get(), &rng_, replies_);
     slot->stage->set_since(s.since);
     slot->stage->configure(s.attributes, now);
     if (!slots_.empty()) slots_.back()->redraw(rng_, now);

@@ -27,7 +27,8 @@ struct ToxicSpec {
 
 class ToxicChain {
  public:
-  ToxicChain(Sink& out, Random& rng);
+  // `replies`: see Stage::attach.
+  ToxicChain(Sink& out, Random& rng, const uint64_t* replies = nullptr);
   ~ToxicChain();
   ToxicChain(const ToxicChain&) = delete;
   ToxicChain& operator=(const ToxicChain&) = delete;
@@ -54,6 +55,7 @@ class ToxicChain {
 
   Sink& out_;
   Random& rng_;
+  const uint64_t* replies_;
   std::function<void(const ToxicSpec&)> activated_;
   std::vector<std::unique_ptr<Slot>> slots_;
 };

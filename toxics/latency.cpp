@@ -9,6 +9,12 @@
 //                 scale 1 moved to mean 0 and scaled as netem's table (a long right tail:
 //                 median latency - 0.32 jitter, p99 latency + 4.19 jitter)
 //   paretonormal  z = 0.25 * normal + 0.75 * pareto, both drawn
+//
+// Another, `round_trip` (0 or 1; meant for the upstream stream), draws the delay once per
+// request-response exchange instead of once per chunk: every chunk of a request gets the
+// same delay, and a new draw comes with the first chunk after the other direction has
+// carried data (the reply). A request written in pieces then reaches the server with its
+// pieces' spacing intact, and one toxic models a link's round-trip time with one draw.
 #include <algorithm>
 #include <cmath>
 #include <deque>
@@ -23,7 +29,7 @@ class Latency : public Stage {
   void on_item(Item item, Time now) override {
     Held h{now, now, std::move(item)};
     if (h.item.kind == ItemKind::kData) {
-      h.release = release_time(h.arrival);
+      h.release = release_time(h.arrival, exchange_delay());
     } else {
       // The end of the stream is not delayed itself; it only waits for the data before it.
       h.release = std::max(now, last_release_);
@@ -52,11 +58,13 @@ class Latency : public Stage {
     latency_ = a[0];
     jitter_ = a[1];
     distribution_ = static_cast<Distribution>(a[2]);
+    round_trip_ = a[3] != 0;
+    exchange_open_ = false;  // the next chunk draws with the new values
     if (!queue_.empty()) pop_front(now);
     last_release_ = now;
     for (auto& h : queue_) {
-      h.release =
-          h.item.kind == ItemKind::kData ? release_time(h.arrival) : std::max(now, last_release_);
+      h.release = h.item.kind == ItemKind::kData ? release_time(h.arrival, exchange_delay())
+                                                 : std::max(now, last_release_);
     }
   }
 
@@ -74,7 +82,18 @@ class Latency : public Stage {
   double normal() { return std::normal_distribution<double>(0.0, 1.0)(rng()); }
   double pareto() { return (std::pow(1.0 - uniform01(rng()), -1.0 / 3.0) - 1.5) * 4.0 / 3.0; }
 
-  Time release_time(Time arrival) {
+  // The delay of the next data chunk: a fresh draw, or the exchange's in round-trip mode.
+  Micros exchange_delay() {
+    if (!round_trip_ || replies() == nullptr) return draw();
+    if (!exchange_open_ || *replies() != exchange_replies_) {
+      exchange_open_ = true;
+      exchange_replies_ = *replies();
+      exchange_delay_ = draw();
+    }
+    return exchange_delay_;
+  }
+
+  Micros draw() {
     Micros delay = millis(latency_);
     if (jitter_ > 0 && distribution_ == kUniform) {
       std::uniform_int_distribution<int64_t> j(-jitter_, jitter_ - 1);
@@ -89,6 +108,10 @@ class Latency : public Stage {
       delay += Micros(static_cast<int64_t>(std::llround(us)));
     }
     if (delay.count() < 0) delay = Micros(0);
+    return delay;
+  }
+
+  Time release_time(Time arrival, Micros delay) {
     Time t = arrival + delay;
     if (t < last_release_) t = last_release_;  // keep the order
     last_release_ = t;
@@ -105,6 +128,10 @@ class Latency : public Stage {
   int64_t latency_ = 0;
   int64_t jitter_ = 0;
   Distribution distribution_ = kUniform;
+  bool round_trip_ = false;
+  bool exchange_open_ = false;
+  uint64_t exchange_replies_ = 0;  // the other direction's chunks when the exchange began
+  Micros exchange_delay_{0};
   std::deque<Held> queue_;
   Time last_release_{};
   size_t held_bytes_ = 0;
@@ -118,7 +145,8 @@ const ToxicType& latency_type() {
       "LatencyToxic",
       {{"latency", "int64"},
        {"jitter", "int64"},
-       {"distribution", "string", {"uniform", "normal", "pareto", "paretonormal"}, true}},
+       {"distribution", "string", {"uniform", "normal", "pareto", "paretonormal"}, true},
+       {"round_trip", "int64", {}, true}},
       [] { return std::unique_ptr<Stage>(std::make_unique<Latency>()); }};
   return type;
 }

@@ -59,18 +59,23 @@ class Stage {
   // Bytes held inside the stage (for backpressure).
   virtual size_t held_bytes() const { return 0; }
 
-  void attach(Sink* next, Random* rng) {
+  // `replies`, when given, counts the data chunks read so far from the connection's other
+  // direction (what a request-response exchange looks like from this side).
+  void attach(Sink* next, Random* rng, const uint64_t* replies = nullptr) {
     next_ = next;
     rng_ = rng;
+    replies_ = replies;
   }
 
  protected:
   void emit(Item item, Time now) { next_->push(std::move(item), now); }
   Random& rng() { return *rng_; }
+  const uint64_t* replies() const { return replies_; }
 
  private:
   Sink* next_ = nullptr;
   Random* rng_ = nullptr;
+  const uint64_t* replies_ = nullptr;
 };
 
 // Creates the stage for a registered type (nullptr for an unknown type).

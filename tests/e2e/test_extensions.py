@@ -605,6 +605,93 @@ def test_stall(binary, backend, echo, work, check):
         check.equal(proxy.stop(), 0, "clean exit")
 
 
+class PieceServer:
+    """Reads 12-byte requests, notes when each byte arrives, answers "ok" to each."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.requests = []  # per request: arrival times (s) of its 12 bytes
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        times = []
+        try:
+            while True:
+                data = conn.recv(64)
+                if not data:
+                    break
+                now = time.monotonic()
+                times += [now] * len(data)
+                while len(times) >= 12:
+                    self.requests.append(times[:12])
+                    times = times[12:]
+                    conn.sendall(b"ok")
+        except OSError:
+            pass
+        conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def piece_gaps(port, server, exchanges):
+    """Sends `exchanges` requests as three 4-byte pieces 25 ms apart; returns the gaps (ms)
+    between the pieces' arrivals at the server."""
+    server.requests.clear()
+    s = connect(port)
+    for _ in range(exchanges):
+        for piece in range(3):
+            s.sendall(b"abcd")
+            if piece < 2:
+                time.sleep(0.025)
+        recv_exact(s, 2)
+    s.close()
+    gaps = []
+    for r in server.requests:
+        gaps += [(r[4] - r[0]) * 1000, (r[8] - r[4]) * 1000]
+    return gaps
+
+
+def test_round_trip(binary, backend, echo, work, check):
+    """latency round_trip: one draw per exchange, so a request's pieces keep their spacing."""
+    server = PieceServer()
+    proxy = Proxy(binary, backend, free_port(), ["-seed", "5"])
+    try:
+        _, body = proxy.json("POST", "/proxies", {"name": "rt", "listen": "127.0.0.1:0",
+                                                  "upstream": f"127.0.0.1:{server.port}"})
+        port = listen_port(body)
+        status, tox = proxy.json("POST", "/proxies/rt/toxics", {
+            "name": "rtt", "type": "latency", "stream": "upstream",
+            "attributes": {"latency": 60, "jitter": 40, "round_trip": 1}})
+        check.equal((status, tox["attributes"]), (200, {"latency": 60, "jitter": 40, "round_trip": 1}),
+                    "round_trip shown when set")
+        gaps = piece_gaps(port, server, 25)
+        kept = sum(17 <= g <= 40 for g in gaps)
+        print(f"  round_trip: {kept} of {len(gaps)} piece gaps kept 25 ms", flush=True)
+        check.check(len(gaps) == 50 and kept >= 45,
+                    f"round_trip: pieces arrive 25 ms apart as sent ({kept} of {len(gaps)})")
+        proxy.json("PATCH", "/proxies/rt/toxics/rtt", {"attributes": {"round_trip": 0}})
+        gaps = piece_gaps(port, server, 25)
+        kept = sum(17 <= g <= 40 for g in gaps)
+        print(f"  per chunk: {kept} of {len(gaps)} piece gaps kept 25 ms", flush=True)
+        check.check(len(gaps) == 50 and kept <= 35,
+                    f"per-chunk draws move the pieces apart ({kept} of {len(gaps)} kept their spacing)")
+    finally:
+        check.equal(proxy.stop(), 0, "clean exit")
+        server.close()
+
+
 def test_events(binary, backend, echo, work, check):
     """GET /events: the changes of a session, timestamped with the wall clock, in order."""
     path = os.path.join(work, "events-config.json")
@@ -648,7 +735,8 @@ def main():
     try:
         with tempfile.TemporaryDirectory() as work:
             for test in (test_config_toxics, test_config_toxic_errors, test_connection_toxics,
-                         test_distributions, test_distribution_seed, test_stall, test_events):
+                         test_distributions, test_distribution_seed, test_stall, test_round_trip,
+                         test_events):
                 test(args.binary, args.backend, echo, work, check)
     finally:
         echo.close()

@@ -9,6 +9,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -154,7 +155,7 @@ ToxicSpec spec(uint64_t id, uint64_t version, std::string_view type, std::vector
 
 TEST_CASE("registry: every toxic type is found by its exact name and creates a stage", "[toxics]") {
   const std::vector<std::pair<std::string_view, size_t>> expected = {
-      {"noop", 0},       {"latency", 3}, {"bandwidth", 1},  {"slow_close", 1}, {"timeout", 1},
+      {"noop", 0},       {"latency", 4}, {"bandwidth", 1},  {"slow_close", 1}, {"timeout", 1},
       {"reset_peer", 1}, {"slicer", 3},  {"limit_data", 1}, {"stall", 2}};
   const std::vector<std::pair<std::string_view, size_t>> connection = {
       {"refuse", 0}, {"accept_delay", 1}, {"upstream_refuse", 0}, {"max_connections", 2}};
@@ -353,6 +354,58 @@ TEST_CASE("latency: distributions match their shapes", "[toxics]") {
   }
 }
 
+// round_trip (an extension): one draw per request-response exchange.
+TEST_CASE("latency: round_trip draws once per exchange", "[toxics]") {
+  uint64_t replies = 0;
+  Rig rig("latency", {100, 50, 0, 1}, kT0, 7);
+  rig.stage->attach(&rig.out, &rig.rng, &replies);
+  const int exchanges = 200;
+  for (int e = 0; e < exchanges; ++e) {
+    // A request in three pieces 10 ms apart, then the reply comes back.
+    for (int piece = 0; piece < 3; ++piece) {
+      int64_t t = 1000 * e + 10 * piece;
+      rig.run_until(at_ms(t));
+      rig.data(std::to_string(e) + "." + std::to_string(piece), at_ms(t));
+    }
+    rig.run_until(at_ms(1000 * e + 500));
+    ++replies;
+  }
+  const auto& r = rig.out.records;
+  REQUIRE(r.size() == 3 * exchanges);
+  int64_t lo = ms(1000), hi = 0;
+  std::set<int64_t> distinct;
+  for (int e = 0; e < exchanges; ++e) {
+    int64_t d0 = since(r[3 * e].time) - ms(1000 * e);
+    // Every piece of an exchange has the same delay: their spacing arrives intact.
+    CHECK(since(r[3 * e + 1].time) - ms(1000 * e + 10) == d0);
+    CHECK(since(r[3 * e + 2].time) - ms(1000 * e + 20) == d0);
+    CHECK(d0 >= ms(50));
+    CHECK(d0 <= ms(149));
+    lo = std::min(lo, d0);
+    hi = std::max(hi, d0);
+    distinct.insert(d0);
+  }
+  // A fresh draw per exchange: the whole range is covered.
+  CHECK(lo <= ms(55));
+  CHECK(hi >= ms(144));
+  CHECK(distinct.size() > 50);
+  SECTION("without round_trip every piece draws its own delay") {
+    Rig plain("latency", {100, 50, 0, 0}, kT0, 7);
+    plain.stage->attach(&plain.out, &plain.rng, &replies);
+    int same = 0;
+    for (int e = 0; e < 50; ++e) {
+      for (int piece = 0; piece < 2; ++piece) {
+        plain.run_until(at_ms(1000 * e + 200 * piece));
+        plain.data("x", at_ms(1000 * e + 200 * piece));
+      }
+      plain.run_until(at_ms(1000 * e + 900));
+      const auto& p = plain.out.records;
+      same += since(p[2 * e + 1].time) - since(p[2 * e].time) == ms(200);
+    }
+    CHECK(same < 10);
+  }
+}
+
 TEST_CASE("latency: a negative total delay means no delay", "[toxics]") {
   SECTION("negative latency") {
     Rig rig("latency", {-50, 0});
@@ -423,7 +476,7 @@ TEST_CASE("latency: an update releases the held chunk at once and re-times the r
   rig.data("b", at_ms(10));
   rig.data("c", at_ms(20));
   SECTION("shorter latency") {
-    rig.stage->configure({50, 0, 0}, at_ms(30));
+    rig.stage->configure({50, 0, 0, 0}, at_ms(30));
     REQUIRE(rig.out.records.size() == 1);
     CHECK(rig.out.records[0].data == "a");
     CHECK(since(rig.out.records[0].time) == ms(30));
@@ -437,7 +490,7 @@ TEST_CASE("latency: an update releases the held chunk at once and re-times the r
     CHECK(since(rig.out.records[2].time) == ms(70));
   }
   SECTION("zero latency: the rest is due now") {
-    rig.stage->configure({0, 0, 0}, at_ms(30));
+    rig.stage->configure({0, 0, 0, 0}, at_ms(30));
     CHECK(due(rig.stage->deadline()) == ms(30));
     rig.stage->on_timer(at_ms(30));
     REQUIRE(rig.out.records.size() == 3);
@@ -445,7 +498,7 @@ TEST_CASE("latency: an update releases the held chunk at once and re-times the r
     for (const auto& r : rig.out.records) CHECK(since(r.time) == ms(30));
   }
   SECTION("longer latency") {
-    rig.stage->configure({300, 0, 0}, at_ms(30));
+    rig.stage->configure({300, 0, 0, 0}, at_ms(30));
     REQUIRE(rig.out.records.size() == 1);
     rig.run_until(at_ms(1000));
     REQUIRE(rig.out.records.size() == 3);
@@ -460,7 +513,7 @@ TEST_CASE("latency: an update does not delay a held end of stream", "[toxics]") 
   Rig rig("latency", {100, 0});
   rig.data("a", at_ms(0));
   rig.end(at_ms(10));
-  rig.stage->configure({100, 0, 0}, at_ms(50));
+  rig.stage->configure({100, 0, 0, 0}, at_ms(50));
   REQUIRE(rig.out.records.size() == 1);
   CHECK(rig.out.records[0].data == "a");
   CHECK(since(rig.out.records[0].time) == ms(50));
