@@ -96,6 +96,17 @@ Entry& Entry::dbl(std::string_view key, double value) {
   return *this;
 }
 
+std::string rfc3339_ms(int64_t unix_ms) {
+  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(unix_ms % 1000));
+  return buf;
+}
+
 void Entry::msg(std::string_view message) {
   if (!on_) return;
   std::time_t now = std::time(nullptr);

@@ -11,6 +11,10 @@ namespace faultline::log {
 
 enum class Level { kTrace, kDebug, kInfo, kWarn, kError, kFatal, kPanic, kDisabled };
 
+// A Unix time in milliseconds as RFC 3339 in UTC: 2026-12-02T06:40:01.123Z (the fault
+// timeline's events and what loadgen writes of them).
+std::string rfc3339_ms(int64_t unix_ms);
+
 // Reads LOG_LEVEL; an unknown value logs an error and keeps everything enabled.
 void init_from_env();
 void set_level(Level l);

@@ -29,6 +29,7 @@
 #include "loadgen/metrics/metrics.h"
 #include "loadgen/report/compare.h"
 #include "loadgen/report/console.h"
+#include "loadgen/report/fault_timeline.h"
 #include "loadgen/report/json_output.h"
 #include "loadgen/report/prometheus_output.h"
 #include "loadgen/report/prometheus_series.h"
@@ -273,6 +274,7 @@ struct Cli {
   std::vector<std::string> stages, headers, env, tags, thresholds, outs, trend_stats;
   std::string method = "GET", body, body_file, summary_export, summary_data;
   std::string summary_mode, summary_time_unit, backend = "auto", timeout = "60s", user_agent;
+  std::string fault_timeline;  // faultline-proxy's API URL
   bool quiet = false, no_color = false, no_summary = false, no_thresholds = false;
   bool throw_errors = false;
   unsigned threads = std::max(1u, std::min(std::thread::hardware_concurrency(), 8u));
@@ -334,6 +336,8 @@ int main(int argc, char** argv) {
   app.add_option("-o,--out", cli.outs,
                  "Output: json[=FILE], prometheus=HOST:PORT (k6-named metrics on /metrics) or "
                  "experimental-prometheus-rw (remote write, K6_PROMETHEUS_RW_*)");
+  app.add_option("--fault-timeline", cli.fault_timeline,
+                 "faultline-proxy's API (http://HOST:8474): results split by fault window");
   app.add_option("--request-timeout", cli.timeout, "Per-request timeout (default 60s)");
   app.add_flag("-q,--quiet", cli.quiet, "No header and no progress");
   app.add_flag("-w,--throw", cli.throw_errors, "Scripts: failed requests and dials throw");
@@ -831,6 +835,17 @@ int main(int argc, char** argv) {
     outputs.insert(outputs.begin(), json_out->description());
     cfg.outputs.push_back(json_out.get());
   }
+  std::unique_ptr<fl::FaultTimeline> timeline;
+  if (!cli.fault_timeline.empty()) {
+    timeline = std::make_unique<fl::FaultTimeline>(cli.fault_timeline, *registry);
+    std::string err;
+    if (!timeline->start(err)) {
+      fl::log_line("error", "could not read the fault timeline: " + err);
+      return kExitOther;
+    }
+    outputs.push_back("fault timeline (" + timeline->url() + ")");
+    cfg.outputs.push_back(timeline.get());
+  }
   const bool tty = summary_options.stdout_tty;
   if (!cli.quiet) {
     std::fputs(("\n  loadgen (Faultline " FAULTLINE_VERSION ")\n" +
@@ -918,7 +933,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> thresholded;
   for (const auto& [key, list] : thresholds) thresholded.push_back(key);
   auto metrics = fl::observed_values(*registry, *result.metrics, thresholded);
+  if (timeline) timeline->finish();
   fl::SummaryInput summary;
+  if (timeline) summary.extra_data.emplace_back("faultline_fault_windows", timeline->json());
   summary.metrics = &metrics;
   summary.thresholds = fl::evaluate(thresholds, metrics, result.elapsed_s);
   summary.elapsed_s = result.elapsed_s;
@@ -978,6 +995,7 @@ int main(int argc, char** argv) {
     bool handled = js_script && js_script->has_handle_summary() &&
                    js_script->handle_summary(fl::summary_data(summary));
     if (!handled) std::fputs(fl::console_summary(summary).c_str(), stdout);
+    if (timeline) std::fputs(timeline->table().c_str(), stdout);
     std::fflush(stdout);
     auto write = [](const std::string& path, const std::string& text) {
       std::ofstream out(path, std::ios::binary | std::ios::trunc);

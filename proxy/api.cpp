@@ -400,9 +400,9 @@ http::Response Api::handle(const http::Request& req, const std::string& peer) {
           .msg(std::string(handler_name) +
                ": HTTP method POST is deprecated. Use HTTP PATCH instead.");
     }
-    events_.set_source(route == Route::kPopulate ? "populate"
-                       : route == Route::kReset  ? "reset"
-                                                 : "api");
+    events_.begin(route == Route::kPopulate ? "populate"
+                  : route == Route::kReset  ? "reset"
+                                            : "api");
     switch (route) {
       case Route::kReset:
         r = reset();
@@ -760,9 +760,9 @@ Api::Result Api::populate(const http::Request& req) {
 }
 
 int Api::populate_from(std::string_view body, std::string& err, bool* toxic_error) {
-  events_.set_source("config");
+  events_.begin("config");
   PopulateOutcome outcome = run_populate(body);
-  events_.set_source("api");
+  events_.begin("api");
   if (toxic_error != nullptr) *toxic_error = outcome.toxic_error;
   if (!outcome.error.empty()) {
     err = outcome.error;

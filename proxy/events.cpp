@@ -1,39 +1,36 @@
 #include "proxy/events.h"
 
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <functional>
+
+#include "common/log.h"
 
 namespace faultline::proxy {
 
 namespace {
 
-// RFC 3339 in UTC with milliseconds: 2026-12-02T06:40:01.123Z.
-std::string rfc3339_ms(int64_t unix_ms) {
-  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(unix_ms % 1000));
-  return buf;
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace
 
-void EventLog::add(std::string_view type, const Proxy& p,
+void EventLog::begin(std::string_view source) {
+  source_ = source;
+  began_ms_ = now_ms();
+}
+
+void EventLog::add(std::string_view type, const Proxy& p, int64_t unix_ms,
                    const std::function<void(json::Writer&)>& rest) {
   Event e;
   e.id = next_id_++;
-  e.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
+  e.unix_ms = unix_ms;
   json::Writer w;
   w.begin_object();
   w.key("id").integer(static_cast<int64_t>(e.id));
-  w.key("time").string(rfc3339_ms(e.unix_ms));
+  w.key("time").string(log::rfc3339_ms(e.unix_ms));
   w.key("unix_ms").integer(e.unix_ms);
   w.key("type").string(type);
   w.key("source").string(source_);
@@ -46,7 +43,8 @@ void EventLog::add(std::string_view type, const Proxy& p,
 }
 
 void EventLog::proxy_event(std::string_view type, const Proxy& p) {
-  add(type, p, [&](json::Writer& w) {
+  bool from_start = type == "proxy_disabled" || type == "proxy_deleted";
+  add(type, p, from_start && began_ms_ != 0 ? began_ms_ : now_ms(), [&](json::Writer& w) {
     w.key("listen").string(p.listen);
     w.key("upstream").string(p.upstream);
     w.key("enabled").boolean(p.enabled);
@@ -54,7 +52,7 @@ void EventLog::proxy_event(std::string_view type, const Proxy& p) {
 }
 
 void EventLog::toxic_event(std::string_view type, const Proxy& p, const Toxic& t) {
-  add(type, p, [&](json::Writer& w) {
+  add(type, p, now_ms(), [&](json::Writer& w) {
     w.key("toxic");
     write_toxic(w, t);
   });
@@ -62,7 +60,7 @@ void EventLog::toxic_event(std::string_view type, const Proxy& p, const Toxic& t
 
 std::string EventLog::render(uint64_t since) const {
   uint64_t first = events_.empty() ? next_id_ : events_.front().id;
-  uint64_t dropped = first > since + 1 ? first - since - 1 : 0;
+  uint64_t dropped = since < first - 1 ? first - 1 - since : 0;
   std::string out = "{\"events\":[";
   bool comma = false;
   for (const auto& e : events_) {

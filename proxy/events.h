@@ -26,8 +26,11 @@ class EventLog {
   // a removal).
   void toxic_event(std::string_view type, const Proxy& p, const Toxic& t);
 
-  // What caused the events recorded from now on: api, populate, config or reset.
-  void set_source(std::string_view source) { source_ = source; }
+  // A change begins: what causes the events recorded from now on (api, populate, config
+  // or reset), and when. An event's time is when its change took effect: when the change
+  // began for proxy_disabled and proxy_deleted (connections start failing then), when it
+  // is recorded (the change done) for the others.
+  void begin(std::string_view source);
 
   // {"events":[...],"last_id":N,"dropped":D}: the events after `since`, oldest first;
   // `dropped` counts the ones after `since` no longer kept.
@@ -39,12 +42,14 @@ class EventLog {
     int64_t unix_ms = 0;
     std::string json;  // the whole event object
   };
-  void add(std::string_view type, const Proxy& p, const std::function<void(json::Writer&)>& rest);
+  void add(std::string_view type, const Proxy& p, int64_t unix_ms,
+           const std::function<void(json::Writer&)>& rest);
 
   size_t capacity_;
   std::deque<Event> events_;
   uint64_t next_id_ = 1;
   std::string source_ = "api";
+  int64_t began_ms_ = 0;
 };
 
 }  // namespace faultline::proxy

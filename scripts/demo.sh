@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A short demonstration: nginx as the target, faultline-proxy in front of it, load through
 # the proxy (loadgen), then two faults injected through the Toxiproxy API, a latency toxic and
-# "down" (the proxy disabled), each with its effect on the same load, then recovery.
+# "down" (the proxy disabled), each with its effect on the same load, then recovery. Last,
+# one run with both faults injected while it runs, its results split by fault window
+# (loadgen --fault-timeline, which reads the proxy's GET /events).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -60,3 +62,20 @@ curl -s -X POST "$api/proxies/web" -d '{"enabled":true}' >/dev/null
 load "after recovery"
 echo "== bytes through the proxy (GET /metrics)"
 curl -s "$api/metrics" | grep '^toxiproxy_proxy_sent_bytes_total' | sed 's/^/   /'
+
+echo "== one run, faults injected while it runs: results per fault window (--fault-timeline)"
+(
+  sleep 1.5
+  curl -s -X POST "$api/proxies/web/toxics" \
+    -d '{"name":"slow","type":"latency","attributes":{"latency":100}}' >/dev/null
+  sleep 1.5
+  curl -s -X POST "$api/proxies/web" -d '{"enabled":false}' >/dev/null
+  sleep 1.5
+  curl -s -X DELETE "$api/proxies/web/toxics/slow"
+  curl -s -X POST "$api/proxies/web" -d '{"enabled":true}' >/dev/null
+) &
+faults=$!
+./build/loadgen/loadgen --quiet -u 8 -d 6s --fault-timeline "$api" \
+  "http://127.0.0.1:$proxy_port/index.html" >"$work/timeline.out" 2>"$work/loadgen.err" || true
+wait $faults
+sed -n '/fault windows/,$p' "$work/timeline.out" | grep -v '^$'

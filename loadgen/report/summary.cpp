@@ -597,7 +597,7 @@ std::string legacy_summary(const SummaryInput& in) {
 struct JsonMember;
 
 struct Json {
-  enum Kind { kNumber, kString, kBool, kObject, kArray } kind = kObject;
+  enum Kind { kNumber, kString, kBool, kObject, kArray, kRaw } kind = kObject;
   double number = 0;
   std::string text;
   bool flag = false;
@@ -610,6 +610,7 @@ struct Json {
   static Json str(std::string s);
   static Json boolean(bool b);
   static Json array();
+  static Json raw(std::string json);  // written as given
   Json& set(std::string key, Json value);
 
   // indent 0: compact; otherwise pretty-printed with that many spaces per level.
@@ -644,6 +645,12 @@ Json Json::array() {
   j.kind = kArray;
   return j;
 }
+Json Json::raw(std::string json) {
+  Json j;
+  j.kind = kRaw;
+  j.text = std::move(json);
+  return j;
+}
 
 void Json::write(std::string& out, int indent, int depth) const {
   std::string pad =
@@ -659,6 +666,9 @@ void Json::write(std::string& out, int indent, int depth) const {
       return;
     case kBool:
       out += flag ? "true" : "false";
+      return;
+    case kRaw:
+      out += text;
       return;
     case kArray:
       if (items.empty()) {
@@ -913,6 +923,7 @@ std::string summary_data(const SummaryInput& in) {
       }
     }
   }
+  for (const auto& [key, value] : in.extra_data) root.set(key, Json::raw(value));
   std::string text;
   root.write(text, 0);
   return text;

@@ -74,6 +74,9 @@ struct SummaryInput {
   std::vector<ScenarioSection> scenarios;    // full mode: SCENARIO sections (not "default")
   std::vector<GroupSection> group_sections;  // full mode: GROUP sections, first-seen order
   SummaryOptions options;
+  // Extra keys of summary_data(), each a JSON value (k6's tools ignore keys they do not
+  // know): the fault windows of --fault-timeline.
+  std::vector<std::pair<std::string, std::string>> extra_data;
 };
 
 // Checks one --summary-trend-stats entry: avg, min, med, max, count or p(N) with N a
