@@ -8,7 +8,9 @@
    (imports, options with scenarios, custom metrics, a config object, a class, template
    literals, groups, six requests and checks per iteration, sleep);
 3. the time to initialise 1,000 VUs (a run of 1,000 VUs with one iteration each, minus a
-   run of one VU with one iteration).
+   run of one VU with one iteration);
+4. where a request's CPU goes, by VU count: user and system microseconds and voluntary
+   context switches per request, the scenario file next to the script (JIT off).
 
 Usage: bench/js/run.py [seconds] [rounds]"""
 
@@ -177,6 +179,30 @@ def main():
             else:
                 print(f"  jit {jit:9} no timing (exit {p.returncode})")
         os.environ.pop("LOADGEN_JS_JIT", None)
+        print("4. CPU per request by VU count (user + system µs, voluntary context switches "
+              "per request; one worker thread, JIT off, median of the rounds by total)")
+        print(f"  {'':8} {'scenario file':>34} {'JS script':>34} {'JS/file':>8}")
+        for vus in (1, 4, 50):
+            cells = {}
+            for name, target in (("file", scenario), ("js", loop)):
+                runs = []
+                for _ in range(rounds):
+                    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    subprocess.run([LOADGEN, "run", "--quiet", "--threads", "1", "-u", str(vus),
+                                    "-d", f"{secs}s", "--summary-export", export, target],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+                    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    total, _ = requests_in(export)
+                    runs.append(((after.ru_utime - before.ru_utime) / total * 1e6,
+                                 (after.ru_stime - before.ru_stime) / total * 1e6,
+                                 (after.ru_nvcsw - before.ru_nvcsw) / total))
+                runs.sort(key=lambda r: r[0] + r[1])
+                cells[name] = runs[len(runs) // 2]
+            f, j = cells["file"], cells["js"]
+            fmt = "{:6.1f} + {:5.1f} = {:6.1f} µs, {:4.2f} cs"
+            print(f"  {vus:4} VUs {fmt.format(f[0], f[1], f[0] + f[1], f[2]):>34} "
+                  f"{fmt.format(j[0], j[1], j[0] + j[1], j[2]):>34} "
+                  f"{(j[0] + j[1]) / (f[0] + f[1]):8.2f}")
     finally:
         os.environ.clear()
         os.environ.update(env)
