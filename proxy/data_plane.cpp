@@ -67,6 +67,9 @@ struct LinkSpec {
   mutable std::atomic<int64_t> admitted{0};
   mutable std::mutex waiters_mutex;
   mutable std::deque<std::pair<asio::io_context*, std::weak_ptr<Link>>> waiters;
+  // waiters.size(), readable without the lock: a closing connection takes the lock only
+  // when someone waits (a waiter looks for a place again after joining, so none is missed).
+  mutable std::atomic<size_t> waiting{0};
 };
 
 // Each connection gets its own generator, seeded from -seed, the proxy and the
@@ -380,6 +383,7 @@ asio::awaitable<bool> Link::admit(uint64_t id) {
                              return !l || l.get() == this;
                            }),
             w.end());
+    spec.waiting.store(w.size());
   };
   while (!closed) {
     const ToxicSpec* t = owner->toxics->find_connect(id);
@@ -398,6 +402,7 @@ asio::awaitable<bool> Link::admit(uint64_t id) {
     {
       std::lock_guard<std::mutex> lock(spec.waiters_mutex);
       spec.waiters.emplace_back(&owner->ctx, weak_from_this());
+      spec.waiting.store(spec.waiters.size());
     }
     // A place freed between the first look and joining the queue is not missed.
     if (try_admit(limit)) {
@@ -419,10 +424,12 @@ void Link::release() {
   spec.admitted.fetch_sub(1);
   std::pair<asio::io_context*, std::weak_ptr<Link>> first;
   {
+    if (spec.waiting.load() == 0) return;
     std::lock_guard<std::mutex> lock(spec.waiters_mutex);
     if (spec.waiters.empty()) return;
     first = std::move(spec.waiters.front());
     spec.waiters.pop_front();
+    spec.waiting.store(spec.waiters.size());
   }
   asio::post(*first.first, [w = std::move(first.second)] {
     if (auto l = w.lock()) l->connect_timer.cancel();

@@ -18,9 +18,7 @@ namespace faultline::loadgen {
 namespace {
 
 int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return unix_now_ns() / 1000000;
 }
 
 // "latency_downstream latency=200 jitter=0", with the toxicity when it is not 1.
@@ -197,8 +195,14 @@ bool FaultTimeline::poll(std::string& err) {
 }
 
 void FaultTimeline::assign(int64_t until_ms) {
-  while (!pending_.empty() && pending_.front().unix_ms < until_ms) {
-    const Pending& p = pending_.front();
+  // Workers' batches interleave, so the pending samples are not in time order: each one
+  // before `until_ms` goes to its window, the rest wait for the next poll.
+  std::deque<Pending> later;
+  for (const Pending& p : pending_) {
+    if (p.unix_ms >= until_ms) {
+      later.push_back(p);
+      continue;
+    }
     // The window the sample's time falls in (before the first: the first).
     auto it = std::upper_bound(windows_.begin(), windows_.end(), p.unix_ms,
                                [](int64_t t, const FaultWindow& w) { return t < w.start_ms; });
@@ -209,8 +213,8 @@ void FaultTimeline::assign(int64_t until_ms) {
       ++w.requests;
       if (p.value != 0) ++w.failed;
     }
-    pending_.pop_front();
   }
+  pending_ = std::move(later);
 }
 
 void FaultTimeline::samples(const std::vector<Sample>& batch, const TagSets&) {
@@ -219,9 +223,6 @@ void FaultTimeline::samples(const std::vector<Sample>& batch, const TagSets&) {
     if (!duration && static_cast<int>(s.metric) != failed_metric_) continue;
     pending_.push_back(Pending{s.unix_ns / 1000000, duration, s.value});
   }
-  // Workers' batches interleave: keep the pending samples in time order.
-  std::stable_sort(pending_.begin(), pending_.end(),
-                   [](const Pending& a, const Pending& b) { return a.unix_ms < b.unix_ms; });
   if (windows_.empty() || now_ms() - last_poll_ms_ < 1000) return;
   std::string err;
   if (!poll(err)) {

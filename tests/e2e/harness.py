@@ -82,7 +82,9 @@ class Proxy:
 
 
 class EchoServer:
-    """A TCP echo server on `host` (127.0.0.1 unless told; port 0 picks a free one)."""
+    """A TCP echo server on `host` (127.0.0.1 unless told; port 0 picks a free one).
+    Subclasses change what a connection gets by overriding `_serve(conn)` (one thread per
+    connection) and see each accept through `on_accept()`."""
 
     def __init__(self, port=0, host="127.0.0.1"):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -99,7 +101,11 @@ class EchoServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
+            self.on_accept()
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def on_accept(self):
+        pass
 
     @staticmethod
     def _serve(conn):

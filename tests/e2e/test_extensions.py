@@ -46,15 +46,9 @@ class CountingEcho(EchoServer):
         self.accepted = []  # monotonic times
         super().__init__()
 
-    def _accept(self):
-        while not self.stopped:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.accepted.append(time.monotonic())
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+    def on_accept(self):
+        with self.lock:
+            self.accepted.append(time.monotonic())
 
     def count(self):
         with self.lock:
@@ -92,7 +86,7 @@ class ConnEnv:
         return code
 
 
-class HoldServer:
+class HoldServer(EchoServer):
     """A server that echoes one message, holds the connection `hold` seconds and closes it
     itself, counting its open connections: it decides when a connection ends, so its count
     has no delay in noticing a close."""
@@ -102,22 +96,12 @@ class HoldServer:
         self.lock = threading.Lock()
         self.open = 0
         self.peak = 0
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(256)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.open += 1
-                self.peak = max(self.peak, self.open)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+    def on_accept(self):
+        with self.lock:
+            self.open += 1
+            self.peak = max(self.peak, self.open)
 
     def _serve(self, conn):
         try:
@@ -129,9 +113,6 @@ class HoldServer:
         with self.lock:
             self.open -= 1
         conn.close()
-
-    def close(self):
-        self.sock.close()
 
 
 def echoes(port, payload=b"ping", timeout=5):
@@ -605,24 +586,12 @@ def test_stall(binary, backend, echo, work, check):
         check.equal(proxy.stop(), 0, "clean exit")
 
 
-class PieceServer:
+class PieceServer(EchoServer):
     """Reads 12-byte requests, notes when each byte arrives, answers "ok" to each."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.requests = []  # per request: arrival times (s) of its 12 bytes
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        super().__init__()
 
     def _serve(self, conn):
         times = []
@@ -640,9 +609,6 @@ class PieceServer:
         except OSError:
             pass
         conn.close()
-
-    def close(self):
-        self.sock.close()
 
 
 def piece_gaps(port, server, exchanges):

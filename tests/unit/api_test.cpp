@@ -870,6 +870,37 @@ TEST_CASE("api: events (the fault timeline)", "[api]") {
     CHECK(h.call("GET", "/events?since=14").body.find("\"source\":\"config\"") !=
           std::string::npos);
   }
+  SECTION("populate: a moved proxy is deleted and created again; a changed toxic updated") {
+    const std::string first =
+        "[{\"name\":\"m\",\"listen\":\"127.0.0.1:17023\",\"upstream\":\"x:1\",\"toxics\":[{"
+        "\"name\":\"t\",\"type\":\"latency\",\"attributes\":{\"latency\":10}}]}]";
+    REQUIRE(h.call("POST", "/populate", first).status == 201);
+    auto id_of_t = [&] { return h.api.proxies().at("m")->find_toxic("t")->id; };
+    const uint64_t id = id_of_t();
+    REQUIRE(h.call("POST", "/populate",
+                   "[{\"name\":\"m\",\"listen\":\"127.0.0.1:17023\",\"upstream\":\"x:1\","
+                   "\"toxics\":[{\"name\":\"t\",\"type\":\"latency\",\"attributes\":{"
+                   "\"latency\":20}}]}]")
+                .status == 201);
+    CHECK(id_of_t() == id);  // updated in place: open connections keep the stage
+    REQUIRE(h.call("POST", "/populate",
+                   "[{\"name\":\"m\",\"listen\":\"127.0.0.1:17024\",\"upstream\":\"x:1\"}]")
+                .status == 201);
+    // The address of a running proxy, asked for by another: the old one is left stopped.
+    h.plane.taken.insert("127.0.0.1:17025");
+    REQUIRE(h.call("POST", "/populate",
+                   "[{\"name\":\"m\",\"listen\":\"127.0.0.1:17025\",\"upstream\":\"x:1\"}]")
+                .status == 500);
+    auto ev = without_times(h.call("GET", "/events?since=12").body);
+    std::vector<std::string> types;
+    static const std::regex type_re("\"type\":\"(proxy_[a-z]+|toxic_[a-z]+)\"");
+    for (std::sregex_iterator it(ev.begin(), ev.end(), type_re), end; it != end; ++it) {
+      types.push_back((*it)[1]);
+    }
+    CHECK(types == std::vector<std::string>{"proxy_created", "toxic_added", "toxic_updated",
+                                            "proxy_deleted", "proxy_created", "proxy_disabled"});
+    CHECK(ev.find("\"toxic\":{\"attributes\":{\"latency\":20,") != std::string::npos);
+  }
 }
 
 TEST_CASE("events: the log is bounded and says what a reader missed", "[api]") {
