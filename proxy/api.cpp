@@ -119,7 +119,8 @@ void decode_proxy_fields(od::object obj, std::string_view struct_name, ProxyInpu
 // Reads a toxic's attribute object into `values`, which keeps the entries not present. A
 // named choice that is not one of its values leaves a message in `bad_choice`.
 void decode_attributes(od::object obj, const toxics::ToxicType& type, std::vector<int64_t>& values,
-                       json::TypeErrors& errors, std::string& bad_choice) {
+                       std::vector<std::string>& texts, json::TypeErrors& errors,
+                       std::string& bad_choice) {
   for (auto field : obj) {
     std::string_view key;
     if (field.unescaped_key().get(key) != simdjson::SUCCESS) continue;
@@ -130,6 +131,10 @@ void decode_attributes(od::object obj, const toxics::ToxicType& type, std::vecto
       std::string path = "attributes.";
       path += type.attributes[i].name;
       const auto& spec = type.attributes[i];
+      if (spec.is_text()) {
+        json::read_string(v, {errors, type.go_struct, path}, texts[i]);
+        break;
+      }
       if (spec.choices.empty()) {
         json::read_int64(v, {errors, type.go_struct, path}, spec.go_type, values[i]);
         break;
@@ -706,9 +711,11 @@ void Api::set_toxics(Proxy& p, std::vector<Toxic> list) {
     if (old != nullptr && old->type == t.type && old->stream == t.stream) {
       Toxic kept = *old;
       kept_ids.push_back(kept.id);
-      if (kept.attributes != t.attributes || kept.toxicity != t.toxicity) {
-        if (kept.attributes != t.attributes) kept.since = now;
+      bool attrs_changed = kept.attributes != t.attributes || kept.texts != t.texts;
+      if (attrs_changed || kept.toxicity != t.toxicity) {
+        if (attrs_changed) kept.since = now;
         kept.attributes = t.attributes;
+        kept.texts = t.texts;
         kept.toxicity = t.toxicity;
         ++kept.version;
         changes.emplace_back("toxic_updated", kept);
@@ -857,17 +864,17 @@ std::optional<Api::Result> Api::decode_toxic(std::string_view body, Toxic& t) {
   }
   if (errors.any()) return Result::error(400, "bad request body: " + errors.message());
   t.type = toxics::find_type(type_name);
-  bool connection = t.type != nullptr && t.type->connection != toxics::ConnectionFault::kNone;
-  // Without a stream a toxic goes downstream, a connection toxic upstream (its only one).
-  if (connection && !stream_given) t.stream = "upstream";
+  bool upstream_only = t.type != nullptr && !t.type->upstream_only.empty();
+  // Without a stream a toxic goes downstream; one that works upstream only goes there.
+  if (upstream_only && !stream_given) t.stream = "upstream";
   if (!stream_from(t.stream, t.direction)) {
     return Result::error(400, "stream was invalid, can be either upstream or downstream");
   }
   if (t.name.empty()) t.name = type_name + "_" + t.stream;
   if (t.type == nullptr) return Result::error(400, "invalid toxic type");
-  if (connection && t.direction != toxics::Stream::kUpstream) {
-    return Result::error(400, "stream was invalid, " + std::string(t.type->name) +
-                                  " acts on new connections: its stream is upstream");
+  if (upstream_only && t.direction != toxics::Stream::kUpstream) {
+    return Result::error(400, "stream was invalid, " + std::string(t.type->name) + " " +
+                                  std::string(t.type->upstream_only) + ": its stream is upstream");
   }
   return std::nullopt;
 }
@@ -875,6 +882,7 @@ std::optional<Api::Result> Api::decode_toxic(std::string_view body, Toxic& t) {
 // The second pass of decode_toxic, once the name is known to be free: the typed attributes.
 std::optional<Api::Result> Api::decode_toxic_attributes(std::string_view body, Toxic& t) {
   t.attributes.assign(t.type->attributes.size(), 0);
+  t.texts.assign(t.type->attributes.size(), std::string());
   json::Document doc;
   std::string err;
   std::string bad_choice;
@@ -891,12 +899,16 @@ std::optional<Api::Result> Api::decode_toxic_attributes(std::string_view body, T
       od::object attrs;
       if (field.value().get(v) == simdjson::SUCCESS && json::kind_name(v) == "object" &&
           v.get_object().get(attrs) == simdjson::SUCCESS) {
-        decode_attributes(attrs, *t.type, t.attributes, errors, bad_choice);
+        decode_attributes(attrs, *t.type, t.attributes, t.texts, errors, bad_choice);
       }
     }
   }
   if (errors.any()) return Result::error(400, "bad request body: " + errors.message());
   if (!bad_choice.empty()) return Result::error(400, bad_choice);
+  if (t.type->validate != nullptr) {
+    std::string invalid = t.type->validate(t.attributes, t.texts);
+    if (!invalid.empty()) return Result::error(400, "invalid attribute: " + invalid);
+  }
   return std::nullopt;
 }
 
@@ -944,6 +956,7 @@ Api::Result Api::toxic_update(const std::string& name, const std::string& toxic,
   json::TypeErrors errors;
   float toxicity = t->toxicity;
   std::vector<int64_t> attrs = t->attributes;
+  std::vector<std::string> texts = t->texts;
   std::string bad_choice;
   od::value root = doc.root();
   auto kind = json::kind_name(root);
@@ -961,7 +974,7 @@ Api::Result Api::toxic_update(const std::string& name, const std::string& toxic,
           auto ak = json::kind_name(v);
           od::object a;
           if (ak == "object" && v.get_object().get(a) == simdjson::SUCCESS) {
-            decode_attributes(a, *t->type, attrs, errors, bad_choice);
+            decode_attributes(a, *t->type, attrs, texts, errors, bad_choice);
           } else if (ak != "null") {
             errors.field(ak, "", "attributes",
                          std::string("toxics.") + std::string(t->type->go_struct));
@@ -974,10 +987,16 @@ Api::Result Api::toxic_update(const std::string& name, const std::string& toxic,
   }
   // A value outside an extension's choices changes nothing.
   if (!errors.any() && !bad_choice.empty()) return Result::error(400, bad_choice);
+  // So does a value an extension's own check refuses.
+  if (!errors.any() && t->type->validate != nullptr) {
+    std::string invalid = t->type->validate(attrs, texts);
+    if (!invalid.empty()) return Result::error(400, "invalid attribute: " + invalid);
+  }
   // Like Toxiproxy, attribute values decoded around a type error still take effect;
   // toxicity does not.
-  bool attrs_changed = attrs != t->attributes;
+  bool attrs_changed = attrs != t->attributes || texts != t->texts;
   t->attributes = attrs;
+  t->texts = texts;
   if (errors.any()) {
     if (attrs_changed) {
       ++t->version;

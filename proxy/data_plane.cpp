@@ -153,6 +153,16 @@ struct Flow : toxics::Sink {
     queue.push_back(std::move(item));
     writer_wake.notify();
   }
+  // The start of this direction, for toxics of the other one that answer in its place.
+  struct Inbound : toxics::Sink {
+    Flow* flow;
+    explicit Inbound(Flow* f) : flow(f) {}
+    void push(Item item, toxics::Time now) override {
+      flow->chain.push(std::move(item), now);
+      flow->chain_changed();
+    }
+  } inbound{this};
+
   size_t held() const { return queued_bytes + chain.held_bytes(); }
   bool fast_path() const { return chain.empty() && queue.empty() && !writing; }
   // The chain's next deadline may have changed: re-arm the stage timer, unless it is
@@ -186,6 +196,7 @@ struct Link : std::enable_shared_from_this<Link> {
     up.sent = &owner->metrics.sent.Add(labels("upstream"));
     down.received = &owner->metrics.received.Add(labels("downstream"));
     down.sent = &owner->metrics.sent.Add(labels("downstream"));
+    up.chain.set_answers(&down.inbound);
     for (Flow* f : {&up, &down}) {
       f->chain.on_activate([m = &owner->metrics, name = s.name](const ToxicSpec& t) {
         m->toxic_links.Add({{"proxy", name}, {"type", std::string(t.type->name)}}).Increment();
@@ -240,8 +251,8 @@ struct Link : std::enable_shared_from_this<Link> {
 
   void apply(const ToxicSet& set) {
     auto now = toxics::Clock::now();
-    up.chain.apply(set.chain[0], now);
-    down.chain.apply(set.chain[1], now);
+    up.chain.apply(set.chain[0], now, up.chunks_read > 0);
+    down.chain.apply(set.chain[1], now, down.chunks_read > 0);
     up.chain_changed();
     down.chain_changed();
     up.reader_wake.notify();
@@ -661,7 +672,7 @@ std::shared_ptr<const ToxicSet> toxic_set(const proxy::Proxy& p) {
   for (int d = 0; d < 2; ++d) {
     for (const auto& t : p.toxics[d]) {
       set->chain[d].push_back(
-          ToxicSpec{t.id, t.version, t.type, t.toxicity, t.attributes, t.since});
+          ToxicSpec{t.id, t.version, t.type, t.toxicity, t.attributes, t.since, t.texts});
       if (t.type->connection != toxics::ConnectionFault::kNone) {
         set->connect.push_back(set->chain[d].back());
       }

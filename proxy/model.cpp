@@ -17,7 +17,9 @@ void write_toxic(json::Writer& w, const Toxic& t) {
     const auto& spec = t.type->attributes[i];
     if (spec.optional && t.attributes[i] == 0) continue;
     w.key(spec.name);
-    if (spec.choices.empty()) {
+    if (spec.is_text()) {
+      w.string(t.texts.at(i));
+    } else if (spec.choices.empty()) {
       w.integer(t.attributes[i]);
     } else {
       w.string(spec.choices.at(static_cast<size_t>(t.attributes[i])));

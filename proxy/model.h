@@ -26,6 +26,7 @@ struct Toxic {
   toxics::Stream direction = toxics::Stream::kDownstream;
   float toxicity = 1.0f;
   std::vector<int64_t> attributes;  // in the order of type->attributes
+  std::vector<std::string> texts;   // the same order; the values of text attributes
   // When the toxic was created or its attributes last changed: a toxic that follows a
   // schedule (stall) starts it there, the same for every connection.
   std::chrono::steady_clock::time_point since;

@@ -16,7 +16,12 @@ struct ToxicChain::Slot : Sink {
 
   void draw(Random& rng) {
     bool was_active = active;
-    active = uniform01(rng) < static_cast<double>(spec.toxicity);
+    if (spec.type->per_message) {
+      active = true;  // the stage draws for each message it matches
+      stage->set_toxicity(spec.toxicity);
+    } else {
+      active = uniform01(rng) < static_cast<double>(spec.toxicity);
+    }
     if (active && !was_active && chain->activated_) chain->activated_(spec);
   }
 
@@ -83,7 +88,7 @@ void ToxicChain::renumber() {
   for (size_t i = 0; i < slots_.size(); ++i) slots_[i]->index = i;
 }
 
-void ToxicChain::apply(const std::vector<ToxicSpec>& specs, Time now) {
+void ToxicChain::apply(const std::vector<ToxicSpec>& specs, Time now, bool midstream) {
   // 1. Removed toxics: hand over what they hold, then drop them. Removing a timeout toxic
   //    closes the connection, whether or not it was active (Toxiproxy's behaviour).
   for (size_t i = 0; i < slots_.size();) {
@@ -107,6 +112,7 @@ void ToxicChain::apply(const std::vector<ToxicSpec>& specs, Time now) {
       if (s.id != slot->spec.id || s.version == slot->spec.version) continue;
       slot->spec = s;
       slot->stage->set_since(s.since);
+      slot->stage->configure_texts(s.texts);
       slot->stage->configure(s.attributes, now);
       slot->redraw(rng_, now);
     }
@@ -123,8 +129,11 @@ void ToxicChain::apply(const std::vector<ToxicSpec>& specs, Time now) {
     slot->spec = s;
     slot->stage = s.type->create();
     slot->stage->attach(slot.get(), &rng_, replies_);
+    slot->stage->set_answers(answers_);
     slot->stage->set_since(s.since);
+    slot->stage->configure_texts(s.texts);
     slot->stage->configure(s.attributes, now);
+    if (midstream) slot->stage->join_midstream();
     if (!slots_.empty()) slots_.back()->redraw(rng_, now);
     slot->draw(rng_);
     slots_.push_back(std::move(slot));

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "toxics/stage.h"
@@ -22,7 +23,8 @@ struct ToxicSpec {
   const ToxicType* type = nullptr;
   float toxicity = 1.0f;
   std::vector<int64_t> attributes;
-  Time since{};  // when it was created or its attributes last changed
+  Time since{};                    // when it was created or its attributes last changed
+  std::vector<std::string> texts;  // text attributes (extensions), like `attributes`
 };
 
 class ToxicChain {
@@ -39,8 +41,11 @@ class ToxicChain {
   void on_timer(Time now);
   std::optional<Time> deadline() const;
   size_t held_bytes() const;
-  // Brings the chain in line with `specs` (the direction's toxics, in order).
-  void apply(const std::vector<ToxicSpec>& specs, Time now);
+  // Brings the chain in line with `specs` (the direction's toxics, in order). `midstream`:
+  // bytes have already passed, so a new stage joins a stream under way.
+  void apply(const std::vector<ToxicSpec>& specs, Time now, bool midstream = false);
+  // Where stages may answer the client (see Stage::set_answers).
+  void set_answers(Sink* answers) { answers_ = answers; }
   // How many stages are active (their toxicity draw succeeded).
   size_t active_count() const;
   // Called whenever a stage turns active (for metrics).
@@ -56,6 +61,7 @@ class ToxicChain {
   Sink& out_;
   Random& rng_;
   const uint64_t* replies_;
+  Sink* answers_ = nullptr;
   std::function<void(const ToxicSpec&)> activated_;
   std::vector<std::unique_ptr<Slot>> slots_;
 };

@@ -13,8 +13,13 @@
 
 namespace faultline::toxics {
 
+namespace {
+constexpr std::string_view kOnConnect = "acts on new connections";
+}  // namespace
+
 const ToxicType& refuse_type() {
-  static const ToxicType type{"refuse", "RefuseToxic", {}, nullptr, ConnectionFault::kRefuse};
+  static const ToxicType type{"refuse",  "RefuseToxic", {}, nullptr, ConnectionFault::kRefuse,
+                              kOnConnect};
   return type;
 }
 
@@ -23,13 +28,15 @@ const ToxicType& accept_delay_type() {
                               "AcceptDelayToxic",
                               {{"delay", "int64"}},
                               nullptr,
-                              ConnectionFault::kAcceptDelay};
+                              ConnectionFault::kAcceptDelay,
+                              kOnConnect};
   return type;
 }
 
 const ToxicType& upstream_refuse_type() {
   static const ToxicType type{
-      "upstream_refuse", "UpstreamRefuseToxic", {}, nullptr, ConnectionFault::kUpstreamRefuse};
+      "upstream_refuse", "UpstreamRefuseToxic", {}, nullptr, ConnectionFault::kUpstreamRefuse,
+      kOnConnect};
   return type;
 }
 
@@ -38,7 +45,8 @@ const ToxicType& max_connections_type() {
                               "MaxConnectionsToxic",
                               {{"connections", "int64"}, {"queue", "int64"}},
                               nullptr,
-                              ConnectionFault::kMaxConnections};
+                              ConnectionFault::kMaxConnections,
+                              kOnConnect};
   return type;
 }
 

@@ -21,6 +21,8 @@ const std::vector<ToxicType>& all_types() {
       accept_delay_type(),
       upstream_refuse_type(),
       max_connections_type(),
+      redis_type(),
+      postgres_type(),
   };
   return types;
 }

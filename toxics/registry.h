@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -13,13 +14,17 @@ namespace faultline::toxics {
 class Stage;
 
 struct AttributeSpec {
-  std::string_view name;     // JSON key, e.g. "latency"
-  std::string_view go_type;  // "int64" or "int" ("string" for choices), as in Go's type errors
+  std::string_view name;  // JSON key, e.g. "latency"
+  // "int64" or "int"; "string" for choices and for text, as in Go's type errors.
+  std::string_view go_type;
   // Extensions only. A named choice is a JSON string, kept as its index in `choices`.
   std::vector<std::string_view> choices = {};
   // An optional attribute is left out of the toxic's JSON while it is 0, so a toxic that
   // does not use the extension prints exactly as Toxiproxy's.
   bool optional = false;
+
+  // A text attribute (an extension): a JSON string, kept as it is.
+  bool is_text() const { return go_type == "string" && choices.empty(); }
 };
 
 // What a connection toxic does to a new connection before the upstream is dialled.
@@ -38,6 +43,15 @@ struct ToxicType {
   std::unique_ptr<Stage> (*create)() = nullptr;  // a fresh stage for one link direction
   // Connection toxics (an extension) have no stage; they live on the upstream stream.
   ConnectionFault connection = ConnectionFault::kNone;
+  // Extensions. Non-empty for a toxic that only works on the upstream stream: why, as the
+  // API says it ("acts on new connections").
+  std::string_view upstream_only = {};
+  // Toxicity drawn for each request the toxic matches rather than once per connection
+  // (the protocol toxics: a pooled connection lives long).
+  bool per_message = false;
+  // Checks values the JSON types cannot: an error text for the API, empty when fine.
+  std::string (*validate)(const std::vector<int64_t>& numbers,
+                          const std::vector<std::string>& texts) = nullptr;
 };
 
 // One function per toxic file (toxics/<name>.cpp).
@@ -55,6 +69,9 @@ const ToxicType& refuse_type();
 const ToxicType& accept_delay_type();
 const ToxicType& upstream_refuse_type();
 const ToxicType& max_connections_type();
+// Protocol toxics: Redis (toxics/redis.cpp) and PostgreSQL (toxics/postgres.cpp).
+const ToxicType& redis_type();
+const ToxicType& postgres_type();
 
 // Looks a type up by its exact name; nullptr when unknown.
 const ToxicType* find_type(std::string_view name);

@@ -53,11 +53,24 @@ class Stage {
   virtual void flush(Time /*now*/) {}
   // New attribute values (in registry order); timers restart, per-link state is kept.
   virtual void configure(const std::vector<int64_t>& attributes, Time now) = 0;
+  // The text attributes (in registry order, empty for the others); given before configure().
+  virtual void configure_texts(const std::vector<std::string>& /*texts*/) {}
+  // The stage joins a stream already under way (a toxic added to an open connection): the
+  // first item need not start a message of the protocol.
+  virtual void join_midstream() {}
   // When the toxic was created or its attributes last changed; given before configure().
   // A toxic that follows a schedule (stall) starts it there, on every connection alike.
   virtual void set_since(Time /*since*/) {}
   // Bytes held inside the stage (for backpressure).
   virtual size_t held_bytes() const { return 0; }
+
+  // Where the stage can answer the client itself: the start of the connection's other
+  // direction (given to stages on the upstream stream).
+  void set_answers(Sink* answers) { answers_ = answers; }
+
+  // A toxic whose toxicity is drawn per message (ToxicType::per_message) is always active;
+  // it draws against this itself.
+  void set_toxicity(float toxicity) { toxicity_ = toxicity; }
 
   // `replies`, when given, counts the data chunks read so far from the connection's other
   // direction (what a request-response exchange looks like from this side).
@@ -71,11 +84,18 @@ class Stage {
   void emit(Item item, Time now) { next_->push(std::move(item), now); }
   Random& rng() { return *rng_; }
   const uint64_t* replies() const { return replies_; }
+  float toxicity() const { return toxicity_; }
+  // Sends an item towards the client (nothing when the stage has no way back).
+  void answer(Item item, Time now) {
+    if (answers_ != nullptr) answers_->push(std::move(item), now);
+  }
 
  private:
   Sink* next_ = nullptr;
   Random* rng_ = nullptr;
   const uint64_t* replies_ = nullptr;
+  float toxicity_ = 1.0f;
+  Sink* answers_ = nullptr;
 };
 
 // Creates the stage for a registered type (nullptr for an unknown type).

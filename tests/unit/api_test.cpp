@@ -748,6 +748,55 @@ TEST_CASE("api: latency distribution", "[api]") {
   check_error(h.call("GET", "/proxies/echo/toxics/m"), 404, "toxic not found");
 }
 
+// The protocol toxics (extensions): text attributes, upstream only, their own checks.
+TEST_CASE("api: redis and postgres toxics", "[api]") {
+  Harness h;
+  REQUIRE(h.call("POST", "/proxies", kEchoBody).status == 201);
+  check_json(h.call("POST", "/proxies/echo/toxics",
+                    "{\"type\":\"redis\",\"toxicity\":0.5,\"attributes\":{\"commands\":\"SET\","
+                    "\"error\":\"READONLY You can't write against a read only replica.\"}}"),
+             200,
+             "{\"attributes\":{\"commands\":\"SET\",\"keys\":\"\",\"error\":\"READONLY You can't "
+             "write against a read only replica.\",\"delay\":0},\"name\":\"redis_upstream\","
+             "\"type\":\"redis\",\"stream\":\"upstream\",\"toxicity\":0.5}");
+  check_json(h.call("PATCH", "/proxies/echo/toxics/redis_upstream",
+                    "{\"attributes\":{\"keys\":\"user:*\",\"delay\":20}}"),
+             200,
+             "{\"attributes\":{\"commands\":\"SET\",\"keys\":\"user:*\",\"error\":\"READONLY "
+             "You can't write against a read only replica.\",\"delay\":20},\"name\":\"redis_"
+             "upstream\",\"type\":\"redis\",\"stream\":\"upstream\",\"toxicity\":0.5}");
+  check_error(h.call("PATCH", "/proxies/echo/toxics/redis_upstream",
+                     "{\"attributes\":{\"error\":\"ERR a\\r\\nb\"}}"),
+              400, "invalid attribute: error must be one line");
+  check_error(
+      h.call("POST", "/proxies/echo/toxics",
+             "{\"name\":\"r2\",\"type\":\"redis\",\"attributes\":{\"commands\":[\"SET\"]}}"),
+      400,
+      "bad request body: json: cannot unmarshal array into Go struct field "
+      "RedisToxic.attributes.commands of type string");
+  check_error(h.call("POST", "/proxies/echo/toxics",
+                     "{\"name\":\"r3\",\"type\":\"redis\",\"stream\":\"downstream\"}"),
+              400,
+              "stream was invalid, redis reads the commands clients send: its stream is upstream");
+  check_json(h.call("POST", "/proxies/echo/toxics",
+                    "{\"name\":\"pg\",\"type\":\"postgres\",\"attributes\":{\"query\":\"*UPDATE*\","
+                    "\"code\":\"40001\"}}"),
+             200,
+             "{\"attributes\":{\"query\":\"*UPDATE*\",\"code\":\"40001\",\"message\":\"\","
+             "\"delay\":0},\"name\":\"pg\",\"type\":\"postgres\",\"stream\":\"upstream\","
+             "\"toxicity\":1}");
+  check_error(h.call("POST", "/proxies/echo/toxics",
+                     "{\"name\":\"pg2\",\"type\":\"postgres\",\"attributes\":{\"code\":\"4001\"}}"),
+              400,
+              "invalid attribute: code must be a SQLSTATE of five digits or capital letters "
+              "(got \\\"4001\\\")");
+  // The refused changes left the toxics as they were.
+  auto list = h.call("GET", "/proxies/echo/toxics");
+  CHECK(list.body.find("\"keys\":\"user:*\"") != std::string::npos);
+  CHECK(list.body.find("\"pg2\"") == std::string::npos);
+  CHECK(list.body.find("\"r2\"") == std::string::npos);
+}
+
 namespace {
 
 // An /events body without its clock fields (checked separately).

@@ -144,7 +144,13 @@ ToxicSpec spec(uint64_t id, uint64_t version, std::string_view type, std::vector
   REQUIRE(t != nullptr);
   REQUIRE(attrs.size() <= t->attributes.size());
   attrs.resize(t->attributes.size(), 0);
-  return ToxicSpec{id, version, t, toxicity, std::move(attrs)};
+  return ToxicSpec{id,
+                   version,
+                   t,
+                   toxicity,
+                   std::move(attrs),
+                   Time{},
+                   std::vector<std::string>(t->attributes.size())};
 }
 
 }  // namespace
@@ -155,8 +161,9 @@ ToxicSpec spec(uint64_t id, uint64_t version, std::string_view type, std::vector
 
 TEST_CASE("registry: every toxic type is found by its exact name and creates a stage", "[toxics]") {
   const std::vector<std::pair<std::string_view, size_t>> expected = {
-      {"noop", 0},       {"latency", 4}, {"bandwidth", 1},  {"slow_close", 1}, {"timeout", 1},
-      {"reset_peer", 1}, {"slicer", 3},  {"limit_data", 1}, {"stall", 2}};
+      {"noop", 0},    {"latency", 4},    {"bandwidth", 1}, {"slow_close", 1},
+      {"timeout", 1}, {"reset_peer", 1}, {"slicer", 3},    {"limit_data", 1},
+      {"stall", 2},   {"redis", 4},      {"postgres", 4}};
   const std::vector<std::pair<std::string_view, size_t>> connection = {
       {"refuse", 0}, {"accept_delay", 1}, {"upstream_refuse", 0}, {"max_connections", 2}};
   CHECK(tx::all_types().size() == expected.size() + connection.size());
@@ -1578,4 +1585,342 @@ TEST_CASE("chain: toxicity 0.5 makes about half of the links toxic", "[toxics]")
   const double fraction = static_cast<double>(active) / links;
   CHECK(fraction > 0.3);
   CHECK(fraction < 0.7);
+}
+
+// ---------------------------------------------------------------------------------------
+// Protocol toxics (redis, postgres): text attributes, a toxicity drawn per message, and
+// answers that go back to the client
+// ---------------------------------------------------------------------------------------
+
+namespace {
+
+// A protocol stage with its text attributes, its delay (the fourth attribute of both) and
+// a recorder for what it sends back towards the client.
+struct ProtocolRig {
+  Recorder out;
+  Recorder answers;
+  Random rng;
+  std::unique_ptr<Stage> stage;
+
+  ProtocolRig(std::string_view type, std::vector<std::string> texts, int64_t delay_ms = 0,
+              float toxicity = 1.0f, uint64_t seed = 1)
+      : rng(seed) {
+    const tx::ToxicType* t = tx::find_type(type);
+    REQUIRE(t != nullptr);
+    REQUIRE(t->per_message);
+    stage = t->create();
+    stage->attach(&out, &rng);
+    stage->set_answers(&answers);
+    stage->set_toxicity(toxicity);
+    texts.resize(4);
+    std::vector<int64_t> numbers = {0, 0, 0, delay_ms};
+    REQUIRE(t->validate(numbers, texts).empty());
+    stage->configure_texts(texts);
+    stage->configure(numbers, kT0);
+  }
+  void data(std::string s, Time now) { stage->on_item(data_item(std::move(s)), now); }
+  void run_until(Time until) {
+    for (int guard = 0; guard < 100000; ++guard) {
+      auto d = stage->deadline();
+      if (!d || *d > until) return;
+      stage->on_timer(*d);
+    }
+    FAIL("stage timers did not settle");
+  }
+};
+
+std::string resp(std::vector<std::string> args) {
+  std::string out = "*" + std::to_string(args.size()) + "\r\n";
+  for (const auto& a : args) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  return out;
+}
+
+std::string eval_error(const std::string& error) {
+  return resp({"EVAL", "return redis.error_reply(ARGV[1])", "0", error});
+}
+
+std::string be32(uint32_t v) {
+  std::string s;
+  for (int shift = 24; shift >= 0; shift -= 8) s += static_cast<char>((v >> shift) & 0xff);
+  return s;
+}
+std::string pg_message(char type, const std::string& body) {
+  return std::string(1, type) + be32(static_cast<uint32_t>(body.size() + 4)) + body;
+}
+std::string pg_query(const std::string& sql) {
+  return pg_message('Q', sql + std::string(1, '\0'));
+}
+std::string pg_startup(const std::string& user) {
+  std::string body = be32(196608) + "user" + std::string(1, '\0') + user + std::string(1, '\0') +
+                     std::string(1, '\0');
+  return be32(static_cast<uint32_t>(body.size() + 4)) + body;
+}
+std::string z(const std::string& s) {
+  return s + std::string(1, '\0');
+}
+
+}  // namespace
+
+TEST_CASE("redis: matching commands are answered by the server with the error, in place",
+          "[toxics][redis]") {
+  ProtocolRig rig("redis", {"SET,del", "user:*", "-READONLY You can't write against a replica."});
+  const std::string get = resp({"GET", "user:1"});
+  const std::string set = resp({"SET", "user:1", "v"});
+  const std::string set_other = resp({"set", "cache:1", "v"});
+  const std::string del = resp({"DEL", "user:2"});
+  // Pipelined in one chunk: each matching command becomes the EVAL, the rest is untouched.
+  rig.data(get + set + set_other + del + get, kT0);
+  const std::string error = eval_error("READONLY You can't write against a replica.");
+  CHECK(rig.out.bytes() == get + error + set_other + error + get);
+  CHECK(rig.stage->deadline() == std::nullopt);
+  CHECK(rig.answers.records.empty());
+}
+
+TEST_CASE("redis: commands split anywhere are read the same", "[toxics][redis]") {
+  const std::string stream = resp({"SET", "k", std::string(300, 'x')}) + resp({"PING"}) +
+                             "GET k\r\n" + resp({"SET", "k2", "v"}) + resp({"GET", "k"});
+  const std::string expected =
+      eval_error("ERR x") + resp({"PING"}) + "GET k\r\n" + eval_error("ERR x") + resp({"GET", "k"});
+  for (size_t piece : {1, 2, 3, 7, 64, 1000}) {
+    ProtocolRig rig("redis", {"set", "", "ERR x"});
+    for (size_t at = 0; at < stream.size(); at += piece) {
+      rig.data(stream.substr(at, piece), kT0);
+    }
+    CHECK(rig.out.bytes() == expected);
+  }
+}
+
+TEST_CASE("redis: inline commands are matched on their first words", "[toxics][redis]") {
+  ProtocolRig rig("redis", {"flushall", "", "ERR no"});
+  rig.data("PING\r\nflushall async\r\nping\r\n", kT0);
+  CHECK(rig.out.bytes() == "PING\r\n" + eval_error("ERR no") + "ping\r\n");
+}
+
+TEST_CASE("redis: a delay holds matching commands and what follows them", "[toxics][redis]") {
+  ProtocolRig rig("redis", {"GET", "", ""}, 100);
+  const std::string set = resp({"SET", "a", "1"});
+  const std::string get = resp({"GET", "a"});
+  rig.data(set + get + set, at_ms(0));
+  CHECK(rig.out.bytes() == set);  // the SET before the GET is not held
+  CHECK(due(rig.stage->deadline()) == ms(100));
+  CHECK(rig.stage->held_bytes() == get.size() + set.size());
+  rig.data(set, at_ms(50));  // behind the held GET, it waits too
+  rig.run_until(at_ms(1000));
+  REQUIRE(rig.out.records.size() == 2);
+  CHECK(rig.out.records[1].data == get + set + set);
+  CHECK(since(rig.out.records[1].time) == ms(100));
+  CHECK(rig.stage->held_bytes() == 0);
+}
+
+TEST_CASE("redis: a delayed error answers after the delay", "[toxics][redis]") {
+  ProtocolRig rig("redis", {"INCR", "", "LOADING Redis is loading the dataset in memory"}, 40);
+  rig.data(resp({"INCR", "n"}) + resp({"GET", "n"}), at_ms(0));
+  CHECK(rig.out.bytes().empty());
+  rig.run_until(at_ms(1000));
+  REQUIRE(rig.out.records.size() == 1);
+  CHECK(rig.out.records[0].data ==
+        eval_error("LOADING Redis is loading the dataset in memory") + resp({"GET", "n"}));
+  CHECK(since(rig.out.records[0].time) == ms(40));
+}
+
+TEST_CASE("redis: a long command that does not match streams through", "[toxics][redis]") {
+  ProtocolRig rig("redis", {"GET", "", "ERR x"});
+  const std::string value = pattern(1 << 20);
+  const std::string set = resp({"SET", "big", value});
+  size_t fed = 0;
+  for (size_t at = 0; at < set.size(); at += 16384) {
+    rig.data(set.substr(at, 16384), kT0);
+    fed += std::min<size_t>(16384, set.size() - at);
+    CHECK(rig.out.bytes().size() == fed);  // nothing is held back
+    CHECK(rig.stage->held_bytes() == 0);
+  }
+  CHECK(rig.out.bytes() == set);
+}
+
+TEST_CASE("redis: toxicity is drawn for each matching command", "[toxics][redis]") {
+  ProtocolRig rig("redis", {"SET", "", "ERR x"}, 0, 0.25f, 7);
+  const std::string set = resp({"SET", "a", "1"});
+  for (int i = 0; i < 2000; ++i) rig.data(set, kT0);
+  std::string all = rig.out.bytes();
+  size_t answered = 0;
+  for (size_t at = all.find("EVAL"); at != std::string::npos; at = all.find("EVAL", at + 1)) {
+    ++answered;
+  }
+  CHECK(all.size() == answered * eval_error("ERR x").size() + (2000 - answered) * set.size());
+  CHECK(answered > 400);
+  CHECK(answered < 600);
+}
+
+TEST_CASE("redis: bytes that are not RESP pass untouched", "[toxics][redis]") {
+  ProtocolRig rig("redis", {"", "", "ERR x"});
+  const std::string junk = "*x\r\nhello\r\n" + resp({"GET", "a"});
+  rig.data(junk, kT0);
+  CHECK(rig.out.bytes() == junk);
+  rig.data(resp({"GET", "a"}), kT0);  // and the stream stays untouched
+  CHECK(rig.out.bytes() == junk + resp({"GET", "a"}));
+}
+
+TEST_CASE("redis: joining a connection under way waits for a command's start", "[toxics][redis]") {
+  ProtocolRig rig("redis", {"GET", "", "ERR x"});
+  rig.stage->join_midstream();
+  const std::string tail = "lue\r\n";  // the end of a command begun before the toxic
+  rig.data(tail, kT0);
+  rig.data(resp({"GET", "a"}), kT0);
+  CHECK(rig.out.bytes() == tail + eval_error("ERR x"));
+}
+
+TEST_CASE("redis: removing the toxic sends on what it holds, a command cut short unchanged",
+          "[toxics][redis]") {
+  ProtocolRig rig("redis", {"SET", "", "ERR x"}, 100);
+  const std::string set = resp({"SET", "a", "1"});
+  rig.data(set + set.substr(0, 9), at_ms(0));  // one whole, one begun
+  CHECK(rig.out.bytes().empty());
+  rig.stage->flush(at_ms(5));
+  CHECK(rig.out.bytes() == eval_error("ERR x") + set.substr(0, 9));
+}
+
+TEST_CASE("redis: attributes are checked", "[toxics][redis]") {
+  const auto& t = tx::redis_type();
+  CHECK(t.upstream_only == "reads the commands clients send");
+  CHECK(t.validate({0, 0, 0, -1}, {"", "", "", ""}) == "delay must not be negative");
+  CHECK(t.validate({0, 0, 0, 0}, {"", "", "ERR a\r\nb", ""}) == "error must be one line");
+  CHECK(t.validate({0, 0, 0, 5}, {"GET", "k*", "ERR a", ""}).empty());
+}
+
+TEST_CASE("postgres: a matching simple query becomes one the server fails with the code",
+          "[toxics][postgres]") {
+  ProtocolRig rig("postgres", {"*update accounts*", "40001", ""});
+  const std::string startup = pg_startup("app");
+  const std::string select = pg_query("SELECT 1");
+  rig.data(startup + select, kT0);
+  CHECK(rig.out.bytes() == startup + select);
+  rig.data(pg_query("UPDATE accounts SET n = 1") + select, kT0);
+  CHECK(rig.out.bytes() ==
+        startup + select +
+            pg_query("DO $faultline$ BEGIN RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = "
+                     "'could not serialize access due to concurrent update'; END $faultline$") +
+            select);
+  CHECK(rig.answers.records.empty());
+}
+
+TEST_CASE("postgres: a message of one's own is quoted; 57P01 terminates the backend",
+          "[toxics][postgres]") {
+  SECTION("message") {
+    ProtocolRig rig("postgres", {"", "XX001", "it's broken"});
+    rig.data(pg_startup("u") + pg_query("select 1"), kT0);
+    CHECK(rig.out.bytes() == pg_startup("u") + pg_query("DO $faultline$ BEGIN RAISE EXCEPTION "
+                                                        "USING ERRCODE = 'XX001', MESSAGE = "
+                                                        "'it''s broken'; END $faultline$"));
+  }
+  SECTION("57P01") {
+    ProtocolRig rig("postgres", {"", "57P01", ""});
+    rig.data(pg_startup("u") + pg_query("select 1"), kT0);
+    CHECK(rig.out.bytes() ==
+          pg_startup("u") + pg_query("SELECT pg_terminate_backend(pg_backend_pid())"));
+  }
+}
+
+TEST_CASE("postgres: a connection-time code answers the startup message with FATAL",
+          "[toxics][postgres]") {
+  ProtocolRig rig("postgres", {"", "53300", ""});
+  rig.data(pg_startup("app") + pg_query("SELECT 1"), kT0);
+  CHECK(rig.out.bytes().empty());  // nothing reaches the server
+  REQUIRE(rig.answers.records.size() == 2);
+  CHECK(rig.answers.records[0].data ==
+        pg_message('E', z("SFATAL") + z("VFATAL") + z("C53300") +
+                            z("Msorry, too many clients already") + std::string(1, '\0')));
+  CHECK(rig.answers.records[1].kind == ItemKind::kEnd);
+  SECTION("the user's name in the server's wording") {
+    ProtocolRig auth("postgres", {"", "28P01", ""});
+    auth.data(pg_startup("alice"), kT0);
+    REQUIRE(!auth.answers.records.empty());
+    CHECK(auth.answers.records[0].data.find("password authentication failed for user \"alice\"") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("postgres: an SSL request is passed on, and a TLS handshake after it untouched",
+          "[toxics][postgres]") {
+  ProtocolRig rig("postgres", {"", "40001", ""});
+  const std::string ssl = be32(8) + be32(80877103);
+  SECTION("the server said no: the startup and queries follow in the clear") {
+    rig.data(ssl, kT0);
+    rig.data(pg_startup("u") + pg_query("select 1"), kT0);
+    CHECK(rig.out.bytes().find("RAISE EXCEPTION") != std::string::npos);
+  }
+  SECTION("the server said yes: everything after is opaque") {
+    const std::string hello = "\x16\x03\x01\x02\x00" + pattern(512);
+    rig.data(ssl, kT0);
+    rig.data(hello, kT0);
+    rig.data(pg_query("select 1"), kT0);
+    CHECK(rig.out.bytes() == ssl + hello + pg_query("select 1"));
+  }
+}
+
+TEST_CASE("postgres: delays hold simple queries and extended executes of matching SQL",
+          "[toxics][postgres]") {
+  ProtocolRig rig("postgres", {"*pgbench_branches*", "", ""}, 50);
+  rig.data(pg_startup("u"), at_ms(0));
+  const std::string parse =
+      pg_message('P', z("s1") + z("UPDATE pgbench_branches SET b = $1") + std::string(2, '\0'));
+  const std::string bind = pg_message(
+      'B', z("") + z("s1") + std::string(2, '\0') + std::string(2, '\0') + std::string(2, '\0'));
+  const std::string execute = pg_message('E', z("") + be32(0));
+  const std::string sync = pg_message('S', "");
+  rig.data(parse + bind + execute + sync, at_ms(0));
+  CHECK(rig.out.bytes() == pg_startup("u") + parse + bind);
+  CHECK(due(rig.stage->deadline()) == ms(50));
+  rig.run_until(at_ms(49));
+  CHECK(rig.out.bytes() == pg_startup("u") + parse + bind);
+  rig.run_until(at_ms(50));
+  CHECK(rig.out.bytes() == pg_startup("u") + parse + bind + execute + sync);
+  // The statement stays known: a later Bind and Execute of it are held again.
+  rig.data(bind + execute + sync + pg_query("select 1"), at_ms(100));
+  CHECK(due(rig.stage->deadline()) == ms(150));
+  rig.run_until(at_ms(150));
+  CHECK(rig.out.bytes().size() == (pg_startup("u") + parse + bind + execute + sync + bind +
+                                   execute + sync + pg_query("select 1"))
+                                      .size());
+}
+
+TEST_CASE("postgres: long messages stream through; unreadable streams pass untouched",
+          "[toxics][postgres]") {
+  ProtocolRig rig("postgres", {"", "40001", ""});
+  rig.data(pg_startup("u"), kT0);
+  const std::string copy = pg_message('d', pattern(1 << 20));
+  for (size_t at = 0; at < copy.size(); at += 16384) {
+    rig.data(copy.substr(at, 16384), kT0);
+    CHECK(rig.stage->held_bytes() == 0);
+  }
+  CHECK(rig.out.bytes() == pg_startup("u") + copy);
+  const std::string bad = std::string("Q") + be32(2) + "junk";
+  rig.data(bad + pg_query("select 1"), kT0);
+  CHECK(rig.out.bytes() == pg_startup("u") + copy + bad + pg_query("select 1"));
+}
+
+TEST_CASE("postgres: attributes are checked", "[toxics][postgres]") {
+  const auto& t = tx::postgres_type();
+  CHECK(t.validate({0, 0, 0, 0}, {"", "4000", "", ""}) ==
+        "code must be a SQLSTATE of five digits or capital letters (got \"4000\")");
+  CHECK(t.validate({0, 0, 0, 0}, {"", "40p01", "", ""}).find("code must be") == 0);
+  CHECK(t.validate({0, 0, 0, 0}, {"", "40P01", "a $faultline$ b", ""}).find("message") == 0);
+  CHECK(t.validate({0, 0, 0, -3}, {"", "", "", ""}) == "delay must not be negative");
+  CHECK(t.validate({0, 0, 0, 0}, {"select*", "40P01", "", ""}).empty());
+}
+
+TEST_CASE("chain: a protocol toxic is always active and draws per message", "[toxics]") {
+  Recorder out;
+  Random rng(1);
+  ToxicChain chain(out, rng);
+  ToxicSpec s = spec(1, 1, "redis", {0, 0, 0, 0}, 0.0f);
+  s.texts = {"GET", "", "ERR x", ""};
+  chain.apply({s}, kT0);
+  CHECK(chain.active_count() == 1);
+  chain.push(data_item(resp({"GET", "a"})), kT0);
+  CHECK(out.bytes() == resp({"GET", "a"}));  // toxicity 0: never answered
+  s.version = 2;
+  s.toxicity = 1.0f;
+  chain.apply({s}, kT0);
+  chain.push(data_item(resp({"GET", "a"})), kT0);
+  CHECK(out.bytes() == resp({"GET", "a"}) + eval_error("ERR x"));
 }
