@@ -143,6 +143,7 @@ struct Flow : toxics::Sink {
   std::deque<Item> queue;  // the chain's output, waiting for the writer
   size_t queued_bytes = 0;
   uint64_t chunks_read = 0;
+  toxics::ToxicChain* reply_filter = nullptr;  // the other direction's chain, downstream
   bool writing = false;
   Signal writer_wake;
   Signal reader_wake;
@@ -164,7 +165,20 @@ struct Flow : toxics::Sink {
   } inbound{this};
 
   size_t held() const { return queued_bytes + chain.held_bytes(); }
-  bool fast_path() const { return chain.empty() && queue.empty() && !writing; }
+  bool fast_path() const {
+    return chain.empty() && queue.empty() && !writing &&
+           (reply_filter == nullptr || !reply_filter->filters_replies());
+  }
+  // An item read here: through the other direction's protocol toxics that read replies,
+  // if any, then into this direction's toxics.
+  void take(Item item, toxics::Time now) {
+    if (reply_filter != nullptr && reply_filter->filters_replies()) {
+      reply_filter->filter_reply(std::move(item), now, inbound);
+    } else {
+      chain.push(std::move(item), now);
+      chain_changed();
+    }
+  }
   // The chain's next deadline may have changed: re-arm the stage timer, unless it is
   // already set for that deadline (the common case when data joins a queue, and for every
   // idle link when a toxic changes).
@@ -197,6 +211,7 @@ struct Link : std::enable_shared_from_this<Link> {
     down.received = &owner->metrics.received.Add(labels("downstream"));
     down.sent = &owner->metrics.sent.Add(labels("downstream"));
     up.chain.set_answers(&down.inbound);
+    down.reply_filter = &up.chain;
     for (Flow* f : {&up, &down}) {
       f->chain.on_activate([m = &owner->metrics, name = s.name](const ToxicSpec& t) {
         m->toxic_links.Add({{"proxy", name}, {"type", std::string(t.type->name)}}).Increment();
@@ -556,8 +571,7 @@ asio::awaitable<void> Link::read_loop(Flow& f) {
     auto now = toxics::Clock::now();
     if (ec) {
       // End of stream (or a read error): it flows through the toxics like data.
-      f.chain.push(Item{ItemKind::kEnd, {}}, now);
-      f.chain_changed();
+      f.take(Item{ItemKind::kEnd, {}}, now);
       break;
     }
     f.received->Increment(static_cast<double>(n));
@@ -573,8 +587,7 @@ asio::awaitable<void> Link::read_loop(Flow& f) {
       f.sent->Increment(static_cast<double>(wn));
       if (!f.queue.empty()) f.writer_wake.notify();
     } else {
-      f.chain.push(Item{ItemKind::kData, std::string(buf.data(), n)}, now);
-      f.chain_changed();
+      f.take(Item{ItemKind::kData, std::string(buf.data(), n)}, now);
     }
   }
 }

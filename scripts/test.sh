@@ -12,6 +12,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # (read with typescript).
 if [ ! -d tests/compat/node_modules/toxiproxy-node-client ] ||
   [ ! -d tests/compat/node_modules/k6-to-junit ] ||
+  [ ! -d tests/compat/node_modules/pg ] ||
   [ ! -d tests/compat/node_modules/k6-html-reporter ] ||
   [ ! -d tests/compat/node_modules/@types/k6 ] ||
   [ ! -d tests/compat/node_modules/typescript ]; then

@@ -84,6 +84,25 @@ size_t ToxicChain::active_count() const {
       std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->active; }));
 }
 
+bool ToxicChain::filters_replies() const {
+  return std::any_of(slots_.begin(), slots_.end(),
+                     [](const auto& s) { return s->active && s->stage->filters_replies(); });
+}
+
+void ToxicChain::filter_reply(Item item, Time now, Sink& out) {
+  // The stage nearest the server sees the replies first.
+  std::vector<Item> items;
+  items.push_back(std::move(item));
+  for (size_t i = slots_.size(); i-- > 0;) {
+    Slot& slot = *slots_[i];
+    if (!slot.active || !slot.stage->filters_replies()) continue;
+    std::vector<Item> next;
+    for (auto& it : items) slot.stage->on_reply(std::move(it), now, next);
+    items = std::move(next);
+  }
+  for (auto& it : items) out.push(std::move(it), now);
+}
+
 void ToxicChain::renumber() {
   for (size_t i = 0; i < slots_.size(); ++i) slots_[i]->index = i;
 }

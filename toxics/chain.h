@@ -44,6 +44,10 @@ class ToxicChain {
   // Brings the chain in line with `specs` (the direction's toxics, in order). `midstream`:
   // bytes have already passed, so a new stage joins a stream under way.
   void apply(const std::vector<ToxicSpec>& specs, Time now, bool midstream = false);
+  // Whether a stage reads the other direction's items (Stage::filters_replies), and the
+  // way in for them: through those stages, last first, then to `out`.
+  bool filters_replies() const;
+  void filter_reply(Item item, Time now, Sink& out);
   // Where stages may answer the client (see Stage::set_answers).
   void set_answers(Sink* answers) { answers_ = answers; }
   // How many stages are active (their toxicity draw succeeded).

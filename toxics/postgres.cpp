@@ -9,11 +9,15 @@
 //     (53300 too many connections, 57P03 starting up, 28P01, 28000, 3D000) answer the
 //     startup message with a FATAL error instead;
 //   - and/or held for `delay` ms, with everything the client sends after it.
-// Delays apply to simple queries and to the extended protocol's Execute (matched on the
-// SQL its prepared statement was parsed from). Every other byte passes unchanged.
+// In the extended protocol an Execute is matched on the SQL its statement was parsed from;
+// a failed one becomes a Sync and the failing query, the client's messages up to its own
+// Sync are dropped (the server ignores them after an error), and the stage reads the
+// server's replies to drop the ReadyForQuery of the Sync it put in. Every other byte
+// passes unchanged.
 #include <fnmatch.h>
 
 #include <map>
+#include <set>
 
 #include "toxics/outbox.h"
 
@@ -151,7 +155,7 @@ class PostgresStage : public Stage {
     while (pos < data.size() && (phase_ == Phase::kStartup || phase_ == Phase::kTyped)) {
       if (streaming_left_ > 0) {
         size_t n = std::min<size_t>(data.size() - pos, static_cast<size_t>(streaming_left_));
-        out_.add(data.substr(pos, n));
+        if (!skipping_) out_.add(data.substr(pos, n));
         pos += n;
         streaming_left_ -= static_cast<int64_t>(n);
         continue;
@@ -192,8 +196,10 @@ class PostgresStage : public Stage {
     std::string msg = std::move(head_);
     head_.clear();
     if (code == kSslRequest || code == kGssEncRequest) {
-      after_encryption_request_ = true;    // the server answers with one byte; then either
-      out_.put(std::move(msg), now, now);  // a handshake or the startup message follows
+      // The server answers with one byte; then a handshake or the startup message follows.
+      after_encryption_request_ = true;
+      ++single_byte_replies_;
+      out_.put(std::move(msg), now, now);
       return used;
     }
     if (code == kCancelRequest || (code >> 16) != (kProtocol3 >> 16)) {
@@ -207,6 +213,7 @@ class PostgresStage : public Stage {
       refuse(now);
       return used;
     }
+    ++expected_;  // once authenticated, the server says it is ready
     out_.put(std::move(msg), now, now);
     return used;
   }
@@ -255,8 +262,16 @@ class PostgresStage : public Stage {
       phase_ = Phase::kOpaque;
       return used;
     }
+    if (skipping_ && type != 'X') {
+      // After a failed Execute the server would ignore everything up to the Sync.
+      if (type == 'S') end_skipping(now);
+      head_.clear();
+      streaming_left_ = len - 4;
+      return used;
+    }
     if (type != 'Q' && type != 'P' && type != 'B' && type != 'E' && type != 'C') {
       // Nothing to look at inside: on its way at once, the body streamed behind it.
+      if (type == 'S' || type == 'F') ++expected_;  // each is answered by one ReadyForQuery
       out_.begin(std::move(head_), now, now);
       head_.clear();
       streaming_left_ = len - 4;
@@ -290,13 +305,126 @@ class PostgresStage : public Stage {
         auto it = portals_.find(std::string(cstring(body, at)));
         if (it != portals_.end()) sql = it->second;
       }
+      if (type == 'Q') ++expected_;
       if (matches(sql) && uniform01(rng()) < toxicity()) {
-        if (type == 'Q' && !code_.empty() && !startup_code(code_)) msg = failing_query();
+        bool fail = !code_.empty() && !startup_code(code_);
+        if (fail && type == 'Q') msg = failing_query();
+        if (fail && type == 'E') msg = failing_execute();
         out_.put(std::move(msg), now + delay_, now);
         return;
       }
     }
     out_.put(std::move(msg), now, now);
+  }
+
+  // In place of an Execute: a Sync, which ends what came before it in the batch (its
+  // ReadyForQuery is not the client's, and is dropped), then the failing query, whose
+  // ReadyForQuery answers the client's own Sync. What the client sends up to that Sync
+  // is dropped, as the server drops it after an error.
+  std::string failing_execute() {
+    drops_.insert(++expected_);
+    hold_ = ++expected_;
+    skipping_ = true;
+    return message('S', "") + failing_query();
+  }
+
+  // The client's Sync that ends a failed batch: its ReadyForQuery may go to it now.
+  void end_skipping(Time now) {
+    skipping_ = false;
+    auto it = held_ready_.find(hold_);
+    if (it != held_ready_.end()) {
+      answer(Item{ItemKind::kData, std::move(it->second)}, now);
+      held_ready_.erase(it);
+    }
+  }
+
+  bool filters_replies() const override { return true; }
+
+  void on_reply(Item item, Time, std::vector<Item>& out) override {
+    if (item.kind != ItemKind::kData || phase_ == Phase::kOpaque) {
+      rout_ += rhead_;  // a reply cut short goes on as it came
+      rhead_.clear();
+      flush_reply(out);
+      out.push_back(std::move(item));
+      return;
+    }
+    std::string_view data = item.data;
+    size_t pos = 0;
+    while (pos < data.size()) {
+      if (phase_ == Phase::kOpaque) {
+        rout_.append(data.substr(pos));
+        break;
+      }
+      if (single_byte_replies_ > 0 && rhead_.empty() && rleft_ == 0) {
+        // The answer to an SSL or GSS request: one byte, 'S' or 'G' for yes.
+        char c = data[pos++];
+        rout_ += c;
+        --single_byte_replies_;
+        if (c == 'S' || c == 'G') phase_ = Phase::kOpaque;
+        continue;
+      }
+      if (rleft_ > 0) {
+        size_t n = std::min<size_t>(data.size() - pos, static_cast<size_t>(rleft_));
+        if (rtype_ == 'Z') {
+          rhead_.append(data.substr(pos, n));
+        } else if (!discarding_) {
+          rout_.append(data.substr(pos, n));
+        }
+        pos += n;
+        rleft_ -= static_cast<int64_t>(n);
+        if (rleft_ == 0 && rtype_ == 'Z') ready_for_query();
+        continue;
+      }
+      size_t n = std::min(data.size() - pos, size_t{5} - rhead_.size());
+      rhead_.append(data.substr(pos, n));
+      pos += n;
+      if (rhead_.size() < 5) break;
+      rtype_ = rhead_[0];
+      int64_t len = read_int32(rhead_, 1);
+      if (len < 4 || len > kMaxMessage) {  // not the protocol: everything passes from here
+        phase_ = Phase::kOpaque;
+        rout_ += rhead_;
+        rhead_.clear();
+        continue;
+      }
+      rleft_ = len - 4;
+      if (rtype_ == 'E') batch_failed_ = true;
+      if (rtype_ != 'Z') {
+        if (!discarding_) rout_ += rhead_;
+        rhead_.clear();
+      } else if (rleft_ == 0) {
+        ready_for_query();
+      }
+    }
+    flush_reply(out);
+  }
+
+  // A whole ReadyForQuery from the server, in rhead_.
+  void ready_for_query() {
+    std::string msg = std::move(rhead_);
+    rhead_.clear();
+    // One for a request sent before the stage joined the connection is not counted.
+    if (seen_ < expected_) ++seen_;
+    bool failed = batch_failed_;
+    batch_failed_ = false;
+    discarding_ = false;
+    if (drops_.erase(seen_) > 0) {
+      // It answers the Sync put in for a failed Execute. When the server had already
+      // failed that batch (a bad Bind, an aborted transaction), the client has its one
+      // error: what the failing query brings besides its ReadyForQuery is dropped.
+      discarding_ = failed;
+      return;
+    }
+    if (seen_ == hold_ && skipping_) {
+      held_ready_[seen_] = std::move(msg);  // the client has not sent its Sync yet
+      return;
+    }
+    rout_ += msg;
+  }
+
+  void flush_reply(std::vector<Item>& out) {
+    if (!rout_.empty()) out.push_back(Item{ItemKind::kData, std::move(rout_)});
+    rout_.clear();
   }
 
   bool matches(const std::string& sql) const {
@@ -334,6 +462,22 @@ class PostgresStage : public Stage {
   std::string database_;
   std::map<std::string, std::string> statements_;  // prepared statement -> its SQL
   std::map<std::string, std::string> portals_;     // portal -> its statement's SQL
+
+  // Keeping the replies in step: every Query, Sync and FunctionCall (and the startup) is
+  // answered by exactly one ReadyForQuery, numbered from 1 in the order sent.
+  uint64_t expected_ = 0;     // ReadyForQuery messages the requests sent so far will bring
+  uint64_t seen_ = 0;         // ReadyForQuery messages the server has sent
+  std::set<uint64_t> drops_;  // those that answer a Sync the toxic put in
+  uint64_t hold_ = 0;         // the one that answers the client's Sync of a failed batch
+  std::map<uint64_t, std::string> held_ready_;  // ... when it came before that Sync
+  bool skipping_ = false;                       // dropping the client's messages up to its Sync
+  int single_byte_replies_ = 0;                 // SSL/GSS requests the server has yet to answer
+  std::string rhead_;  // a reply's header being read, or a whole ReadyForQuery
+  std::string rout_;   // reply bytes passed on at the end of the item
+  char rtype_ = 0;
+  int64_t rleft_ = 0;          // body bytes of the current reply still to come
+  bool batch_failed_ = false;  // an ErrorResponse since the last ReadyForQuery
+  bool discarding_ = false;    // dropping replies up to the next ReadyForQuery
 };
 
 std::string validate(const std::vector<int64_t>& numbers, const std::vector<std::string>& texts) {

@@ -61,6 +61,13 @@ class Stage {
   // When the toxic was created or its attributes last changed; given before configure().
   // A toxic that follows a schedule (stall) starts it there, on every connection alike.
   virtual void set_since(Time /*since*/) {}
+  // A protocol toxic that must see the server's replies to keep its answers in order: the
+  // connection's other direction hands each of its items here first, before its own
+  // toxics; what the stage passes on goes in `out`.
+  virtual bool filters_replies() const { return false; }
+  virtual void on_reply(Item item, Time /*now*/, std::vector<Item>& out) {
+    out.push_back(std::move(item));
+  }
   // Bytes held inside the stage (for backpressure).
   virtual size_t held_bytes() const { return 0; }
 

@@ -218,6 +218,48 @@ except psycopg2.Error as e:
 """
 
 
+NODE_PG = r"""
+const { Client } = require("pg");
+(async () => {
+  const c = new Client({ host: "127.0.0.1", port: Number(process.argv[1]), user: "postgres",
+                         database: "postgres" });
+  await c.connect();
+  const out = {};
+  await c.query("BEGIN");
+  try {
+    await c.query("UPDATE accounts SET balance = balance - $1 WHERE id = $2", [10, 1]);
+    out.update = "no error";
+  } catch (e) { out.update = [e.code, e.message]; }
+  try { await c.query("SELECT $1::int AS n", [5]); out.inTx = "no error"; }
+  catch (e) { out.inTx = [e.code, e.message]; }
+  await c.query("ROLLBACK");
+  out.after = (await c.query("SELECT balance FROM accounts WHERE id = $1", [1])).rows[0].balance;
+  const named = { name: "upd", text: "UPDATE accounts SET balance = $1 WHERE id = 1",
+                  values: [3] };
+  for (let i = 0; i < 3; i++) {
+    try { await c.query(named); out["named" + i] = "no error"; }
+    catch (e) { out["named" + i] = e.code; }
+  }
+  out.last = (await c.query("SELECT 1 AS one")).rows[0].one;
+  await c.end();
+  console.log(JSON.stringify(out));
+})().catch((e) => { console.error(e); process.exit(1); });
+"""
+
+NODE_MODULES = os.path.join(os.path.dirname(__file__), "..", "compat", "node_modules")
+
+
+def node_pg(port):
+    """Runs NODE_PG with npm's pg (installed in tests/compat by scripts/test.sh)."""
+    if not os.path.isdir(os.path.join(NODE_MODULES, "pg")):
+        raise RuntimeError("npm's pg is missing: run (cd tests/compat && npm install)")
+    r = subprocess.run(["node", "-e", NODE_PG, str(port)], capture_output=True, text=True,
+                       env=dict(os.environ, NODE_PATH=os.path.abspath(NODE_MODULES)), timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError(f"node pg script failed: {r.stderr}")
+    return json.loads(r.stdout)
+
+
 def psql(port, sql, *extra):
     env = dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(port), PGUSER="postgres",
                PGDATABASE="postgres")
@@ -265,21 +307,35 @@ def check_postgres(c, binary, backend):
         got = library(PG_ERRORS, port)
         c.equal(got["update"][:2], ["DeadlockDetected", "40P01"], "psycopg2 raises DeadlockDetected")
 
+        # node-postgres (npm pg), whose parameterised queries use the extended protocol.
+        proxy.json("PATCH", "/proxies/pg/toxics/serialize", {"attributes": {"code": "40001"}})
+        got = node_pg(port)
+        c.equal(got["update"], ["40001", "could not serialize access due to concurrent update"],
+                "pg (extended protocol) gets 40001")
+        c.equal(got["inTx"][0], "25P02", "its transaction is aborted, as after a real error")
+        c.equal(got["after"], 100, "after ROLLBACK the connection answers; nothing changed")
+        c.equal([got["named0"], got["named1"], got["named2"]], ["40001"] * 3,
+                "a named prepared statement fails each time it runs")
+        c.equal(got["last"], 1, "the connection is usable afterwards")
+
         # pgbench retries serialization failures (and only those): with the toxic on a
         # third of its branch updates, every transaction still ends, some after retries.
         proxy.request("DELETE", "/proxies/pg/toxics/serialize")
         init = pgbench(server.port, "-i", "-q", "-s", "1")
         c.equal(init.returncode, 0, "pgbench -i")
         add_toxic(proxy, "pg", {"name": "branches", "type": "postgres", "toxicity": 0.3,
-                                 "attributes": {"query": "*pgbench_branches*", "code": "40001"}})
-        r = pgbench(port, "-n", "-M", "simple", "-c", "2", "-t", "100", "--max-tries", "50")
-        if r.returncode != 0:
-            print(r.stdout, r.stderr)
-        m = re.search(r"number of transactions retried: (\d+)", r.stdout)
-        c.check(r.returncode == 0 and "number of failed transactions: 0 " in r.stdout,
-                "pgbench finishes every transaction")
-        c.check(m is not None and int(m.group(1)) >= 20,
-                f"pgbench retried serialization failures ({m.group(1) if m else None})")
+                                 "attributes": {"query": "UPDATE pgbench_branches*",
+                                                "code": "40001"}})
+        for mode in ("simple", "prepared"):
+            r = pgbench(port, "-n", "-M", mode, "-c", "2", "-t", "100", "--max-tries", "50")
+            if r.returncode != 0:
+                print(r.stdout, r.stderr)
+            m = re.search(r"number of transactions retried: (\d+)", r.stdout)
+            c.check(r.returncode == 0 and "number of failed transactions: 0 " in r.stdout,
+                    f"pgbench -M {mode} finishes every transaction")
+            c.check(m is not None and int(m.group(1)) >= 20,
+                    f"pgbench -M {mode} retried serialization failures "
+                    f"({m.group(1) if m else None} of 200)")
 
         # Delays: the matching query in simple, extended and prepared mode; others not.
         proxy.request("DELETE", "/proxies/pg/toxics/branches")

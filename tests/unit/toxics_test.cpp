@@ -1924,3 +1924,107 @@ TEST_CASE("chain: a protocol toxic is always active and draws per message", "[to
   chain.push(data_item(resp({"GET", "a"})), kT0);
   CHECK(out.bytes() == resp({"GET", "a"}) + eval_error("ERR x"));
 }
+
+namespace {
+
+// What the server sends, as the stage passes it on towards the client.
+std::string replies_through(Stage& stage, const std::string& bytes, Time now) {
+  std::vector<Item> out;
+  stage.on_reply(data_item(bytes), now, out);
+  std::string all;
+  for (const auto& item : out) all += item.data;
+  return all;
+}
+
+std::string pg_ready(char status) {
+  return pg_message('Z', std::string(1, status));
+}
+std::string pg_error(const std::string& code) {
+  return pg_message('E', z("SERROR") + z("C" + code) + z("Mx") + std::string(1, '\0'));
+}
+
+}  // namespace
+
+TEST_CASE("postgres: a failed Execute becomes a Sync and the failing query; replies stay in step",
+          "[toxics][postgres]") {
+  ProtocolRig rig("postgres", {"update accounts*", "40001", ""});
+  REQUIRE(rig.stage->filters_replies());
+  const std::string startup = pg_startup("u");
+  rig.data(startup, kT0);
+  CHECK(replies_through(*rig.stage, pg_message('R', be32(0)) + pg_ready('I'), kT0) ==
+        pg_message('R', be32(0)) + pg_ready('I'));
+  const std::string parse =
+      pg_message('P', z("") + z("UPDATE accounts SET n = $1") + std::string(2, '\0'));
+  const std::string bind = pg_message('B', z("") + z("") + std::string(6, '\0'));
+  const std::string describe = pg_message('D', "P" + z(""));
+  const std::string execute = pg_message('E', z("") + be32(0));
+  const std::string sync = pg_message('S', "");
+  const std::string failing = pg_query(
+      "DO $faultline$ BEGIN RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'could "
+      "not serialize access due to concurrent update'; END $faultline$");
+  const std::string select = pg_query("SELECT 1");
+
+  SECTION("the client's Sync in the same batch") {
+    rig.data(parse + bind + describe + execute + sync + select, kT0);
+    CHECK(rig.out.bytes() == startup + parse + bind + describe + sync + failing + select);
+    // The server: ParseComplete, BindComplete, NoData, the ReadyForQuery of the Sync put in
+    // (dropped), the error and the ReadyForQuery the client waits for, then SELECT's.
+    const std::string head = pg_message('1', "") + pg_message('2', "") + pg_message('n', "");
+    CHECK(replies_through(*rig.stage, head + pg_ready('I') + pg_error("40001") + pg_ready('I'),
+                          kT0) == head + pg_error("40001") + pg_ready('I'));
+    CHECK(replies_through(*rig.stage, pg_message('C', z("SELECT 1")) + pg_ready('I'), kT0) ==
+          pg_message('C', z("SELECT 1")) + pg_ready('I'));
+  }
+  SECTION("replies split anywhere") {
+    rig.data(parse + bind + execute + sync, kT0);
+    const std::string server = pg_message('1', "") + pg_message('2', "") + pg_ready('T') +
+                               pg_error("40001") + pg_ready('E');
+    std::string got;
+    for (char c : server) got += replies_through(*rig.stage, std::string(1, c), kT0);
+    CHECK(got == pg_message('1', "") + pg_message('2', "") + pg_error("40001") + pg_ready('E'));
+  }
+  SECTION("the server answers before the client's Sync: its ReadyForQuery waits for it") {
+    rig.data(parse + bind + execute + pg_message('H', ""), kT0);
+    CHECK(replies_through(*rig.stage, pg_ready('I') + pg_error("40001") + pg_ready('I'), kT0) ==
+          pg_error("40001"));
+    CHECK(rig.answers.records.empty());
+    rig.data(sync, kT0);
+    REQUIRE(rig.answers.records.size() == 1);
+    CHECK(rig.answers.records[0].data == pg_ready('I'));
+    CHECK(rig.out.bytes() == startup + parse + bind + sync + failing);  // Flush, Sync dropped
+  }
+  SECTION("a batch the server had already failed keeps its one error") {
+    rig.data(parse + bind + execute + sync, kT0);
+    CHECK(replies_through(*rig.stage,
+                          pg_error("25P02") + pg_ready('E') + pg_error("25P02") + pg_ready('E'),
+                          kT0) == pg_error("25P02") + pg_ready('E'));
+  }
+  SECTION("pipelined batches: each Sync's ReadyForQuery is counted") {
+    const std::string ok_parse = pg_message('P', z("") + z("SELECT 1") + std::string(2, '\0'));
+    rig.data(ok_parse + bind + execute + sync + parse + bind + execute + sync, kT0);
+    CHECK(rig.out.bytes() ==
+          startup + ok_parse + bind + execute + sync + parse + bind + sync + failing);
+    const std::string first = pg_message('1', "") + pg_message('2', "") +
+                              pg_message('D', std::string(6, '\0')) +
+                              pg_message('C', z("SELECT 1")) + pg_ready('I');
+    CHECK(replies_through(*rig.stage,
+                          first + pg_message('1', "") + pg_message('2', "") + pg_ready('I') +
+                              pg_error("40001") + pg_ready('I'),
+                          kT0) ==
+          first + pg_message('1', "") + pg_message('2', "") + pg_error("40001") + pg_ready('I'));
+  }
+}
+
+TEST_CASE("postgres: the one-byte answer to an SSL request is read as such", "[toxics][postgres]") {
+  ProtocolRig rig("postgres", {"", "40001", ""});
+  rig.data(be32(8) + be32(80877103), kT0);
+  CHECK(replies_through(*rig.stage, "N", kT0) == "N");
+  rig.data(pg_startup("u"), kT0);
+  CHECK(replies_through(*rig.stage, pg_ready('I'), kT0) == pg_ready('I'));
+  SECTION("and after an 'S' the replies are opaque") {
+    ProtocolRig tls("postgres", {"", "40001", ""});
+    tls.data(be32(8) + be32(80877103), kT0);
+    const std::string record = "S\x16\x03\x03\x00\x05hello";
+    CHECK(replies_through(*tls.stage, record, kT0) == record);
+  }
+}
