@@ -85,8 +85,9 @@ size_t ToxicChain::active_count() const {
 }
 
 bool ToxicChain::filters_replies() const {
-  return std::any_of(slots_.begin(), slots_.end(),
-                     [](const auto& s) { return s->active && s->stage->filters_replies(); });
+  return !retired_.empty() || std::any_of(slots_.begin(), slots_.end(), [](const auto& s) {
+    return s->active && s->stage->filters_replies();
+  });
 }
 
 void ToxicChain::filter_reply(Item item, Time now, Sink& out) {
@@ -100,6 +101,12 @@ void ToxicChain::filter_reply(Item item, Time now, Sink& out) {
     for (auto& it : items) slot.stage->on_reply(std::move(it), now, next);
     items = std::move(next);
   }
+  for (auto& slot : retired_) {
+    std::vector<Item> next;
+    for (auto& it : items) slot->stage->on_reply(std::move(it), now, next);
+    items = std::move(next);
+  }
+  std::erase_if(retired_, [](const auto& slot) { return slot->stage->settled(); });
   for (auto& it : items) out.push(std::move(it), now);
 }
 
@@ -120,6 +127,11 @@ void ToxicChain::apply(const std::vector<ToxicSpec>& specs, Time now, bool midst
     }
     if (slot.active) slot.stage->flush(now);
     bool closes = slot.spec.type->name == timeout_type().name;
+    // A protocol toxic still owed replies it must drop keeps reading them, and goes when
+    // it has had them.
+    if (slot.active && slot.stage->filters_replies() && !slot.stage->settled()) {
+      retired_.push_back(std::move(slots_[i]));
+    }
     slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(i));
     renumber();
     if (i > 0) slots_[i - 1]->redraw(rng_, now);  // the stage before it restarts

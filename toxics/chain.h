@@ -68,6 +68,7 @@ class ToxicChain {
   Sink* answers_ = nullptr;
   std::function<void(const ToxicSpec&)> activated_;
   std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<std::unique_ptr<Slot>> retired_;  // removed, still reading replies
 };
 
 }  // namespace faultline::toxics

@@ -17,7 +17,6 @@
 #include <fnmatch.h>
 
 #include <map>
-#include <set>
 
 #include "toxics/outbox.h"
 
@@ -122,6 +121,17 @@ class PostgresStage : public Stage {
     for (auto& item : out_.take(now)) emit(std::move(item), now);
   }
   void flush(Time now) override {
+    // Removed. In the middle of a failed batch, the rest of it and the client's Sync now
+    // reach the server, whose ReadyForQuery answers the client: the failing query's is
+    // dropped instead. After the batch, a ReadyForQuery held for the client's Sync goes to
+    // it. Replies to drop are still read (settled()).
+    if (skipping_) {
+      if (held_ready_.erase(hold_) == 0) drops_[hold_] = false;
+      skipping_ = false;
+    }
+    for (auto& [number, ready] : held_ready_) answer(Item{ItemKind::kData, std::move(ready)}, now);
+    held_ready_.clear();
+    hold_ = 0;
     out_.put(std::move(head_), now, now);
     head_.clear();
     for (auto& item : out_.take(now, true)) emit(std::move(item), now);
@@ -322,7 +332,7 @@ class PostgresStage : public Stage {
   // ReadyForQuery answers the client's own Sync. What the client sends up to that Sync
   // is dropped, as the server drops it after an error.
   std::string failing_execute() {
-    drops_.insert(++expected_);
+    drops_[++expected_] = true;
     hold_ = ++expected_;
     skipping_ = true;
     return message('S', "") + failing_query();
@@ -339,6 +349,7 @@ class PostgresStage : public Stage {
   }
 
   bool filters_replies() const override { return true; }
+  bool settled() const override { return drops_.empty() && !discarding_; }
 
   void on_reply(Item item, Time, std::vector<Item>& out) override {
     if (item.kind != ItemKind::kData || phase_ == Phase::kOpaque) {
@@ -408,11 +419,12 @@ class PostgresStage : public Stage {
     bool failed = batch_failed_;
     batch_failed_ = false;
     discarding_ = false;
-    if (drops_.erase(seen_) > 0) {
+    if (auto drop = drops_.find(seen_); drop != drops_.end()) {
       // It answers the Sync put in for a failed Execute. When the server had already
       // failed that batch (a bad Bind, an aborted transaction), the client has its one
       // error: what the failing query brings besides its ReadyForQuery is dropped.
-      discarding_ = failed;
+      discarding_ = drop->second && failed;
+      drops_.erase(drop);
       return;
     }
     if (seen_ == hold_ && skipping_) {
@@ -465,10 +477,11 @@ class PostgresStage : public Stage {
 
   // Keeping the replies in step: every Query, Sync and FunctionCall (and the startup) is
   // answered by exactly one ReadyForQuery, numbered from 1 in the order sent.
-  uint64_t expected_ = 0;     // ReadyForQuery messages the requests sent so far will bring
-  uint64_t seen_ = 0;         // ReadyForQuery messages the server has sent
-  std::set<uint64_t> drops_;  // those that answer a Sync the toxic put in
-  uint64_t hold_ = 0;         // the one that answers the client's Sync of a failed batch
+  uint64_t expected_ = 0;  // ReadyForQuery messages the requests sent so far will bring
+  uint64_t seen_ = 0;      // ReadyForQuery messages the server has sent
+  // Those to drop: true for one that answers a Sync the toxic put in.
+  std::map<uint64_t, bool> drops_;
+  uint64_t hold_ = 0;  // the one that answers the client's Sync of a failed batch
   std::map<uint64_t, std::string> held_ready_;  // ... when it came before that Sync
   bool skipping_ = false;                       // dropping the client's messages up to its Sync
   int single_byte_replies_ = 0;                 // SSL/GSS requests the server has yet to answer

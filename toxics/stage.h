@@ -68,6 +68,8 @@ class Stage {
   virtual void on_reply(Item item, Time /*now*/, std::vector<Item>& out) {
     out.push_back(std::move(item));
   }
+  // Whether a removed stage that reads replies has nothing more to do with them.
+  virtual bool settled() const { return true; }
   // Bytes held inside the stage (for backpressure).
   virtual size_t held_bytes() const { return 0; }
 

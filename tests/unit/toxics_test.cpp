@@ -2028,3 +2028,36 @@ TEST_CASE("postgres: the one-byte answer to an SSL request is read as such", "[t
     CHECK(replies_through(*tls.stage, record, kT0) == record);
   }
 }
+
+TEST_CASE("chain: a removed postgres toxic still drops the ReadyForQuery it owes",
+          "[toxics][postgres]") {
+  Recorder out;
+  Recorder back;
+  Random rng(1);
+  ToxicChain chain(out, rng);
+  chain.set_answers(&back);
+  ToxicSpec s = spec(1, 1, "postgres", {0, 0, 0, 0});
+  s.texts = {"", "40001", "", ""};
+  chain.apply({s}, kT0);
+  REQUIRE(chain.filters_replies());
+  chain.push(data_item(pg_startup("u")), kT0);
+  const std::string parse = pg_message('P', z("") + z("SELECT 1") + std::string(2, '\0'));
+  const std::string bind = pg_message('B', z("") + z("") + std::string(6, '\0'));
+  chain.push(data_item(parse + bind + pg_message('E', z("") + be32(0))), kT0);
+  chain.apply({}, kT0);  // removed before the client's Sync and the server's replies
+  CHECK(chain.filters_replies());
+  Recorder client;
+  chain.filter_reply(data_item(pg_ready('I')), kT0, client);  // the startup's
+  chain.filter_reply(data_item(pg_message('1', "") + pg_message('2', "") + pg_ready('I')), kT0,
+                     client);  // the batch, then the Sync the toxic put in
+  CHECK(chain.filters_replies());
+  // The client's Sync now reaches the server: the failing query's ReadyForQuery is dropped
+  // and the one of that Sync answers the client.
+  chain.push(data_item(pg_message('S', "")), kT0);
+  CHECK(out.bytes().substr(out.bytes().size() - 5) == pg_message('S', ""));
+  chain.filter_reply(data_item(pg_error("40001") + pg_ready('I')), kT0, client);
+  CHECK(!chain.filters_replies());  // settled, gone
+  chain.filter_reply(data_item(pg_ready('I')), kT0, client);
+  CHECK(client.bytes() == pg_ready('I') + pg_message('1', "") + pg_message('2', "") +
+                              pg_error("40001") + pg_ready('I'));
+}
