@@ -27,7 +27,7 @@ elif [ -n "${1:-}" ]; then
 fi
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(fuzz_api fuzz_http_request fuzz_scenario fuzz_ws_reader fuzz_http_response fuzz_proxy_args
-  fuzz_loadgen_text)
+  fuzz_loadgen_text fuzz_protocol_toxics)
 
 dir=build-fuzz
 log="$dir/build.log"

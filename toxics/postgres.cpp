@@ -106,6 +106,9 @@ class PostgresStage : public Stage {
       head_.clear();
       out_.put(std::move(item), now, now);
     } else if (phase_ == Phase::kOpaque || (syncing_ && !starts_messages(item.data))) {
+      // (The replies may have turned the stream opaque while a message was being read.)
+      out_.put(std::move(head_), now, now);
+      head_.clear();
       out_.put(std::move(item.data), now, now);
     } else if (phase_ == Phase::kRefused) {
       // The client was answered and the connection ends: nothing reaches the server.
