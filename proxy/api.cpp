@@ -132,7 +132,15 @@ void decode_attributes(od::object obj, const toxics::ToxicType& type, std::vecto
       path += type.attributes[i].name;
       const auto& spec = type.attributes[i];
       if (spec.is_text()) {
-        json::read_string(v, {errors, type.go_struct, path}, texts[i]);
+        // A whole number is taken as its digits: what toxiproxy-cli and faultline-cli send
+        // for `-a code=40001`.
+        int64_t number = 0;
+        if (json::kind_name(v) == "number" &&
+            json::read_int64(v, {errors, type.go_struct, path}, "string", number)) {
+          texts[i] = std::to_string(number);
+        } else {
+          json::read_string(v, {errors, type.go_struct, path}, texts[i]);
+        }
         break;
       }
       if (spec.choices.empty()) {

@@ -790,6 +790,14 @@ TEST_CASE("api: redis and postgres toxics", "[api]") {
               400,
               "invalid attribute: code must be a SQLSTATE of five digits or capital letters "
               "(got \\\"4001\\\")");
+  // A whole number for a text attribute is taken as its digits (toxiproxy-cli's -a code=N).
+  check_json(h.call("PATCH", "/proxies/echo/toxics/pg", "{\"attributes\":{\"code\":40001}}"), 200,
+             "{\"attributes\":{\"query\":\"*UPDATE*\",\"code\":\"40001\",\"message\":\"\","
+             "\"delay\":0},\"name\":\"pg\",\"type\":\"postgres\",\"stream\":\"upstream\","
+             "\"toxicity\":1}");
+  check_error(h.call("PATCH", "/proxies/echo/toxics/pg", "{\"attributes\":{\"code\":4.5}}"), 400,
+              "bad request body: json: cannot unmarshal number 4.5 into Go struct field "
+              "PostgresToxic.attributes.code of type string");
   // The refused changes left the toxics as they were.
   auto list = h.call("GET", "/proxies/echo/toxics");
   CHECK(list.body.find("\"keys\":\"user:*\"") != std::string::npos);
