@@ -216,6 +216,14 @@ struct Link : std::enable_shared_from_this<Link> {
       f->chain.on_activate([m = &owner->metrics, name = s.name](const ToxicSpec& t) {
         m->toxic_links.Add({{"proxy", name}, {"type", std::string(t.type->name)}}).Increment();
       });
+      f->chain.on_request(
+          [m = &owner->metrics, name = s.name](const ToxicSpec& t, toxics::RequestFault fault) {
+            m->toxic_requests
+                .Add({{"proxy", name},
+                      {"type", std::string(t.type->name)},
+                      {"action", fault == toxics::RequestFault::kFailed ? "failed" : "delayed"}})
+                .Increment();
+          });
     }
     open_gauge = &owner->metrics.open.Add({{"proxy", s.name}});
     open_gauge->Increment();
@@ -726,7 +734,12 @@ ProxyMetrics::ProxyMetrics(prometheus::Registry& registry)
                       .Name("faultline_proxy_toxic_connections_total")
                       .Help("Connection directions on which a toxic became active (its "
                             "toxicity draw succeeded).")
-                      .Register(registry)) {}
+                      .Register(registry)),
+      toxic_requests(prometheus::BuildCounter()
+                         .Name("faultline_proxy_toxic_requests_total")
+                         .Help("Requests a protocol toxic (redis, postgres) failed or delayed, "
+                               "by action.")
+                         .Register(registry)) {}
 
 void TcpDataPlane::publish_toxics(const proxy::Proxy& proxy, bool running) {
   for (const auto& type : toxics::all_types()) {

@@ -26,6 +26,7 @@ struct ProxyMetrics {
       dial_failures;                              // faultline_proxy_upstream_connect_failures_total
   prometheus::Family<prometheus::Gauge>& toxics;  // faultline_proxy_toxics
   prometheus::Family<prometheus::Counter>& toxic_links;  // faultline_proxy_toxic_connections_total
+  prometheus::Family<prometheus::Counter>& toxic_requests;  // ..._toxic_requests_total
 };
 
 // Client connections open right now, over every proxy and worker.

@@ -161,6 +161,9 @@ void ToxicChain::apply(const std::vector<ToxicSpec>& specs, Time now, bool midst
     slot->stage = s.type->create();
     slot->stage->attach(slot.get(), &rng_, replies_);
     slot->stage->set_answers(answers_);
+    slot->stage->set_request_listener([this, s = slot.get()](RequestFault fault) {
+      if (requested_) requested_(s->spec, fault);
+    });
     slot->stage->set_since(s.since);
     slot->stage->configure_texts(s.texts);
     slot->stage->configure(s.attributes, now);

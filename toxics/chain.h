@@ -48,6 +48,10 @@ class ToxicChain {
   // way in for them: through those stages, last first, then to `out`.
   bool filters_replies() const;
   void filter_reply(Item item, Time now, Sink& out);
+  // Called for each request a protocol toxic fails or delays (for metrics).
+  void on_request(std::function<void(const ToxicSpec&, RequestFault)> listener) {
+    requested_ = std::move(listener);
+  }
   // Where stages may answer the client (see Stage::set_answers).
   void set_answers(Sink* answers) { answers_ = answers; }
   // How many stages are active (their toxicity draw succeeded).
@@ -67,6 +71,7 @@ class ToxicChain {
   const uint64_t* replies_;
   Sink* answers_ = nullptr;
   std::function<void(const ToxicSpec&)> activated_;
+  std::function<void(const ToxicSpec&, RequestFault)> requested_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::unique_ptr<Slot>> retired_;  // removed, still reading replies
 };

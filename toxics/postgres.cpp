@@ -251,6 +251,7 @@ class PostgresStage : public Stage {
   // Answers the startup message as a server that will not take the connection.
   void refuse(Time now) {
     phase_ = Phase::kRefused;
+    counted(RequestFault::kFailed);
     std::string body;
     for (auto [field, value] :
          {std::pair<char, std::string>{'S', "FATAL"},
@@ -321,6 +322,8 @@ class PostgresStage : public Stage {
       if (type == 'Q') ++expected_;
       if (matches(sql) && uniform01(rng()) < toxicity()) {
         bool fail = !code_.empty() && !startup_code(code_);
+        if (fail) counted(RequestFault::kFailed);
+        if (delay_.count() > 0) counted(RequestFault::kDelayed);
         if (fail && type == 'Q') msg = failing_query();
         if (fail && type == 'E') msg = failing_execute();
         out_.put(std::move(msg), now + delay_, now);

@@ -277,7 +277,9 @@ class RedisStage : public Stage {
 
   void decide(Time now) {
     bool match = !reader_.name().empty() && matches() && uniform01(rng()) < toxicity();
+    if (match && delay_.count() > 0) counted(RequestFault::kDelayed);
     if (match && !answer_.empty()) {
+      counted(RequestFault::kFailed);
       action_ = Action::kAnswer;
       decided_at_ = now;
       return;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -33,6 +34,9 @@ struct Item {
 };
 
 using Random = std::mt19937_64;
+
+// What a protocol toxic did to one request (counted in the proxy's metrics).
+enum class RequestFault { kFailed, kDelayed };
 
 // Where a stage sends its output.
 class Sink {
@@ -77,6 +81,11 @@ class Stage {
   // direction (given to stages on the upstream stream).
   void set_answers(Sink* answers) { answers_ = answers; }
 
+  // Told of each request the stage fails or delays.
+  void set_request_listener(std::function<void(RequestFault)> listener) {
+    request_listener_ = std::move(listener);
+  }
+
   // A toxic whose toxicity is drawn per message (ToxicType::per_message) is always active;
   // it draws against this itself.
   void set_toxicity(float toxicity) { toxicity_ = toxicity; }
@@ -94,6 +103,9 @@ class Stage {
   Random& rng() { return *rng_; }
   const uint64_t* replies() const { return replies_; }
   float toxicity() const { return toxicity_; }
+  void counted(RequestFault fault) {
+    if (request_listener_) request_listener_(fault);
+  }
   // Sends an item towards the client (nothing when the stage has no way back).
   void answer(Item item, Time now) {
     if (answers_ != nullptr) answers_->push(std::move(item), now);
@@ -105,6 +117,7 @@ class Stage {
   const uint64_t* replies_ = nullptr;
   float toxicity_ = 1.0f;
   Sink* answers_ = nullptr;
+  std::function<void(RequestFault)> request_listener_;
 };
 
 // Creates the stage for a registered type (nullptr for an unknown type).

@@ -16,6 +16,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from datastores import PostgresServer, RedisServer  # noqa: E402
 from harness import Checker, Proxy, free_port  # noqa: E402
+from test_proxy import metric  # noqa: E402
 
 # The client libraries are Debian packages: they live in Debian's interpreter.
 DEBIAN_PYTHON = "/usr/bin/python3"
@@ -110,7 +111,7 @@ print(json.dumps(times))
 
 def check_redis(c, binary, backend):
     server = RedisServer()
-    proxy = Proxy(binary, backend, free_port())
+    proxy = Proxy(binary, backend, free_port(), ["-proxy-metrics"])
     try:
         port = free_port()
         proxy.json("POST", "/proxies", {"name": "redis", "listen": f"127.0.0.1:{port}",
@@ -154,6 +155,10 @@ def check_redis(c, binary, backend):
         ran = command_calls(server.port, "set") - sets_before
         c.check(120 <= answered <= 280, f"toxicity 0.5 answers about half of 400 ({answered})")
         c.equal(ran + answered, 400, "every SET was either run or answered")
+        # The proxy counted exactly those (3000 / 3 + 1 + 1 answered before, by readonly).
+        failed = metric(proxy, r'faultline_proxy_toxic_requests_total\{action="failed",'
+                               r'proxy="redis",type="redis"\}')
+        c.equal(failed, float(answered + 1002), "faultline_proxy_toxic_requests_total counts them")
 
         # A toxic added while a connection is open acts on its next command.
         proxy.request("DELETE", "/proxies/redis/toxics/half")
