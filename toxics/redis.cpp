@@ -38,9 +38,10 @@ class CommandReader {
           key_.clear();
           args_ = 0;
           line_.clear();
+          ++pos;
+          if (c == '\n') return Event::kEnd;  // an empty line, which the server skips
           state_ = c == '*' ? State::kCount : State::kInline;
           if (state_ == State::kInline) line_ += c;
-          ++pos;
           break;
         case State::kCount:
         case State::kLength: {

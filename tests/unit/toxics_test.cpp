@@ -1694,6 +1694,9 @@ TEST_CASE("redis: inline commands are matched on their first words", "[toxics][r
   ProtocolRig rig("redis", {"flushall", "", "ERR no"});
   rig.data("PING\r\nflushall async\r\nping\r\n", kT0);
   CHECK(rig.out.bytes() == "PING\r\n" + eval_error("ERR no") + "ping\r\n");
+  // A stray empty line is its own (empty) command, not the start of the next one.
+  rig.data("\n" + resp({"FLUSHALL"}), kT0);
+  CHECK(rig.out.bytes() == "PING\r\n" + eval_error("ERR no") + "ping\r\n\n" + eval_error("ERR no"));
 }
 
 TEST_CASE("redis: a delay holds matching commands and what follows them", "[toxics][redis]") {
