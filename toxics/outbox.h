@@ -86,4 +86,32 @@ class Outbox {
   bool streaming_queued_ = false;  // add() appends to queue_.back()
 };
 
+// The common part of the protocol toxics' stages: their Outbox, and the message being
+// read (`head_`) that goes on unchanged when the stream ends or the toxic is removed.
+class MessageStage : public Stage {
+ public:
+  std::optional<Time> deadline() const override { return out_.deadline(); }
+  void on_timer(Time now) override {
+    for (auto& item : out_.take(now)) emit(std::move(item), now);
+  }
+  // Only what waits for its time; a message being read is not counted, so that one
+  // longer than the proxy's buffer cannot stop the reading.
+  size_t held_bytes() const override { return out_.held_bytes(); }
+
+ protected:
+  // The message being read goes on as it came, behind what is queued.
+  void release_head(Time now) {
+    out_.put(std::move(head_), now, now);
+    head_.clear();
+  }
+  // Everything held leaves now, in order.
+  void release_all(Time now) {
+    release_head(now);
+    for (auto& item : out_.take(now, true)) emit(std::move(item), now);
+  }
+
+  Outbox out_;
+  std::string head_;  // the message being read, while it must be held
+};
+
 }  // namespace faultline::toxics

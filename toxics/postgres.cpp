@@ -87,7 +87,7 @@ std::string default_message(std::string_view code, const std::string& user,
 
 constexpr std::string_view kDollarTag = "$faultline$";
 
-class PostgresStage : public Stage {
+class PostgresStage : public MessageStage {
  public:
   void configure_texts(const std::vector<std::string>& t) override {
     query_ = t[0];
@@ -102,13 +102,11 @@ class PostgresStage : public Stage {
 
   void on_item(Item item, Time now) override {
     if (item.kind != ItemKind::kData) {
-      out_.put(std::move(head_), now, now);  // a message cut short goes on as it came
-      head_.clear();
+      release_head(now);  // a message cut short goes on as it came
       out_.put(std::move(item), now, now);
     } else if (phase_ == Phase::kOpaque || (syncing_ && !starts_messages(item.data))) {
       // (The replies may have turned the stream opaque while a message was being read.)
-      out_.put(std::move(head_), now, now);
-      head_.clear();
+      release_head(now);
       out_.put(std::move(item.data), now, now);
     } else if (phase_ == Phase::kRefused) {
       // The client was answered and the connection ends: nothing reaches the server.
@@ -119,10 +117,6 @@ class PostgresStage : public Stage {
     on_timer(now);
   }
 
-  std::optional<Time> deadline() const override { return out_.deadline(); }
-  void on_timer(Time now) override {
-    for (auto& item : out_.take(now)) emit(std::move(item), now);
-  }
   void flush(Time now) override {
     // Removed. In the middle of a failed batch, the rest of it and the client's Sync now
     // reach the server, whose ReadyForQuery answers the client: the failing query's is
@@ -135,11 +129,8 @@ class PostgresStage : public Stage {
     for (auto& [number, ready] : held_ready_) answer(Item{ItemKind::kData, std::move(ready)}, now);
     held_ready_.clear();
     hold_ = 0;
-    out_.put(std::move(head_), now, now);
-    head_.clear();
-    for (auto& item : out_.take(now, true)) emit(std::move(item), now);
+    release_all(now);
   }
-  size_t held_bytes() const override { return out_.held_bytes(); }
 
  private:
   enum class Phase {
@@ -183,8 +174,7 @@ class PostgresStage : public Stage {
     if (phase_ == Phase::kOpaque) {
       // Unreadable from here on: what was being read goes on as it came, with the rest.
       head_.append(data.substr(pos));
-      out_.put(std::move(head_), now, now);
-      head_.clear();
+      release_head(now);
     }
   }
 
@@ -470,9 +460,7 @@ class PostgresStage : public Stage {
   std::string message_;
   Micros delay_{0};
 
-  Outbox out_;
   Phase phase_ = Phase::kStartup;
-  std::string head_;            // the message being read, until it is whole
   int64_t streaming_left_ = 0;  // body bytes of a streamed message still to come
   bool after_encryption_request_ = false;
   bool syncing_ = false;  // joined a stream under way, waiting for a message's start

@@ -170,7 +170,7 @@ std::string bulk(std::string_view s) {
   return out;
 }
 
-class RedisStage : public Stage {
+class RedisStage : public MessageStage {
  public:
   void configure_texts(const std::vector<std::string>& t) override {
     commands_.clear();
@@ -197,9 +197,7 @@ class RedisStage : public Stage {
 
   void on_item(Item item, Time now) override {
     if (item.kind != ItemKind::kData) {
-      // The stream ends: a command cut short goes on as it came.
-      out_.put(std::move(head_), now, now);
-      head_.clear();
+      release_head(now);  // the stream ends: a command cut short goes on as it came
       out_.put(std::move(item), now, now);
     } else if (broken_ || (syncing_ && !starts_command(item.data))) {
       out_.put(std::move(item.data), now, now);
@@ -210,19 +208,8 @@ class RedisStage : public Stage {
     on_timer(now);
   }
 
-  std::optional<Time> deadline() const override { return out_.deadline(); }
-  void on_timer(Time now) override {
-    for (auto& item : out_.take(now)) emit(std::move(item), now);
-  }
-  void flush(Time now) override {
-    // A command not yet decided, or being answered, goes on unchanged.
-    out_.put(std::move(head_), now, now);
-    head_.clear();
-    for (auto& item : out_.take(now, true)) emit(std::move(item), now);
-  }
-  // Only what waits for its time; a command being read is not counted, so that one longer
-  // than the proxy's buffer cannot stop the reading.
-  size_t held_bytes() const override { return out_.held_bytes(); }
+  // A command not yet decided, or being answered, goes on unchanged.
+  void flush(Time now) override { release_all(now); }
 
  private:
   enum class Action { kUndecided, kPass, kAnswer };
@@ -250,8 +237,7 @@ class RedisStage : public Stage {
         // Not RESP after all: everything from here on passes untouched.
         broken_ = true;
         head_.append(data.substr(pos));
-        out_.put(std::move(head_), now, now);
-        head_.clear();
+        release_head(now);
         return;
       }
       if (event == CommandReader::Event::kHead) decide(now);
@@ -305,10 +291,8 @@ class RedisStage : public Stage {
   Micros delay_{0};
 
   CommandReader reader_;
-  Outbox out_;
   Action action_ = Action::kUndecided;
   Time decided_at_{};
-  std::string head_;      // the current command's bytes while undecided or being answered
   bool broken_ = false;   // the stream is not RESP: bytes pass untouched
   bool syncing_ = false;  // joined a stream under way, waiting for a command's start
 };

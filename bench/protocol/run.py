@@ -121,38 +121,33 @@ def main():
                      "attributes": {"query": "*no such table*", "code": "40001"}})
 
         rows = []
-        for pipeline in (16, 1):
-            cases = [("direct", redis.port, None), ("proxied", rport, "plain"),
-                     ("redis toxic, no match", rport, "redis-none"),
-                     ("redis toxic, key glob per command", rport, "redis-keys")]
+
+        def compare(load, cases, bench):
+            """Alternating rounds of every case; one row per case, medians."""
             results = {name: ([], []) for name, _, _ in cases}
             for _ in range(rounds):
                 for name, port, setup in cases:
                     if setup:
                         clear(setup)
-                    rate, us = measure(lambda: redis_bench(port, pipeline, secs), pid)
+                    rate, us = measure(lambda: bench(port), pid)
                     results[name][0].append(rate)
                     results[name][1].append(us)
             base = median(results["direct"][0])
             for name, _, setup in cases:
                 rate = median(results[name][0])
                 us = median(results[name][1]) if setup else None
-                rows.append((f"redis SET+GET -c 50 -P {pipeline}", name, rate, rate / base, us))
-        cases = [("direct", pg.port, None), ("proxied", pport, "plain"),
-                 ("postgres toxic, no match", pport, "pg-none")]
-        results = {name: ([], []) for name, _, _ in cases}
-        for _ in range(rounds):
-            for name, port, setup in cases:
-                if setup:
-                    clear(setup)
-                rate, us = measure(lambda: pg_bench(port, secs), pid)
-                results[name][0].append(rate)
-                results[name][1].append(us)
-        base = median(results["direct"][0])
-        for name, _, setup in cases:
-            rate = median(results[name][0])
-            us = median(results[name][1]) if setup else None
-            rows.append(("pgbench -S -M prepared -c 4", name, rate, rate / base, us))
+                rows.append((load, name, rate, rate / base, us))
+
+        for pipeline in (16, 1):
+            compare(f"redis SET+GET -c 50 -P {pipeline}",
+                    [("direct", redis.port, None), ("proxied", rport, "plain"),
+                     ("redis toxic, no match", rport, "redis-none"),
+                     ("redis toxic, key glob per command", rport, "redis-keys")],
+                    lambda port, p=pipeline: redis_bench(port, p, secs))
+        compare("pgbench -S -M prepared -c 4",
+                [("direct", pg.port, None), ("proxied", pport, "plain"),
+                 ("postgres toxic, no match", pport, "pg-none")],
+                lambda port: pg_bench(port, secs))
 
         print(f"protocol toxics ({os.cpu_count()} cores, {secs} s per measurement, median of "
               f"{rounds} rounds)\n")

@@ -95,6 +95,16 @@ Item end_item() {
   return Item{ItemKind::kEnd, {}};
 }
 
+// Fires a stage's timers exactly when they are due, up to `until`.
+void run_stage_until(Stage& stage, Time until) {
+  for (int guard = 0; guard < 100000; ++guard) {
+    auto d = stage.deadline();
+    if (!d || *d > until) return;
+    stage.on_timer(*d);
+  }
+  FAIL("stage timers did not settle");
+}
+
 // One stage, attached to a recorder, configured at kT0 (or a given time).
 struct Rig {
   Recorder out;
@@ -118,15 +128,7 @@ struct Rig {
   void data(std::string s, Time now) { stage->on_item(data_item(std::move(s)), now); }
   void end(Time now) { stage->on_item(end_item(), now); }
 
-  // Fires the stage's timers exactly when they are due, up to `until`.
-  void run_until(Time until) {
-    for (int guard = 0; guard < 100000; ++guard) {
-      auto d = stage->deadline();
-      if (!d || *d > until) return;
-      stage->on_timer(*d);
-    }
-    FAIL("stage timers did not settle");
-  }
+  void run_until(Time until) { run_stage_until(*stage, until); }
 };
 
 void run_chain(ToxicChain& chain, Time until) {
@@ -1619,14 +1621,7 @@ struct ProtocolRig {
     stage->configure(numbers, kT0);
   }
   void data(std::string s, Time now) { stage->on_item(data_item(std::move(s)), now); }
-  void run_until(Time until) {
-    for (int guard = 0; guard < 100000; ++guard) {
-      auto d = stage->deadline();
-      if (!d || *d > until) return;
-      stage->on_timer(*d);
-    }
-    FAIL("stage timers did not settle");
-  }
+  void run_until(Time until) { run_stage_until(*stage, until); }
 };
 
 std::string resp(std::vector<std::string> args) {
