@@ -9,6 +9,7 @@
 #include <atomic>
 #include <deque>
 #include <mutex>
+#include <tuple>
 #include <unordered_set>
 
 #include "common/address.h"
@@ -216,13 +217,24 @@ struct Link : std::enable_shared_from_this<Link> {
       f->chain.on_activate([m = &owner->metrics, name = s.name](const ToxicSpec& t) {
         m->toxic_links.Add({{"proxy", name}, {"type", std::string(t.type->name)}}).Increment();
       });
+      // The counter of a toxic and action is looked up (a lock and a hash in the family)
+      // once per connection, not once per request.
       f->chain.on_request(
-          [m = &owner->metrics, name = s.name](const ToxicSpec& t, toxics::RequestFault fault) {
-            m->toxic_requests
-                .Add({{"proxy", name},
-                      {"type", std::string(t.type->name)},
-                      {"action", fault == toxics::RequestFault::kFailed ? "failed" : "delayed"}})
-                .Increment();
+          [m = &owner->metrics, name = s.name,
+           seen = std::vector<std::tuple<uint64_t, toxics::RequestFault, prometheus::Counter*>>()](
+              const ToxicSpec& t, toxics::RequestFault fault) mutable {
+            for (auto& [id, kind, counter] : seen) {
+              if (id == t.id && kind == fault) {
+                counter->Increment();
+                return;
+              }
+            }
+            auto& counter = m->toxic_requests.Add(
+                {{"proxy", name},
+                 {"type", std::string(t.type->name)},
+                 {"action", fault == toxics::RequestFault::kFailed ? "failed" : "delayed"}});
+            seen.emplace_back(t.id, fault, &counter);
+            counter.Increment();
           });
     }
     open_gauge = &owner->metrics.open.Add({{"proxy", s.name}});
