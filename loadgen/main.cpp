@@ -276,7 +276,7 @@ struct Cli {
   std::string summary_mode, summary_time_unit, backend = "auto", timeout = "60s", user_agent;
   std::string fault_timeline;  // faultline-proxy's API URL
   bool quiet = false, no_color = false, no_summary = false, no_thresholds = false;
-  bool throw_errors = false;
+  bool throw_errors = false, verbose = false;
   unsigned threads = std::max(1u, std::min(std::thread::hardware_concurrency(), 8u));
 };
 
@@ -340,6 +340,7 @@ int main(int argc, char** argv) {
                  "faultline-proxy's API (http://HOST:8474): results split by fault window");
   app.add_option("--request-timeout", cli.timeout, "Per-request timeout (default 60s)");
   app.add_flag("-q,--quiet", cli.quiet, "No header and no progress");
+  app.add_flag("-v,--verbose", cli.verbose, "Debug log lines too (console.debug included)");
   app.add_flag("-w,--throw", cli.throw_errors, "Scripts: failed requests and dials throw");
   app.add_option("--user-agent", cli.user_agent, "User-Agent header of requests");
   app.add_flag("--no-color", cli.no_color, "No colours");
@@ -352,6 +353,7 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : kExitOther;
   }
+  fl::set_verbose(cli.verbose);
   if (vus_opt->count()) cli.vus = vus;
   if (iter_opt->count()) cli.iterations = iterations;
   if (rps_opt->count()) cli.rps = rps;

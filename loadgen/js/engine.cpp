@@ -6,10 +6,35 @@
 #include <js/SourceText.h>
 
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 #include "loadgen/js/errors.h"
+#include "loadgen/report/console.h"
 
 namespace faultline::loadgen::js {
+
+namespace {
+
+// What SpiderMonkey reports of its JIT tiers, e.g. "baseline interpreter on, baseline
+// compiler on, Ion off".
+std::string jit_state(JSContext* cx) {
+  const std::pair<JSJitCompilerOption, const char*> tiers[] = {
+      {JSJITCOMPILER_BASELINE_INTERPRETER_ENABLE, "baseline interpreter"},
+      {JSJITCOMPILER_BASELINE_ENABLE, "baseline compiler"},
+      {JSJITCOMPILER_ION_ENABLE, "Ion"},
+  };
+  std::string out;
+  for (const auto& [option, name] : tiers) {
+    uint32_t on = 0;
+    if (!JS_GetGlobalJitCompilerOption(cx, option, &on)) on = 0;
+    if (!out.empty()) out += ", ";
+    out += std::string(name) + (on ? " on" : " off");
+  }
+  return out;
+}
+
+}  // namespace
 
 Engine::Engine(JitMode jit) : jit_(jit) {
   // Without a JIT there is no executable memory to make: runtimes start faster and smaller.
@@ -19,6 +44,15 @@ Engine::Engine(JitMode jit) : jit_(jit) {
   if (!parent_ || !JS::InitSelfHostedCode(parent_)) {
     throw std::runtime_error("SpiderMonkey failed to start (parent context)");
   }
+  // The JIT options are the process's: set once here, before any VU's context exists. With
+  // the backend disabled no tier can run; the options say so too.
+  if (jit != JitMode::kFull) JS_SetGlobalJitCompilerOption(parent_, JSJITCOMPILER_ION_ENABLE, 0);
+  if (jit == JitMode::kOff) {
+    JS_SetGlobalJitCompilerOption(parent_, JSJITCOMPILER_BASELINE_ENABLE, 0);
+    JS_SetGlobalJitCompilerOption(parent_, JSJITCOMPILER_BASELINE_INTERPRETER_ENABLE, 0);
+  }
+  log_line("debug", "JavaScript engine: SpiderMonkey " + std::to_string(MOZJS_MAJOR_VERSION) +
+                        ", JIT " + jit_state(parent_));
 }
 
 Engine::~Engine() {

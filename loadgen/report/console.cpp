@@ -1,6 +1,7 @@
 #include "loadgen/report/console.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -57,7 +58,20 @@ std::string log_field(const std::string& key, const std::string& value) {
   return key + "=" + (needs_quoting(value) ? go_quote(value) : value);
 }
 
+namespace {
+std::atomic<bool> g_verbose{false};
+}  // namespace
+
+void set_verbose(bool on) {
+  g_verbose.store(on, std::memory_order_relaxed);
+}
+
+bool verbose() {
+  return g_verbose.load(std::memory_order_relaxed);
+}
+
 void log_line(const std::string& level, const std::string& msg, const std::string& fields) {
+  if (level == "debug" && !verbose()) return;
   char when[32];
   std::time_t now = std::time(nullptr);
   std::tm tm{};

@@ -12,7 +12,10 @@ namespace faultline::loadgen {
 
 // One log line on stderr in logrus' text form:
 // time="2026-08-12T10:15:30Z" level=warning msg="..." key=value
+// Lines of level "debug" are written only after set_verbose(true) (k6's --verbose).
 void log_line(const std::string& level, const std::string& msg, const std::string& fields = "");
+void set_verbose(bool on);
+bool verbose();
 // One `key=value` field of a log line, the value quoted as logrus quotes it.
 std::string log_field(const std::string& key, const std::string& value);
 

@@ -35,8 +35,8 @@ class Result:
 
     def console(self):
         """The messages of console.* lines, in order."""
-        return [m.group(1).replace('\\"', '"') for m in
-                re.finditer(r'msg="((?:[^"\\]|\\.)*)" source=console', self.stderr)]
+        return [(m.group(1) if m.group(1) is not None else m.group(2)).replace('\\"', '"') for m in
+                re.finditer(r'msg=(?:"((?:[^"\\]|\\.)*)"|(\S+)) source=console', self.stderr)]
 
 
 class Loadgen:
@@ -769,6 +769,42 @@ export default function () {{ browse(); }}
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_verbose_and_jit(lg, srv, check):
+    """console.debug and loadgen's own debug lines appear only with -v/--verbose (k6's flag);
+    LOADGEN_JS_JIT picks the tiers SpiderMonkey then reports: off = none, baseline = no Ion,
+    full = all three. A hot loop gives the same answer in every mode."""
+    script = """
+export const options = { iterations: 1 };
+export default function () {
+  let acc = 0;
+  for (let i = 0; i < 200000; i++) acc = (acc + i * 7) % 1000003;
+  console.debug('debug-line');
+  console.log('sum', acc);
+}
+"""
+    r = lg.run(script, export=False)
+    check.check(r.code == 0 and r.console() == ["sum 880006"] and "level=debug" not in r.stderr,
+                f"without -v no debug line is written: {r.stderr[-400:]}")
+    expected = {
+        "off": "baseline interpreter off, baseline compiler off, Ion off",
+        "baseline": "baseline interpreter on, baseline compiler on, Ion off",
+        "full": "baseline interpreter on, baseline compiler on, Ion on",
+    }
+    for mode, tiers in expected.items():
+        r = lg.run(script, "-v", export=False, env={"LOADGEN_JS_JIT": mode})
+        engine = re.search(r'level=debug msg="JavaScript engine: SpiderMonkey 102, JIT ([^"]*)"',
+                           r.stderr)
+        check.equal(engine.group(1) if engine else None, tiers,
+                    f"LOADGEN_JS_JIT={mode}: the tiers SpiderMonkey reports")
+        check.check(r.code == 0 and r.console() == ["debug-line", "sum 880006"] and
+                    'level=debug msg=debug-line source=console' in r.stderr,
+                    f"LOADGEN_JS_JIT={mode} -v: console.debug is written, the loop's result is "
+                    f"the same: {r.console()}")
+    r = lg.run(script, export=False, env={"LOADGEN_JS_JIT": "ion"})
+    check.check(r.code != 0 and "LOADGEN_JS_JIT must be off, baseline or full" in r.stderr,
+                f"an unknown JIT mode is refused: {r.code} {r.stderr[-300:]}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -781,7 +817,7 @@ def main():
         for test in (test_lifecycle, test_http, test_tags_and_expected, test_metrics,
                      test_checks_and_groups, test_errors, test_interrupts, test_open_env_summary,
                      test_modules_and_language, test_execution, test_big_bodies,
-                     test_k6_command):
+                     test_k6_command, test_verbose_and_jit):
             test(lg, srv, check)
     finally:
         srv.close()
