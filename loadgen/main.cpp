@@ -29,6 +29,7 @@
 #include "loadgen/metrics/metrics.h"
 #include "loadgen/report/compare.h"
 #include "loadgen/report/console.h"
+#include "loadgen/report/csv_output.h"
 #include "loadgen/report/fault_timeline.h"
 #include "loadgen/report/json_output.h"
 #include "loadgen/report/prometheus_output.h"
@@ -333,9 +334,10 @@ int main(int argc, char** argv) {
   app.add_option("--summary-time-unit", cli.summary_time_unit, "s, ms or us");
   app.add_flag("--no-summary", cli.no_summary, "Same as --summary-mode=disabled");
   app.add_flag("--no-thresholds", cli.no_thresholds, "Do not evaluate thresholds");
-  app.add_option("-o,--out", cli.outs,
-                 "Output: json[=FILE], prometheus=HOST:PORT (k6-named metrics on /metrics) or "
-                 "experimental-prometheus-rw (remote write, K6_PROMETHEUS_RW_*)");
+  app.add_option(
+      "-o,--out", cli.outs,
+      "Output: json[=FILE], csv[=FILE], prometheus=HOST:PORT (k6-named metrics on /metrics) or "
+      "experimental-prometheus-rw (remote write, K6_PROMETHEUS_RW_*)");
   app.add_option("--fault-timeline", cli.fault_timeline,
                  "faultline-proxy's API (http://HOST:8474): results split by fault window");
   app.add_option("--request-timeout", cli.timeout, "Per-request timeout (default 60s)");
@@ -370,7 +372,8 @@ int main(int argc, char** argv) {
   std::string prometheus_address;
   bool remote_write = false;  // --out experimental-prometheus-rw
   fl::RemoteWriteSettings remote_write_settings;
-  std::string json_path;  // --out json: "-" for stdout
+  std::string json_path;                      // --out json: "-" for stdout
+  std::optional<fl::CsvSettings> csv_config;  // --out csv
   std::string script_name = cli.target;
   bool url_mode = cli.target.rfind("http://", 0) == 0 || cli.target.rfind("https://", 0) == 0;
   // A file that is not a .json scenario file is a k6 script.
@@ -508,10 +511,17 @@ int main(int argc, char** argv) {
       std::string type = out.substr(0, eq);
       std::string arg = eq == std::string::npos ? "" : out.substr(eq + 1);
       if (type == "json") {
-        if (arg.size() > 3 && arg.compare(arg.size() - 3, 3, ".gz") == 0) {
-          throw ConfigError{"--out json: compressed (.gz) files are not supported", kExitOther};
-        }
         json_path = arg.empty() ? "-" : arg;
+        continue;
+      }
+      if (type == "csv") {
+        std::string err;
+        std::vector<std::string> notes;
+        csv_config.emplace();
+        if (!fl::csv_settings(arg, process_env(), *csv_config, err, notes)) {
+          throw ConfigError{"could not create the 'csv' output: " + err, kExitOther};
+        }
+        for (const auto& note : notes) fl::log_line("warning", note);
         continue;
       }
       if (type == "experimental-prometheus-rw") {
@@ -521,7 +531,7 @@ int main(int argc, char** argv) {
       }
       if (type != "prometheus") {
         throw ConfigError{"invalid output type '" + type +
-                              "', available types are: experimental-prometheus-rw, json, "
+                              "', available types are: csv, experimental-prometheus-rw, json, "
                               "prometheus",
                           kExitOther};
       }
@@ -837,6 +847,17 @@ int main(int argc, char** argv) {
     outputs.insert(outputs.begin(), json_out->description());
     cfg.outputs.push_back(json_out.get());
   }
+  std::unique_ptr<fl::CsvFile> csv_out;
+  if (csv_config) {
+    try {
+      csv_out = std::make_unique<fl::CsvFile>(*csv_config, *registry);
+    } catch (const std::exception& e) {
+      fl::log_line("error", std::string("could not create the 'csv' output: ") + e.what());
+      return kExitOther;
+    }
+    outputs.push_back(csv_out->description());
+    cfg.outputs.push_back(csv_out.get());
+  }
   std::unique_ptr<fl::FaultTimeline> timeline;
   if (!cli.fault_timeline.empty()) {
     timeline = std::make_unique<fl::FaultTimeline>(cli.fault_timeline, *registry);
@@ -923,7 +944,8 @@ int main(int argc, char** argv) {
   on_signal.sa_handler = [](int) { std::_Exit(kExitSignal); };
   sigaction(SIGINT, &on_signal, nullptr);
   sigaction(SIGTERM, &on_signal, nullptr);
-  if (json_out) json_out->flush();
+  if (json_out) json_out->finish();
+  if (csv_out) csv_out->finish();
   if (remote && result.metrics) remote->finish(*result.metrics);
   // A scenario file's failed setup ends the run here; a script's still gets its summary
   // (k6-js-api §1.3).

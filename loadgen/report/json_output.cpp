@@ -105,23 +105,14 @@ std::string JsonFile::metric_line(const Registry& registry, uint32_t metric,
 
 JsonFile::JsonFile(const std::string& path, const Registry& registry,
                    const std::map<std::string, std::vector<Threshold>>& thresholds)
-    : path_(path), registry_(registry) {
-  if (path.empty() || path == "-") {
-    file_ = stdout;
-  } else {
-    file_ = std::fopen(path.c_str(), "w");
-    if (!file_) throw std::runtime_error("cannot open " + path);
-    owned_ = true;
-  }
+    : out_(path), registry_(registry) {
   for (uint32_t m = 0; m < registry.metrics().size(); ++m) {
     metric_lines_.push_back(metric_line(registry, m, thresholds) + "\n");
   }
   announced_.assign(metric_lines_.size(), 0);
 }
 
-JsonFile::~JsonFile() {
-  if (owned_) std::fclose(file_);
-}
+JsonFile::~JsonFile() = default;
 
 void JsonFile::samples(const std::vector<Sample>& batch, const TagSets& tag_sets) {
   std::lock_guard lock(mutex_);
@@ -152,16 +143,16 @@ void JsonFile::samples(const std::vector<Sample>& batch, const TagSets& tag_sets
     out += tags;
     out += "}}\n";
   }
-  std::fwrite(out.data(), 1, out.size(), file_);
+  out_.write(out);
 }
 
-void JsonFile::flush() {
+void JsonFile::finish() {
   std::lock_guard lock(mutex_);
-  std::fflush(file_);
+  out_.close();
 }
 
 std::string JsonFile::description() const {
-  return owned_ ? "json (" + path_ + ")" : "json(stdout)";
+  return out_.to_stdout() ? "json(stdout)" : "json (" + out_.path() + ")";
 }
 
 }  // namespace faultline::loadgen

@@ -12,6 +12,7 @@
 #include "loadgen/metrics/metrics.h"
 #include "loadgen/metrics/samples.h"
 #include "loadgen/metrics/threshold.h"
+#include "loadgen/report/output_file.h"
 
 namespace faultline::loadgen {
 
@@ -27,7 +28,8 @@ void append_number(std::string& out, double v);
 
 class JsonFile : public SampleOutput {
  public:
-  // `path` "-" or empty writes to stdout. Throws std::runtime_error when it cannot open.
+  // `path` "-" or empty writes to stdout; a name ending in ".gz" is gzip-compressed. Throws
+  // std::runtime_error when it cannot open.
   JsonFile(const std::string& path, const Registry& registry,
            const std::map<std::string, std::vector<Threshold>>& thresholds);
   ~JsonFile() override;
@@ -36,7 +38,8 @@ class JsonFile : public SampleOutput {
 
   // Writes one Point line per sample, each metric's Metric line before its first point.
   void samples(const std::vector<Sample>& batch, const TagSets& tag_sets) override;
-  void flush();
+  // At the end of the run: everything written, the file finished.
+  void finish();
   std::string description() const;
 
   // The Metric line of one metric (without the newline).
@@ -45,9 +48,7 @@ class JsonFile : public SampleOutput {
 
  private:
   std::mutex mutex_;
-  std::FILE* file_ = nullptr;
-  bool owned_ = false;
-  std::string path_;
+  OutputFile out_;
   const Registry& registry_;
   std::vector<std::string> metric_lines_;
   std::vector<char> announced_;

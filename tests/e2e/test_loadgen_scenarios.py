@@ -5,14 +5,18 @@ metrics, sub-metric thresholds, abortOnFail, setup, ${ENV} substitution, --rps, 
 output, configuration errors, and a server that dies mid-run."""
 
 import argparse
+import csv
+import gzip
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Checker, Proxy, free_port  # noqa: E402
@@ -130,6 +134,106 @@ scrape_configs:
         prom.wait(10)
         import shutil
         shutil.rmtree(work, ignore_errors=True)
+
+
+def read_maybe_gzip(path):
+    """A file's text; a .gz file decompressed as far as it goes (one still being written has
+    no trailer yet, which gzip.open would refuse)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if path.endswith(".gz"):
+        data = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data)
+    return data.decode()
+
+
+def csv_checks(check, lg, base):
+    """--out csv in k6's column layout, and .gz files for csv and json: one run writes both,
+    and the CSV rows carry the same samples as the JSON points."""
+    work = tempfile.mkdtemp(prefix="loadgen-csv-")
+    scenario = {"options": {"scenarios": {"c": {"executor": "shared-iterations", "vus": 2,
+                                                "iterations": 12}}},
+                "flows": {"default": [{"url": base + "/index.html", "name": "page",
+                                       "checks": [{"status": 200, "name": "is, \"ok\""}]}]}}
+    t0 = time.time()
+    code, out, err, s = lg.run(scenario, "--tag", "team=a,b", "--out", f"csv={work}/r.csv",
+                               "--out", f"json={work}/r.json.gz")
+    t1 = time.time()
+    check.equal(code, 0, "csv and gzip json outputs in one run: " + err[-300:])
+    with open(f"{work}/r.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    header = rows[0] if rows else []
+    check.equal(header, ["metric_name", "timestamp", "metric_value", "check", "error",
+                         "error_code", "expected_response", "group", "method", "name", "proto",
+                         "scenario", "service", "status", "subproto", "tls_version", "url",
+                         "extra_tags", "metadata"], "k6's CSV header")
+    col = {name: i for i, name in enumerate(header)}
+    body = rows[1:]
+    check.check(all(len(r) == len(header) for r in body), "every row has every column")
+    by_metric = {}
+    for r in body:
+        by_metric.setdefault(r[0], []).append(r)
+    check.equal(len(by_metric.get("http_reqs", [])), 12, "one http_reqs row per request")
+    check.equal(len(by_metric.get("iterations", [])), 12, "one iterations row per iteration")
+    checks = by_metric.get("checks", [])
+    check.check(len(checks) == 12 and all(r[col["check"]] == 'is, "ok"' for r in checks),
+                f"check rows carry the check's name, quoted as CSV quotes: {checks[:1]}")
+    req = by_metric["http_req_duration"][0] if by_metric.get("http_req_duration") else []
+    check.check(req and req[col["name"]] == "page" and req[col["status"]] == "200" and
+                req[col["method"]] == "GET" and req[col["scenario"]] == "c" and
+                req[col["url"]] == "page" and req[col["proto"]] == "HTTP/1.1" and
+                req[col["expected_response"]] == "true" and req[col["group"]] == "" and
+                req[col["extra_tags"]] == "team=a,b" and req[col["metadata"]] == "",
+                f"a request's row: system tags in their columns, the run tag in extra_tags: {req}")
+    check.check(all(re.fullmatch(r"-?\d+\.\d{6}", r[2]) for r in body),
+                "values are written with six decimals (Go's %f)")
+    check.check(all(int(t0) - 1 <= int(r[1]) <= int(t1) + 1 for r in body),
+                "timestamps are Unix seconds of the run")
+    # The gzip JSON file of the same run holds the same samples.
+    points = {}
+    for line in read_maybe_gzip(f"{work}/r.json.gz").splitlines():
+        d = json.loads(line)
+        if d["type"] == "Point":
+            points.setdefault(d["metric"], []).append(d["data"]["value"])
+    check.equal({m: len(v) for m, v in points.items()},
+                {m: len(v) for m, v in by_metric.items()},
+                "the gzip JSON output has as many points per metric as the CSV has rows")
+    same = all(abs(sum(points.get(m, [])) - sum(float(r[2]) for r in rs)) <= 1e-5 * len(rs)
+               for m, rs in by_metric.items())
+    check.check(same, "and the same values (sums per metric agree to the CSV's six decimals)")
+
+    # Options by argument and environment; a .gz CSV readable while the run goes on.
+    path = f"{work}/live.csv.gz"
+    proc = subprocess.Popen(
+        [lg.binary, "run", "--quiet", "--backend", lg.backend, "-u", "2", "-d", "4s", "-o",
+         f"csv=fileName={path},saveInterval=200ms,timeFormat=rfc3339_nano",
+         base + "/index.html"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.5)
+    during = read_maybe_gzip(path).splitlines() if os.path.exists(path) else []
+    _, err = proc.communicate(timeout=60)
+    after = read_maybe_gzip(path).splitlines()
+    check.check(len(during) > 10, f"rows are saved every saveInterval, readable mid-run "
+                                  f"({len(during)} lines after 2.5 s of 4 s)")
+    check.check(proc.returncode == 0 and len(after) > len(during) and
+                gzip.decompress(open(path, "rb").read()).decode().splitlines() == after,
+                "at the end the gzip file is complete (its trailer written)")
+    stamps = [line.split(",")[1] for line in after[1:]]
+    check.check(stamps and all(re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)", t) for t in stamps),
+        f"timeFormat=rfc3339_nano: {stamps[:2]}")
+    code, out, err, s = lg.run(scenario, "--out", "csv", env={"K6_CSV_FILENAME": f"{work}/e.csv",
+                                                             "K6_CSV_TIME_FORMAT": "unix_milli"})
+    with open(f"{work}/e.csv", newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    check.check(code == 0 and rows and all(abs(int(r[1]) / 1000 - time.time()) < 120 for r in rows),
+                "K6_CSV_FILENAME and K6_CSV_TIME_FORMAT=unix_milli apply")
+    for arg, message in (("csv=fileName=x.csv,color=red",
+                          'unknown key \\"color\\" as argument for csv output'),
+                         ("csv=timeFormat=iso", "iso does not belong to TimeFormat values"),
+                         (f"csv={work}/no/such/dir/x.csv", "could not create the 'csv' output")):
+        code, out, err, s = lg.run(scenario, "--out", arg)
+        check.check(code == 255 and message in err,
+                    f"--out {arg}: refused before the run ({code}): {err[-300:]}")
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def main():
@@ -440,6 +544,8 @@ def main():
             "thresholds in the Metric line")
         check.check(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$",
                              points["http_reqs"][0]["time"]) is not None, "RFC 3339 times")
+
+        csv_checks(check, lg, base)
 
         # --out prometheus: k6-named series served while the run goes on, scraped by a real
         # Prometheus

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <map>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "common/histogram.h"
@@ -8,6 +10,7 @@
 #include "loadgen/metrics/metrics.h"
 #include "loadgen/metrics/stats.h"
 #include "loadgen/metrics/threshold.h"
+#include "loadgen/report/csv_output.h"
 #include "loadgen/report/summary.h"
 #include "loadgen/run/http_response.h"
 
@@ -314,4 +317,77 @@ TEST_CASE("response reader: framing, kept parts and malformed responses", "[load
             ResponseReader::Step::kMalformed);
     }
   }
+}
+
+TEST_CASE("csv output: fields quoted as Go's encoding/csv quotes them", "[loadgen][csv]") {
+  auto field = [](std::string_view f) {
+    std::string out;
+    append_csv_field(out, f);
+    return out;
+  };
+  CHECK(field("") == "");
+  CHECK(field("plain") == "plain");
+  CHECK(field("a,b") == "\"a,b\"");
+  CHECK(field("say \"hi\"") == "\"say \"\"hi\"\"\"");
+  CHECK(field("two\nlines") == "\"two\nlines\"");
+  CHECK(field("cr\rhere") == "\"cr\rhere\"");
+  CHECK(field(" leading") == "\" leading\"");
+  CHECK(field("\tleading") == "\"\tleading\"");
+  CHECK(field("trailing ") == "trailing ");
+  CHECK(field("\\.") == "\"\\.\"");
+  CHECK(field("team=a&x=y") == "team=a&x=y");
+}
+
+TEST_CASE("csv output: settings from defaults, environment and argument", "[loadgen][csv]") {
+  CsvSettings s;
+  std::string err;
+  std::vector<std::string> warnings;
+  REQUIRE(csv_settings("", {}, s, err, warnings));
+  CHECK(s.file_name == "file.csv");
+  CHECK(s.save_interval == std::chrono::seconds(1));
+  CHECK(s.time_format == CsvTime::kUnix);
+
+  REQUIRE(csv_settings("out.csv", {}, s, err, warnings));
+  CHECK(s.file_name == "out.csv");
+
+  // The argument overrides the environment, key by key.
+  std::map<std::string, std::string> env{{"K6_CSV_FILENAME", "env.csv"},
+                                         {"K6_CSV_SAVE_INTERVAL", "5s"},
+                                         {"K6_CSV_TIME_FORMAT", "unix_milli"}};
+  REQUIRE(csv_settings("", env, s, err, warnings));
+  CHECK(s.file_name == "env.csv");
+  CHECK(s.save_interval == std::chrono::seconds(5));
+  CHECK(s.time_format == CsvTime::kUnixMilli);
+  REQUIRE(csv_settings("timeFormat=rfc3339_nano,saveInterval=250", env, s, err, warnings));
+  CHECK(s.file_name == "env.csv");
+  CHECK(s.save_interval == std::chrono::milliseconds(250));  // a plain number is milliseconds
+  CHECK(s.time_format == CsvTime::kRfc3339Nano);
+  CHECK(warnings.empty());
+
+  REQUIRE(csv_settings("file_name=old.csv.gz,save_interval=2s", {}, s, err, warnings));
+  CHECK(s.file_name == "old.csv.gz");
+  CHECK(s.save_interval == std::chrono::seconds(2));
+  REQUIRE(warnings.size() == 2);
+  CHECK(warnings[0] ==
+        "CSV output argument 'file_name' is deprecated, please use 'fileName' instead.");
+
+  CHECK_FALSE(csv_settings("fileName=a.csv,color=red", {}, s, err, warnings));
+  CHECK(err == "unknown key \"color\" as argument for csv output");
+  CHECK_FALSE(csv_settings("fileName=a.csv,oops", {}, s, err, warnings));
+  CHECK(err == "couldn't parse \"fileName=a.csv,oops\" as argument for csv output");
+  CHECK_FALSE(csv_settings("timeFormat=iso", {}, s, err, warnings));
+  CHECK(err == "iso does not belong to TimeFormat values");
+  CHECK_FALSE(csv_settings("saveInterval=soon", {}, s, err, warnings));
+  CHECK(err == "time: invalid duration \"soon\"");
+  CHECK_FALSE(csv_settings("", {{"K6_CSV_TIME_FORMAT", "x"}}, s, err, warnings));
+  CHECK(err == "x does not belong to TimeFormat values");
+}
+
+TEST_CASE("csv output: the header lists k6's default indexable system tags, sorted",
+          "[loadgen][csv]") {
+  std::string header;
+  for (const auto& c : CsvFile::tag_columns()) header += c + ",";
+  CHECK(header ==
+        "check,error,error_code,expected_response,group,method,name,proto,scenario,service,"
+        "status,subproto,tls_version,url,");
 }
