@@ -25,6 +25,7 @@
 #include "loadgen/config/duration.h"
 #include "loadgen/config/options.h"
 #include "loadgen/config/plan.h"
+#include "loadgen/config/segment.h"
 #include "loadgen/js/script.h"
 #include "loadgen/metrics/metrics.h"
 #include "loadgen/report/compare.h"
@@ -275,7 +276,8 @@ struct Cli {
   std::vector<std::string> stages, headers, env, tags, thresholds, outs, trend_stats;
   std::string method = "GET", body, body_file, summary_export, summary_data;
   std::string summary_mode, summary_time_unit, backend = "auto", timeout = "60s", user_agent;
-  std::string fault_timeline;  // faultline-proxy's API URL
+  std::string fault_timeline;                            // faultline-proxy's API URL
+  std::optional<std::string> segment, segment_sequence;  // --execution-segment[-sequence]
   bool quiet = false, no_color = false, no_summary = false, no_thresholds = false;
   bool throw_errors = false, verbose = false;
   unsigned threads = std::max(1u, std::min(std::thread::hardware_concurrency(), 8u));
@@ -309,6 +311,7 @@ int main(int argc, char** argv) {
                as_k6 ? "k6" : "loadgen"};
   Cli cli;
   int64_t vus = 0, iterations = 0, rps = 0;
+  std::string segment_text, sequence_text;
   app.add_option("target", cli.target, "Target URL (http://host:port/path) or scenario file")
       ->required();
   auto* vus_opt = app.add_option("-u,--vus", vus, "Number of virtual users");
@@ -340,6 +343,11 @@ int main(int argc, char** argv) {
       "experimental-prometheus-rw (remote write, K6_PROMETHEUS_RW_*)");
   app.add_option("--fault-timeline", cli.fault_timeline,
                  "faultline-proxy's API (http://HOST:8474): results split by fault window");
+  auto* segment_opt = app.add_option("--execution-segment", segment_text,
+                                     "This instance's part of the test: FROM:TO (0:1/4)");
+  auto* sequence_opt =
+      app.add_option("--execution-segment-sequence", sequence_text,
+                     "All instances' segments: 0,1/4,1/2,3/4,1 (the same on every instance)");
   app.add_option("--request-timeout", cli.timeout, "Per-request timeout (default 60s)");
   app.add_flag("-q,--quiet", cli.quiet, "No header and no progress");
   app.add_flag("-v,--verbose", cli.verbose, "Debug log lines too (console.debug included)");
@@ -357,12 +365,16 @@ int main(int argc, char** argv) {
   }
   fl::set_verbose(cli.verbose);
   if (vus_opt->count()) cli.vus = vus;
+  if (segment_opt->count()) cli.segment = segment_text;
+  if (sequence_opt->count()) cli.segment_sequence = sequence_text;
   if (iter_opt->count()) cli.iterations = iterations;
   if (rps_opt->count()) cli.rps = rps;
 
   fl::SummaryOptions summary_options;
   std::map<std::string, std::vector<fl::Threshold>> thresholds;
   std::vector<fl::Scenario> scenarios;
+  std::vector<fl::Scenario> all_scenarios;  // before the execution segment took its share
+  fl::ExecutionSegment segment;
   fl::RunConfig cfg;
   auto registry = std::make_shared<fl::Registry>();
   auto tag_sets = std::make_shared<fl::TagSets>();
@@ -571,6 +583,37 @@ int main(int argc, char** argv) {
                         join(problems, "\n\t- ")};
     }
     fl::sort_scenarios(scenarios);
+    all_scenarios = scenarios;
+
+    // --- this instance's execution segment (§10) ---
+    for (const auto& [flag, value] :
+         {std::pair{"--execution-segment", cli.segment},
+          std::pair{"--execution-segment-sequence", cli.segment_sequence}}) {
+      std::string err;
+      bool is_segment = std::string(flag) == "--execution-segment";
+      if (value && !(is_segment ? fl::ExecutionSegment::parse(*value, "", err).has_value()
+                                : fl::parse_sequence(*value, err).has_value())) {
+        throw ConfigError{"invalid argument \"" + *value + "\" for \"" + flag + "\" flag: " + err,
+                          kExitOther};
+      }
+    }
+    {
+      std::string err;
+      auto parsed = fl::ExecutionSegment::parse(
+          cli.segment.value_or(options.execution_segment.value_or("")),
+          cli.segment_sequence.value_or(options.execution_segment_sequence.value_or("")), err);
+      if (!parsed) throw ConfigError{err};
+      segment = *parsed;
+    }
+    if (!segment.whole()) {
+      std::vector<fl::Scenario> mine;
+      for (const auto& s : scenarios) {
+        fl::Scenario part = segment.apply(s);
+        // A scenario with no share here does not run here (§10.3).
+        if (!fl::runs_nothing(part)) mine.push_back(std::move(part));
+      }
+      scenarios = std::move(mine);
+    }
 
     // --- metrics and thresholds (§4) ---
     for (const auto& m : script.metrics) {
@@ -786,12 +829,13 @@ int main(int argc, char** argv) {
       sc.request_timeout = *request_timeout;
       sc.no_cookies_reset = options.no_cookies_reset.value_or(false);
       sc.throw_errors = options.throw_errors.value_or(false);
-      sc.test_options_json = fl::options_to_json(options, scenarios);
+      sc.test_options_json = fl::options_to_json(options, all_scenarios);
       cfg.script = js_script.get();
       cfg.group_sections = summary_options.mode == "full";
     }
     if (inspect) {
-      std::printf("%s\n", faultline::json::pretty(fl::options_to_json(options, scenarios)).c_str());
+      std::printf("%s\n",
+                  faultline::json::pretty(fl::options_to_json(options, all_scenarios)).c_str());
       return 0;
     }
   } catch (const ConfigError& e) {
@@ -872,7 +916,7 @@ int main(int argc, char** argv) {
   const bool tty = summary_options.stdout_tty;
   if (!cli.quiet) {
     std::fputs(("\n  loadgen (Faultline " FAULTLINE_VERSION ")\n" +
-                fl::run_header(script_name, outputs, scenarios, cfg.plan))
+                fl::run_header(script_name, outputs, scenarios, cfg.plan, segment.percent()))
                    .c_str(),
                stdout);
     std::fflush(stdout);

@@ -517,6 +517,10 @@ bool parse_options(Decoder& d, element v, Options& o, std::vector<std::string>* 
       ok = d.read_opt(value, f, o.throw_errors);
     } else if (key == "noCookiesReset") {
       ok = d.read_opt(value, f, o.no_cookies_reset);
+    } else if (key == "executionSegment") {
+      ok = d.read_opt(value, f, o.execution_segment);
+    } else if (key == "executionSegmentSequence") {
+      ok = d.read_opt(value, f, o.execution_segment_sequence);
     } else if (key == "noConnectionReuse" || key == "noVUConnectionReuse" ||
                key == "discardResponseBodies" || key == "insecureSkipTLSVerify") {
       bool ignored = false;  // accepted for k6 compatibility, no effect in loadgen

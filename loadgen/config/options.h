@@ -141,6 +141,8 @@ struct Options {
   std::optional<std::string> user_agent;
   std::optional<bool> throw_errors;      // k6's `throw`: failed requests and dials throw
   std::optional<bool> no_cookies_reset;  // k6 scripts: keep a VU's cookie jar across iterations
+  // executionSegment and executionSegmentSequence (config/segment.h), as written.
+  std::optional<std::string> execution_segment, execution_segment_sequence;
 };
 
 struct ScriptFile {

@@ -109,6 +109,8 @@ std::vector<PlanStep> ramping_vus_plan(const Scenario& s) {
     from = to;
   }
   raw.push_back({offset, 0, 0});
+  // An execution segment runs the global VUs it owns: of the first k, share(k).
+  for (auto& r : raw) r.planned = s.vu_stripe.share(r.planned);
   // Several changes at one instant: the last one holds.
   std::vector<PlanStep> steps;
   for (const auto& r : raw) {
@@ -153,10 +155,9 @@ std::vector<PlanStep> ramping_vus_plan(const Scenario& s) {
   return out;
 }
 
-std::string rate_text(int64_t rate, Duration time_unit) {
+std::string rate_text(double rate, Duration time_unit) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f",
-                static_cast<double>(rate) * 1e9 / static_cast<double>(ns(time_unit)));
+  std::snprintf(buf, sizeof buf, "%.2f", rate * 1e9 / static_cast<double>(ns(time_unit)));
   return buf;
 }
 
@@ -255,6 +256,31 @@ Duration regular_duration(const Scenario& s) {
       return stages_total(s.stages);
     default:
       return s.duration;
+  }
+}
+
+bool UnitStripe::owns(int64_t unit) const {
+  return period == 0 || std::binary_search(positions.begin(), positions.end(), unit % period);
+}
+
+int64_t UnitStripe::share(int64_t total) const {
+  if (period == 0 || total <= 0) return std::max<int64_t>(total, 0);
+  auto rest = std::lower_bound(positions.begin(), positions.end(), total % period);
+  return total / period * static_cast<int64_t>(positions.size()) + (rest - positions.begin());
+}
+
+bool runs_nothing(const Scenario& s) {
+  switch (s.executor) {
+    case Executor::kRampingVus: {
+      int64_t peak = s.start_vus;
+      for (const auto& st : s.stages) peak = std::max(peak, st.target);
+      return s.vu_stripe.share(peak) == 0;
+    }
+    case Executor::kConstantArrivalRate:
+    case Executor::kRampingArrivalRate:
+      return s.rate_share <= 0;
+    default:
+      return s.vus <= 0;
   }
 }
 
@@ -423,7 +449,7 @@ std::string describe(const Scenario& s) {
     case Executor::kRampingVus: {
       int64_t peak = s.start_vus;
       for (const auto& st : s.stages) peak = std::max(peak, st.target);
-      text = "Up to " + std::to_string(peak) + " looping VUs for " +
+      text = "Up to " + std::to_string(s.vu_stripe.share(peak)) + " looping VUs for " +
              format_go_duration(stages_total(s.stages)) + " over " +
              std::to_string(s.stages.size()) + " stages";
       facts.push_back("gracefulRampDown: " + format_go_duration(s.graceful_ramp_down));
@@ -434,13 +460,13 @@ std::string describe(const Scenario& s) {
       std::string vus = std::to_string(s.pre_allocated_vus);
       if (max_vus_of(s) != s.pre_allocated_vus) vus += "-" + std::to_string(max_vus_of(s));
       if (s.executor == Executor::kConstantArrivalRate) {
-        text =
-            rate_text(s.rate, s.time_unit) + " iterations/s for " + format_go_duration(s.duration);
+        text = rate_text(static_cast<double>(s.rate) * s.rate_share, s.time_unit) +
+               " iterations/s for " + format_go_duration(s.duration);
       } else {
         int64_t peak = s.start_rate;
         for (const auto& st : s.stages) peak = std::max(peak, st.target);
-        text = "Up to " + rate_text(peak, s.time_unit) + " iterations/s for " +
-               format_go_duration(stages_total(s.stages)) + " over " +
+        text = "Up to " + rate_text(static_cast<double>(peak) * s.rate_share, s.time_unit) +
+               " iterations/s for " + format_go_duration(stages_total(s.stages)) + " over " +
                std::to_string(s.stages.size()) + " stages";
       }
       facts.push_back("maxVUs: " + vus);

@@ -35,6 +35,17 @@ struct Stage {
   bool has_target = false;
 };
 
+// Which units (VUs, iterations) of a whole test an execution segment runs: unit u when
+// u mod period is one of `positions` (ascending); all of them when period is 0
+// (config/segment.h).
+struct UnitStripe {
+  int64_t period = 0;
+  std::vector<int64_t> positions;
+  bool owns(int64_t unit) const;
+  // How many of the units 0..total-1 are owned.
+  int64_t share(int64_t total) const;
+};
+
 struct Scenario {
   std::string name;
   Executor executor = Executor::kConstantVus;
@@ -65,7 +76,17 @@ struct Scenario {
   bool has_pre_allocated_vus = false;
   int64_t max_vus = 0;
   bool has_max_vus = false;
+  // An execution segment's part (config/segment.h): ramping-vus runs the global VUs k
+  // (1-based) with vu_stripe.owns(k - 1); arrival-rate executors start the global
+  // iterations g (0-based) with arrival_stripe.owns(g), which are rate_share of the rate.
+  // Other counts (vus, iterations, preAllocatedVUs, maxVUs) are already this share.
+  UnitStripe vu_stripe;
+  UnitStripe arrival_stripe;
+  double rate_share = 1;
 };
+
+// True when an execution segment leaves the scenario nothing to run here.
+bool runs_nothing(const Scenario& s);
 
 // k6's validation messages for one scenario (empty when valid), in k6's order.
 std::vector<std::string> validate(const Scenario& s);

@@ -118,7 +118,8 @@ std::string fixed_width_duration(double seconds, double reference_s) {
 }
 
 std::string run_header(const std::string& script, const std::vector<std::string>& outputs,
-                       const std::vector<Scenario>& scenarios, const RunPlan& plan) {
+                       const std::vector<Scenario>& scenarios, const RunPlan& plan,
+                       const std::string& share) {
   std::string out = "\n     execution: local\n        script: " + script + "\n        output: ";
   if (outputs.empty()) {
     out += "-";
@@ -129,7 +130,7 @@ std::string run_header(const std::string& script, const std::vector<std::string>
   Duration rounded = std::chrono::milliseconds(
       (std::chrono::duration_cast<std::chrono::milliseconds>(plan.max_duration).count() + 50) /
       100 * 100);
-  out += "\n\n     scenarios: (100.00%) " + std::to_string(scenarios.size()) +
+  out += "\n\n     scenarios: " + share + " " + std::to_string(scenarios.size()) +
          (scenarios.size() == 1 ? " scenario, " : " scenarios, ") + std::to_string(plan.max_vus) +
          " max VUs, " + format_go_duration(rounded) + " max duration (incl. graceful stop):\n";
   for (const auto& s : scenarios) out += "              * " + s.name + ": " + describe(s) + "\n";
@@ -196,6 +197,7 @@ std::string progress_block(const Progress& p, const std::vector<Scenario>& scena
       case Executor::kRampingVus: {
         int64_t peak = s.start_vus;
         for (const auto& st : s.stages) peak = std::max(peak, st.target);
+        peak = s.vu_stripe.share(peak);  // an execution segment's own VUs
         l.columns = {pad_number(sp.active, peak) + "/" + std::to_string(peak) + " VUs",
                      time_column};
         l.fraction = regular > 0 ? elapsed / regular : 1;
@@ -210,6 +212,7 @@ std::string progress_block(const Progress& p, const std::vector<Scenario>& scena
           rate = sched.rate_per_second_at(
               std::chrono::duration_cast<Duration>(std::chrono::duration<double>(elapsed)));
         }
+        rate *= s.rate_share;
         l.columns = {
             pad_number(sp.active, max_vus) + "/" + pad_number(sp.created, max_vus) + " VUs",
             time_column, two_decimals(rate) + " iters/s"};

@@ -23,8 +23,10 @@ std::string log_field(const std::string& key, const std::string& value);
 std::string fixed_width_duration(double seconds, double reference_s);
 
 // The header printed before the run (§6.2), without the banner.
+// `share` is the execution segment's, "(100.00%)" for the whole test.
 std::string run_header(const std::string& script, const std::vector<std::string>& outputs,
-                       const std::vector<Scenario>& scenarios, const RunPlan& plan);
+                       const std::vector<Scenario>& scenarios, const RunPlan& plan,
+                       const std::string& share = "(100.00%)");
 
 // One progress block (§6.3): an empty line, the run status line and one line per
 // scenario. `tty` selects the 38-cell bar.

@@ -850,8 +850,11 @@ class Runner {
         case Executor::kRampingVus: {
           int64_t peak = s.start_vus;
           for (const auto& stage : s.stages) peak = std::max(peak, stage.target);
-          for (int64_t k = static_cast<int64_t>(t) + 1; k <= peak;
-               k += static_cast<int64_t>(threads)) {
+          // The global VUs k of the ramp this instance runs (all of them without an
+          // execution segment), dealt to the workers in turn.
+          size_t mine = 0;
+          for (int64_t k = 1; k <= peak; ++k) {
+            if (!s.vu_stripe.owns(k - 1) || mine++ % threads != t) continue;
             std::vector<Window> windows;
             for (auto [from, to] : loadgen::ramping_vu_intervals(s.start_vus, s.stages, k)) {
               Duration deadline =
@@ -1012,6 +1015,8 @@ class Runner {
     for (int64_t g = 0;; ++g) {
       Duration due = ramp ? ramp->due(static_cast<uint64_t>(g) + 1) : Duration(g * period);
       if (due.count() < 0 || due >= regular) break;
+      // An execution segment starts the iterations of the global schedule it owns.
+      if (!s.arrival_stripe.owns(g)) continue;
       if (Clock::now() < base + due) {
         late_in_a_row = 0;
         timer.expires_at(base + due);
