@@ -45,6 +45,42 @@ void Histogram::merge(const Histogram& other) {
   max_ = std::max(max_, other.max_);
 }
 
+std::vector<std::pair<int, uint64_t>> Histogram::buckets() const {
+  std::vector<std::pair<int, uint64_t>> out;
+  for (int b = 0; b < kBuckets; ++b) {
+    if (counts_[static_cast<size_t>(b)] != 0) out.emplace_back(b, counts_[static_cast<size_t>(b)]);
+  }
+  return out;
+}
+
+std::string Histogram::sum_text() const {
+  if (sum_ == 0) return "0";
+  std::string out;
+  for (unsigned __int128 v = sum_; v != 0; v /= 10)
+    out.insert(out.begin(), static_cast<char>('0' + v % 10));
+  return out;
+}
+
+std::optional<Histogram> Histogram::from_parts(const std::vector<std::pair<int, uint64_t>>& buckets,
+                                               const std::string& sum, uint64_t min, uint64_t max) {
+  Histogram h;
+  for (const auto& [b, n] : buckets) {
+    if (b < 0 || b >= kBuckets) return std::nullopt;
+    h.counts_[static_cast<size_t>(b)] += n;
+    h.count_ += n;
+  }
+  if (sum.empty() || sum.size() > 38) return std::nullopt;
+  for (char c : sum) {
+    if (c < '0' || c > '9') return std::nullopt;
+    h.sum_ = h.sum_ * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (h.count_ != 0) {
+    h.min_ = min;
+    h.max_ = max;
+  }
+  return h;
+}
+
 void Histogram::reset() {
   *this = Histogram();
 }

@@ -10,6 +10,10 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace faultline {
 
@@ -34,6 +38,16 @@ class Histogram {
   // between the two ranks around q*(count-1), each taken as its bucket's midpoint and
   // clamped to the recorded min and max.
   double quantile(double q) const;
+
+  // Everything the histogram holds, to write it out and read it back exactly (merging the
+  // results of several processes): the non-empty buckets as (bucket, count), ascending,
+  // and the exact sum as decimal digits.
+  std::vector<std::pair<int, uint64_t>> buckets() const;
+  std::string sum_text() const;
+  // The histogram those parts describe; nullopt when they do not fit (a bucket out of
+  // range, a sum that is not a number).
+  static std::optional<Histogram> from_parts(const std::vector<std::pair<int, uint64_t>>& buckets,
+                                             const std::string& sum, uint64_t min, uint64_t max);
 
   static int bucket_of(uint64_t value);
   static uint64_t bucket_low(int bucket);

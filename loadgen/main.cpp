@@ -33,6 +33,7 @@
 #include "loadgen/report/csv_output.h"
 #include "loadgen/report/fault_timeline.h"
 #include "loadgen/report/json_output.h"
+#include "loadgen/report/merge.h"
 #include "loadgen/report/prometheus_output.h"
 #include "loadgen/report/prometheus_series.h"
 #include "loadgen/report/remote_write.h"
@@ -268,6 +269,91 @@ int run_compare(std::vector<char*> args, const char* self) {
   return kExitConfig;
 }
 
+// `loadgen merge PART...`: the summaries of a test's execution segments (their
+// --summary-export or --summary-data files) combined into the whole test's: the summary on
+// stdout, the thresholds evaluated on the totals, and the exit code a single run would have.
+int run_merge(std::vector<char*> args, const char* self) {
+  CLI::App app{"Combines the summaries of one test's execution segments",
+               std::string(self) + " merge"};
+  std::vector<std::string> parts, trend_stats;
+  std::string summary_export, summary_data, time_unit, mode;
+  bool no_thresholds = false, no_color = false;
+  app.add_option("parts", parts, "--summary-export or --summary-data files of the segments")
+      ->required();
+  app.add_option("--summary-export", summary_export, "Write the merged flat summary to FILE");
+  app.add_option("--summary-data", summary_data, "Write the merged handleSummary data to FILE");
+  app.add_option("--summary-trend-stats", trend_stats, "Trend columns (default: the runs')")
+      ->delimiter(',');
+  app.add_option("--summary-time-unit", time_unit, "s, ms or us (default: the runs')");
+  app.add_option("--summary-mode", mode, "compact, full or legacy (default: the runs')");
+  app.add_flag("--no-thresholds", no_thresholds, "Do not evaluate thresholds");
+  app.add_flag("--no-color", no_color, "No colours");
+  try {
+    app.parse(static_cast<int>(args.size()), args.data());
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kExitOther;
+  }
+  fl::MergedRun merged;
+  for (const auto& part : parts) {
+    std::string err;
+    if (!fl::merge_file(part, merged, err)) {
+      fl::log_line("error", "cannot merge " + err);
+      return kExitOther;
+    }
+  }
+  for (const auto& stat : trend_stats) {
+    std::string err;
+    if (!fl::valid_trend_stat(stat, err)) {
+      fl::log_line("error", err);
+      return kExitOther;
+    }
+  }
+  fl::SummaryInput summary;
+  summary.options = merged.options;
+  if (!trend_stats.empty()) summary.options.trend_stats = trend_stats;
+  if (!time_unit.empty()) summary.options.time_unit = time_unit;
+  if (!mode.empty()) summary.options.mode = mode;
+  summary.options.no_color = no_color || std::getenv("NO_COLOR") || env_or_null("K6_NO_COLOR");
+  summary.options.stdout_tty = is_tty(1);
+  summary.options.stderr_tty = is_tty(2);
+  if (no_thresholds) merged.thresholds.clear();
+  summary.metrics = &merged.metrics;
+  summary.thresholds = fl::evaluate(merged.thresholds, merged.metrics, merged.elapsed_s);
+  summary.elapsed_s = merged.elapsed_s;
+  summary.checks = merged.checks;
+  summary.groups = merged.groups;
+  summary.scenarios = merged.scenarios;
+  summary.group_sections = merged.group_sections;
+  std::fputs(fl::console_summary(summary).c_str(), stdout);
+  std::fflush(stdout);
+  // The merged files carry the merged state, so merges of merges add up too.
+  summary.merge_state = fl::merge_state(summary, merged.thresholds);
+  bool written = true;
+  for (const auto& [path, text] :
+       {std::pair{summary_export, summary_export.empty() ? "" : fl::summary_export(summary)},
+        std::pair{summary_data, summary_data.empty() ? "" : fl::summary_data(summary)}}) {
+    if (path.empty()) continue;
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) {
+      fl::log_line("error", "could not write " + path);
+      written = false;
+    }
+  }
+  std::vector<std::string> crossed;
+  for (const auto& r : summary.thresholds) {
+    if (!r.ok && std::find(crossed.begin(), crossed.end(), r.metric) == crossed.end()) {
+      crossed.push_back(r.metric);
+    }
+  }
+  if (!crossed.empty()) {
+    fl::log_line("error", "thresholds on metrics '" + join(crossed, ", ") + "' have been crossed");
+    return kExitThresholds;
+  }
+  return written ? 0 : kExitOther;
+}
+
 // Everything the command line gave.
 struct Cli {
   std::string target;  // URL or scenario file
@@ -302,6 +388,10 @@ int main(int argc, char** argv) {
   if (command == "compare") {
     args.erase(args.begin() + 1);
     return run_compare(args, as_k6 ? "k6" : "loadgen");
+  }
+  if (command == "merge") {
+    args.erase(args.begin() + 1);
+    return run_merge(args, as_k6 ? "k6" : "loadgen");
   }
   const bool inspect = command == "inspect";
   if (command == "run" || inspect) args.erase(args.begin() + 1);
@@ -375,6 +465,7 @@ int main(int argc, char** argv) {
   std::vector<fl::Scenario> scenarios;
   std::vector<fl::Scenario> all_scenarios;  // before the execution segment took its share
   fl::ExecutionSegment segment;
+  bool segmented = false;  // an execution segment or sequence was given
   fl::RunConfig cfg;
   auto registry = std::make_shared<fl::Registry>();
   auto tag_sets = std::make_shared<fl::TagSets>();
@@ -604,6 +695,8 @@ int main(int argc, char** argv) {
           cli.segment_sequence.value_or(options.execution_segment_sequence.value_or("")), err);
       if (!parsed) throw ConfigError{err};
       segment = *parsed;
+      segmented = cli.segment || cli.segment_sequence || options.execution_segment ||
+                  options.execution_segment_sequence;
     }
     if (!segment.whole()) {
       std::vector<fl::Scenario> mine;
@@ -1070,6 +1163,9 @@ int main(int argc, char** argv) {
       out << text;
       if (!out) fl::log_line("error", "could not write " + path);
     };
+    // A segment of a distributed test also writes what `loadgen merge` needs (not given to
+    // handleSummary, whose data stays k6's).
+    if (segmented) summary.merge_state = fl::merge_state(summary, thresholds);
     if (!cli.summary_export.empty()) write(cli.summary_export, fl::summary_export(summary));
     if (!cli.summary_data.empty()) write(cli.summary_data, fl::summary_data(summary));
   }

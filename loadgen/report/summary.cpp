@@ -890,6 +890,7 @@ std::string summary_export(const SummaryInput& in) {
     }
     out.set(key, std::move(flat));
   }
+  if (!in.merge_state.empty()) root.set(kMergeStateKey, Json::raw(in.merge_state));
   std::string text;
   root.write(text, 4);
   return text;
@@ -924,6 +925,7 @@ std::string summary_data(const SummaryInput& in) {
     }
   }
   for (const auto& [key, value] : in.extra_data) root.set(key, Json::raw(value));
+  if (!in.merge_state.empty()) root.set(kMergeStateKey, Json::raw(in.merge_state));
   std::string text;
   root.write(text, 0);
   return text;

@@ -77,7 +77,12 @@ struct SummaryInput {
   // Extra keys of summary_data(), each a JSON value (k6's tools ignore keys they do not
   // know): the fault windows of --fault-timeline.
   std::vector<std::pair<std::string, std::string>> extra_data;
+  // What `loadgen merge` reads (report/merge.h), written under kMergeStateKey in both
+  // summary_export() and summary_data() when not empty.
+  std::string merge_state;
 };
+
+inline constexpr const char* kMergeStateKey = "faultline_merge";
 
 // Checks one --summary-trend-stats entry: avg, min, med, max, count or p(N) with N a
 // number from 0 to 100.

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""loadgen's execution segments (k6-compat §10) end to end: one test split over four
-loadgen processes, run at the same time against a real nginx as the Kubernetes Indexed Job
-would run them, adds up to the single-process run (per scenario, from each process's
---out csv), each process shows and runs its own share, and bad segments are refused with
-k6's messages and exit codes."""
+"""loadgen's execution segments (k6-compat §10) and `loadgen merge` end to end: one test
+split over four loadgen processes, run at the same time against a real nginx as the
+Kubernetes Indexed Job would run them, adds up to the single-process run (per scenario, from
+each process's --out csv), each process shows and runs its own share, the merge of their
+summaries has the single run's totals and decides the exit code on them, and bad segments
+are refused with k6's messages and exit codes."""
 
 import argparse
 import csv
@@ -24,20 +25,28 @@ SEGMENTS = ["0:1/4", "1/4:1/2", "1/2:3/4", "3/4:1"]
 
 def scenario_file(base):
     return {
-        "options": {"scenarios": {
-            "shared": {"executor": "shared-iterations", "vus": 10, "iterations": 100},
-            "pervu": {"executor": "per-vu-iterations", "vus": 7, "iterations": 3},
-            # Enough VUs that no iteration is dropped on a slow machine; maxVUs 30 is not a
-            # multiple of 4, so the rate is split by the derived sequence 8, 8, 7, 7 / 30.
-            "rate": {"executor": "constant-arrival-rate", "rate": 20, "duration": "2s",
-                     "preAllocatedVUs": 20, "maxVUs": 30},
-            "ramprate": {"executor": "ramping-arrival-rate", "startRate": 0,
-                         "preAllocatedVUs": 20,
-                         "stages": [{"target": 30, "duration": "2s"}]},
-            "ramp": {"executor": "ramping-vus", "startVUs": 0, "gracefulRampDown": "0s",
-                     "stages": [{"target": 8, "duration": "1s"},
-                                {"target": 8, "duration": "1s"}]},
-        }},
+        "options": {
+            "scenarios": {
+                "shared": {"executor": "shared-iterations", "vus": 10, "iterations": 100},
+                "pervu": {"executor": "per-vu-iterations", "vus": 7, "iterations": 3},
+                # Enough VUs that no iteration is dropped on a slow machine; maxVUs 30 is not
+                # a multiple of 4, so the rate is split by the derived sequence 8, 8, 7, 7 / 30.
+                "rate": {"executor": "constant-arrival-rate", "rate": 20, "duration": "2s",
+                         "preAllocatedVUs": 20, "maxVUs": 30},
+                "ramprate": {"executor": "ramping-arrival-rate", "startRate": 0,
+                             "preAllocatedVUs": 20,
+                             "stages": [{"target": 30, "duration": "2s"}]},
+                "ramp": {"executor": "ramping-vus", "startVUs": 0, "gracefulRampDown": "0s",
+                         "stages": [{"target": 8, "duration": "1s"},
+                                    {"target": 8, "duration": "1s"}]},
+            },
+            "thresholds": {
+                # Each part alone has fewer than 100 shared iterations; the whole test has
+                # exactly 100.
+                "iterations{scenario:shared}": ["count==100"],
+                "http_req_duration": ["p(95)<5000"],
+            },
+        },
         "flows": {"default": [{"url": base + "/index.html", "checks": [{"status": 200}]},
                               {"sleep": "50ms"}]},
     }
@@ -53,6 +62,59 @@ def iterations_by_scenario(path):
             if r[0] == "iterations":
                 counts[r[col]] = counts.get(r[col], 0) + 1
     return counts
+
+
+def merge_checks(check, binary, work):
+    parts = [f"part{i}.json" for i in range(4)]
+    r = subprocess.run([binary, "merge", *parts, "--summary-export", "merged.json"],
+                       capture_output=True, text=True, cwd=work, timeout=60)
+    check.check(r.returncode == 0 and "TOTAL RESULTS" in r.stdout and
+                "✓ 'count==100' count=100" in r.stdout,
+                f"the merge passes the threshold every part failed: {r.returncode} "
+                f"{r.stdout[:600]} {r.stderr[-300:]}")
+    whole = json.load(open(f"{work}/whole.json"))["metrics"]
+    merged = json.load(open(f"{work}/merged.json"))["metrics"]
+    pieces = [json.load(open(f"{work}/{p}"))["metrics"] for p in parts]
+    for name in ("iterations{scenario:shared}",):
+        check.equal(merged[name]["count"], whole[name]["count"],
+                    f"{name}: the merged count equals the single run's")
+    check.equal(merged["http_reqs"]["count"], sum(p["http_reqs"]["count"] for p in pieces),
+                "http_reqs: the parts' counts add up")
+    check.equal(merged["checks"]["passes"], sum(p["checks"]["passes"] for p in pieces),
+                "checks: the parts' passes add up")
+    check.equal(merged["data_sent"]["count"], sum(p["data_sent"]["count"] for p in pieces),
+                "data_sent: the parts' bytes add up")
+    d = merged["http_req_duration"]
+    parts_d = [p["http_req_duration"] for p in pieces]
+    n = [p["http_reqs"]["count"] for p in pieces]
+    weighted = sum(pd["avg"] * k for pd, k in zip(parts_d, n)) / sum(n)
+    check.check(abs(d["avg"] - weighted) <= 1e-6 * max(1, weighted) and
+                d["min"] == min(pd["min"] for pd in parts_d) and
+                d["max"] == max(pd["max"] for pd in parts_d) and
+                min(pd["p(95)"] for pd in parts_d) <= d["p(95)"] <= max(pd["p(95)"] for pd in parts_d),
+                f"http_req_duration: avg, min, max of the whole; p(95) from the merged "
+                f"histograms: {d} vs {parts_d}")
+    # A merge of merges adds up the same.
+    for a, b, out in (("part0.json", "part1.json", "ab.json"), ("part2.json", "part3.json", "cd.json")):
+        subprocess.run([binary, "merge", a, b, "--summary-export", out], capture_output=True,
+                       cwd=work, timeout=60)
+    r = subprocess.run([binary, "merge", "ab.json", "cd.json", "--summary-export", "abcd.json"],
+                       capture_output=True, text=True, cwd=work, timeout=60)
+    again = json.load(open(f"{work}/abcd.json"))["metrics"] if r.returncode == 0 else {}
+    check.check(again.get("http_reqs", {}).get("count") == merged["http_reqs"]["count"] and
+                again.get("http_req_duration", {}).get("p(95)") == d["p(95)"],
+                "merging two merges gives the same totals and percentiles")
+    # A threshold the whole test fails decides the merge's exit code.
+    r = subprocess.run([binary, "merge", *parts[:2]], capture_output=True, text=True, cwd=work,
+                       timeout=60)
+    check.check(r.returncode == 99 and "thresholds on metrics 'iterations{scenario:shared}'" in
+                r.stderr, f"half of the parts: the count threshold fails, exit 99: "
+                          f"{r.returncode} {r.stderr[-300:]}")
+    # A summary without a merge state (a run without a segment) is refused.
+    r = subprocess.run([binary, "merge", "whole.json", "part0.json"], capture_output=True,
+                       text=True, cwd=work, timeout=60)
+    check.check(r.returncode == 255 and "has no \"faultline_merge\" state" in r.stderr.replace('\\"', '"'),
+                f"a file without the merge state: {r.returncode} {r.stderr[-300:]}")
 
 
 def run(binary, args, cwd, timeout=120):
@@ -85,8 +147,9 @@ def main():
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=work)
             for i, seg in enumerate(SEGMENTS)]
         outs = [p.communicate(timeout=120) for p in procs]
-        check.check(all(p.returncode == 0 for p in procs),
-                    f"every segment's run exits 0: {[p.returncode for p in procs]}")
+        check.check(all(p.returncode == 99 for p in procs),
+                    f"each part alone fails the whole test's count==100 threshold (99): "
+                    f"{[p.returncode for p in procs]}")
         parts = [iterations_by_scenario(f"{work}/part{i}.csv") for i in range(4)]
         summed = {}
         for part in parts:
@@ -118,6 +181,9 @@ def main():
         check.check("* rate: 4.67 iterations/s for 2s (maxVUs: 5-7" in outs[3][0],
                     "the last segment's rate: 20/s x 7/30")
 
+        # loadgen merge: the parts' summaries make the whole test's.
+        merge_checks(check, binary, work)
+
         # A share of nothing: the scenario does not run there, the run still ends well.
         small = {"options": {"scenarios": {"one": {"executor": "constant-vus", "vus": 1,
                                                    "duration": "1s"}}},
@@ -136,19 +202,37 @@ def main():
         with open(f"{work}/script.js", "w") as f:
             f.write(f"""
 import http from 'k6/http';
+import {{ check, group }} from 'k6';
 export const options = {{
   executionSegmentSequence: '{SEQUENCE}',
   scenarios: {{ s: {{ executor: 'shared-iterations', vus: 4, iterations: 22 }} }},
+  thresholds: {{ checks: ['rate==1'] }},
 }};
-export default function () {{ http.get('{base}/index.html'); }}
+export default function () {{
+  group('api', () => {{
+    check(http.get('{base}/index.html'), {{ 'is 200': (r) => r.status === 200 }});
+  }});
+}}
 """)
         counts = []
-        for seg in SEGMENTS:
+        for i, seg in enumerate(SEGMENTS):
             r = run(binary, ["--quiet", "--execution-segment", seg, "--summary-export", "js.json",
-                             "script.js"], work)
+                             "--summary-data", f"js{i}.data.json", "script.js"], work)
             m = json.load(open(f"{work}/js.json"))["metrics"] if r.returncode == 0 else {}
             counts.append(m.get("iterations", {}).get("count"))
         check.equal(counts, [6, 6, 5, 5], "a script's 22 shared iterations over 4 segments")
+        r = subprocess.run([binary, "merge", *[f"js{i}.data.json" for i in range(4)],
+                            "--summary-data", "js.merged.json"], capture_output=True, text=True,
+                           cwd=work, timeout=60)
+        data = json.load(open(f"{work}/js.merged.json")) if r.returncode == 0 else {}
+        groups = data.get("root_group", {}).get("groups", [])
+        api = [g for g in groups if g.get("name") == "api"]
+        check.check(r.returncode == 0 and
+                    data["metrics"]["iterations"]["values"]["count"] == 22 and
+                    api and api[0]["checks"][0]["passes"] == 22 and
+                    "█ GROUP" not in r.stdout and "✓ is 200" in r.stdout,
+                    f"--summary-data parts merge with their groups and checks: {r.returncode} "
+                    f"{r.stderr[-300:]} {groups}")
 
         # Bad segments: k6's messages; exit 255 on the command line, 104 in options.
         r = run(binary, ["--execution-segment", "12.5%", "test.json"], work)

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <random>
 #include <string>
@@ -390,4 +391,23 @@ TEST_CASE("csv output: the header lists k6's default indexable system tags, sort
   CHECK(header ==
         "check,error,error_code,expected_response,group,method,name,proto,scenario,service,"
         "status,subproto,tls_version,url,");
+}
+
+TEST_CASE("histograms are written out and read back exactly (merge state)",
+          "[loadgen][histogram]") {
+  Histogram h;
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 20000; ++i) h.record(rng() % 5'000'000'000ULL);
+  h.record(std::numeric_limits<uint64_t>::max() / 2);  // a saturated value
+  auto back = Histogram::from_parts(h.buckets(), h.sum_text(), h.min(), h.max());
+  REQUIRE(back);
+  CHECK(back->count() == h.count());
+  CHECK(back->sum_text() == h.sum_text());
+  CHECK(back->min() == h.min());
+  CHECK(back->max() == h.max());
+  for (double q : {0.0, 0.5, 0.9, 0.95, 0.999, 1.0}) CHECK(back->quantile(q) == h.quantile(q));
+  CHECK(Histogram().sum_text() == "0");
+  CHECK_FALSE(Histogram::from_parts({{Histogram::kBuckets, 1}}, "1", 1, 1));
+  CHECK_FALSE(Histogram::from_parts({{3, 1}}, "12x", 1, 1));
+  CHECK_FALSE(Histogram::from_parts({{3, 1}}, "", 1, 1));
 }
