@@ -364,6 +364,7 @@ struct Cli {
   std::string summary_mode, summary_time_unit, backend = "auto", timeout = "60s", user_agent;
   std::string fault_timeline;                            // faultline-proxy's API URL
   std::optional<std::string> segment, segment_sequence;  // --execution-segment[-sequence]
+  std::optional<int64_t> segment_index;                  // --execution-segment-index
   bool quiet = false, no_color = false, no_summary = false, no_thresholds = false;
   bool throw_errors = false, verbose = false;
   unsigned threads = std::max(1u, std::min(std::thread::hardware_concurrency(), 8u));
@@ -438,6 +439,11 @@ int main(int argc, char** argv) {
   auto* sequence_opt =
       app.add_option("--execution-segment-sequence", sequence_text,
                      "All instances' segments: 0,1/4,1/2,3/4,1 (the same on every instance)");
+  int64_t segment_index = 0;
+  auto* index_opt = app.add_option(
+      "--execution-segment-index", segment_index,
+      "Run segment N (from 0) of --execution-segment-sequence: a Kubernetes Indexed Job's "
+      "completion index (Faultline's, not k6's)");
   app.add_option("--request-timeout", cli.timeout, "Per-request timeout (default 60s)");
   app.add_flag("-q,--quiet", cli.quiet, "No header and no progress");
   app.add_flag("-v,--verbose", cli.verbose, "Debug log lines too (console.debug included)");
@@ -457,11 +463,16 @@ int main(int argc, char** argv) {
   if (vus_opt->count()) cli.vus = vus;
   if (segment_opt->count()) cli.segment = segment_text;
   if (sequence_opt->count()) cli.segment_sequence = sequence_text;
+  if (index_opt->count()) cli.segment_index = segment_index;
   if (iter_opt->count()) cli.iterations = iterations;
   if (rps_opt->count()) cli.rps = rps;
 
   fl::SummaryOptions summary_options;
   std::map<std::string, std::vector<fl::Threshold>> thresholds;
+  // What the test declares. The same as `thresholds` except with --no-thresholds on a
+  // segment of a distributed test: it skips them, and its merge state keeps them for
+  // `loadgen merge` to evaluate on the whole test.
+  std::map<std::string, std::vector<fl::Threshold>> declared;
   std::vector<fl::Scenario> scenarios;
   std::vector<fl::Scenario> all_scenarios;  // before the execution segment took its share
   fl::ExecutionSegment segment;
@@ -688,6 +699,31 @@ int main(int argc, char** argv) {
                           kExitOther};
       }
     }
+    if (cli.segment_index) {
+      // The N-th segment of the sequence, as if given by --execution-segment.
+      std::string err;
+      std::string text =
+          cli.segment_sequence.value_or(options.execution_segment_sequence.value_or(""));
+      auto points = text.empty() ? std::nullopt : fl::parse_sequence(text, err);
+      if (cli.segment) {
+        throw ConfigError{"--execution-segment-index and --execution-segment exclude each other",
+                          kExitOther};
+      }
+      if (!points) {
+        throw ConfigError{"--execution-segment-index needs a valid --execution-segment-sequence" +
+                              (err.empty() ? std::string() : ": " + err),
+                          kExitOther};
+      }
+      int64_t n = static_cast<int64_t>(points->size()) - 1;
+      if (*cli.segment_index < 0 || *cli.segment_index >= n) {
+        throw ConfigError{"--execution-segment-index " + std::to_string(*cli.segment_index) +
+                              " is not a segment of the sequence (0 to " + std::to_string(n - 1) +
+                              ")",
+                          kExitOther};
+      }
+      auto i = static_cast<size_t>(*cli.segment_index);
+      cli.segment = (*points)[i].rat() + ":" + (*points)[i + 1].rat();
+    }
     {
       std::string err;
       auto parsed = fl::ExecutionSegment::parse(
@@ -712,7 +748,8 @@ int main(int argc, char** argv) {
     for (const auto& m : script.metrics) {
       registry->add_metric({m.name, m.type, m.is_time, m.is_data});
     }
-    if (options.thresholds && !cli.no_thresholds) thresholds = *options.thresholds;
+    const bool keep_declared = !cli.no_thresholds || segmented;
+    if (options.thresholds && keep_declared) declared = *options.thresholds;
     for (const auto& flag : cli.thresholds) {
       std::string key, expr, err;
       if (!fl::split_threshold_flag(flag, key, expr)) {
@@ -720,9 +757,10 @@ int main(int argc, char** argv) {
       }
       auto t = fl::parse_threshold(expr, err);
       if (!t) throw ConfigError{err};
-      if (!cli.no_thresholds) thresholds[key].push_back(*t);
+      if (keep_declared) declared[key].push_back(*t);
     }
-    for (const auto& [key, list] : thresholds) {
+    if (!cli.no_thresholds) thresholds = declared;
+    for (const auto& [key, list] : declared) {
       std::string name;
       fl::Tags tags;
       if (!fl::parse_metric_key(key, name, tags)) {
@@ -1092,7 +1130,7 @@ int main(int argc, char** argv) {
   }
 
   std::vector<std::string> thresholded;
-  for (const auto& [key, list] : thresholds) thresholded.push_back(key);
+  for (const auto& [key, list] : declared) thresholded.push_back(key);
   auto metrics = fl::observed_values(*registry, *result.metrics, thresholded);
   if (timeline) timeline->finish();
   fl::SummaryInput summary;
@@ -1165,7 +1203,7 @@ int main(int argc, char** argv) {
     };
     // A segment of a distributed test also writes what `loadgen merge` needs (not given to
     // handleSummary, whose data stays k6's).
-    if (segmented) summary.merge_state = fl::merge_state(summary, thresholds);
+    if (segmented) summary.merge_state = fl::merge_state(summary, declared);
     if (!cli.summary_export.empty()) write(cli.summary_export, fl::summary_export(summary));
     if (!cli.summary_data.empty()) write(cli.summary_data, fl::summary_data(summary));
   }

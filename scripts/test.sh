@@ -8,9 +8,12 @@ cd "$(dirname "$0")/.."
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # The compatibility suite drives the server with the real toxiproxy-node-client from npm, feeds
-# loadgen's reports to k6 report tools from npm and measures loadgen's modules against @types/k6
-# (read with typescript).
+# loadgen's reports to k6 report tools from npm, measures loadgen's modules against @types/k6
+# (read with typescript) and validates docker/k8s against Kubernetes' schemas
+# (kubernetes-models, yaml).
 if [ ! -d tests/compat/node_modules/toxiproxy-node-client ] ||
+  [ ! -d tests/compat/node_modules/kubernetes-models ] ||
+  [ ! -d tests/compat/node_modules/yaml ] ||
   [ ! -d tests/compat/node_modules/k6-to-junit ] ||
   [ ! -d tests/compat/node_modules/pg ] ||
   [ ! -d tests/compat/node_modules/k6-html-reporter ] ||

@@ -110,6 +110,10 @@ std::string Fraction::text() const {
   return buf;
 }
 
+std::string Fraction::rat() const {
+  return den == 1 ? std::to_string(num) : std::to_string(num) + "/" + std::to_string(den);
+}
+
 Striping::Striping(const std::vector<Fraction>& lengths) {
   // The period: the least common multiple of the denominators; each segment owns its
   // length times the period of its positions.

@@ -21,6 +21,8 @@ struct Fraction {
   double value() const { return static_cast<double>(num) / static_cast<double>(den); }
   // k6's text of a segment bound: two decimals ("0.25").
   std::string text() const;
+  // "1/4", "0", "1": the exact value, as segments are written.
+  std::string rat() const;
 };
 
 // How the units (VUs, iterations) of a total are striped over the segments of a sequence:

@@ -234,6 +234,26 @@ export default function () {{
                     f"--summary-data parts merge with their groups and checks: {r.returncode} "
                     f"{r.stderr[-300:]} {groups}")
 
+        # --execution-segment-index: the N-th segment of the sequence; with --no-thresholds
+        # the part exits 0 and its summary still carries the thresholds for the merge.
+        r = run(binary, ["--execution-segment-index", "1", "--execution-segment-sequence",
+                         SEQUENCE, "--no-thresholds", "--summary-export", "idx.json",
+                         "-o", "csv=idx.csv", "test.json"], work)
+        state = json.load(open(f"{work}/idx.json")).get("faultline_merge", {}) \
+            if r.returncode == 0 else {}
+        check.check(r.returncode == 0 and "scenarios: (25.00%)" in r.stdout and
+                    iterations_by_scenario(f"{work}/idx.csv").get("shared") == 30 and
+                    "iterations{scenario:shared}" in state.get("thresholds", {}),
+                    f"--execution-segment-index 1 runs 1/4:1/2, thresholds kept for the merge: "
+                    f"{r.returncode} {r.stderr[-300:]}")
+        for extra, message in ((["--execution-segment-index", "4", "--execution-segment-sequence",
+                                 SEQUENCE], "is not a segment of the sequence (0 to 3)"),
+                               (["--execution-segment-index", "0"],
+                                "needs a valid --execution-segment-sequence")):
+            r = run(binary, [*extra, "test.json"], work)
+            check.check(r.returncode == 255 and message in r.stderr,
+                        f"{extra}: {r.returncode} {r.stderr[-200:]}")
+
         # Bad segments: k6's messages; exit 255 on the command line, 104 in options.
         r = run(binary, ["--execution-segment", "12.5%", "test.json"], work)
         check.check(r.returncode == 255 and "is not a valid percentage" in r.stderr and
