@@ -5,7 +5,7 @@
 #
 #   scripts/soak.sh                 # an hour on io_uring, then an hour on epoll
 #   scripts/soak.sh 3600 epoll      # one backend
-#   scripts/soak.sh 120             # the two-minute form, both backends
+#   scripts/soak.sh 120             # two minutes per backend
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-3600}
