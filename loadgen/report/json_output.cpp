@@ -144,6 +144,11 @@ void JsonFile::samples(const std::vector<Sample>& batch, const TagSets& tag_sets
     out += "}}\n";
   }
   out_.write(out);
+  auto now = std::chrono::steady_clock::now();
+  if (now >= next_flush_) {
+    out_.flush();
+    next_flush_ = now + std::chrono::seconds(1);
+  }
 }
 
 void JsonFile::finish() {

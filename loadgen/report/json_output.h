@@ -2,6 +2,7 @@
 // "Metric" line per metric, in k6's field order.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -55,6 +56,9 @@ class JsonFile : public SampleOutput {
   std::vector<std::string> tags_json_;  // by tag set id, filled on first use
   int64_t second_ = -1;                 // the Unix second of second_text_
   std::string second_text_, offset_text_, lines_;
+  // Written lines are flushed once a second, so a reader (tail -f, zcat of a .gz) sees the
+  // run as it goes.
+  std::chrono::steady_clock::time_point next_flush_{};
 };
 
 }  // namespace faultline::loadgen

@@ -201,14 +201,20 @@ def csv_checks(check, lg, base):
                for m, rs in by_metric.items())
     check.check(same, "and the same values (sums per metric agree to the CSV's six decimals)")
 
-    # Options by argument and environment; a .gz CSV readable while the run goes on.
+    # Options by argument and environment; .gz files readable while the run goes on.
     path = f"{work}/live.csv.gz"
+    jpath = f"{work}/live.json.gz"
     proc = subprocess.Popen(
         [lg.binary, "run", "--quiet", "--backend", lg.backend, "-u", "2", "-d", "4s", "-o",
-         f"csv=fileName={path},saveInterval=200ms,timeFormat=rfc3339_nano",
-         base + "/index.html"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+         f"csv=fileName={path},saveInterval=200ms,timeFormat=rfc3339_nano", "-o",
+         f"json={jpath}", base + "/index.html"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(2.5)
     during = read_maybe_gzip(path).splitlines() if os.path.exists(path) else []
+    json_during = read_maybe_gzip(jpath).splitlines() if os.path.exists(jpath) else []
+    check.check(sum('"type":"Point"' in line for line in json_during) > 10,
+                f"the gzip JSON output is flushed during the run "
+                f"({len(json_during)} lines after 2.5 s of 4 s)")
     _, err = proc.communicate(timeout=60)
     after = read_maybe_gzip(path).splitlines()
     check.check(len(during) > 10, f"rows are saved every saveInterval, readable mid-run "
