@@ -688,15 +688,19 @@ int main(int argc, char** argv) {
     all_scenarios = scenarios;
 
     // --- this instance's execution segment (§10) ---
-    for (const auto& [flag, value] :
-         {std::pair{"--execution-segment", cli.segment},
-          std::pair{"--execution-segment-sequence", cli.segment_sequence}}) {
+    {
+      // A flag's own value is checked as k6 checks flags (exit 255); how they combine with
+      // each other and the options, below (exit 104).
       std::string err;
-      bool is_segment = std::string(flag) == "--execution-segment";
-      if (value && !(is_segment ? fl::ExecutionSegment::parse(*value, "", err).has_value()
-                                : fl::parse_sequence(*value, err).has_value())) {
-        throw ConfigError{"invalid argument \"" + *value + "\" for \"" + flag + "\" flag: " + err,
-                          kExitOther};
+      auto bad_flag = [&](const char* flag, const std::string& value) {
+        return ConfigError{"invalid argument \"" + value + "\" for \"" + flag + "\" flag: " + err,
+                           kExitOther};
+      };
+      if (cli.segment && !fl::ExecutionSegment::parse(*cli.segment, "", err)) {
+        throw bad_flag("--execution-segment", *cli.segment);
+      }
+      if (cli.segment_sequence && !fl::parse_sequence(*cli.segment_sequence, err)) {
+        throw bad_flag("--execution-segment-sequence", *cli.segment_sequence);
       }
     }
     if (cli.segment_index) {

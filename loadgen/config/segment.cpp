@@ -5,6 +5,8 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "common/text.h"
+
 namespace faultline::loadgen {
 
 namespace {
@@ -127,48 +129,35 @@ Striping::Striping(const std::vector<Fraction>& lengths) {
     }
   }
   const int64_t L = static_cast<int64_t>(period);
-  for (const auto& l : lengths) per_period_.push_back(l.num * (L / l.den));
+  std::vector<int64_t> per_period;  // positions each segment owns
+  for (const auto& l : lengths) per_period.push_back(l.num * (L / l.den));
   // Rank: most positions first, ties in sequence order.
   std::vector<size_t> rank(lengths.size());
   std::iota(rank.begin(), rank.end(), 0);
   std::stable_sort(rank.begin(), rank.end(),
-                   [&](size_t a, size_t b) { return per_period_[a] > per_period_[b]; });
+                   [&](size_t a, size_t b) { return per_period[a] > per_period[b]; });
   // Each position goes to the first segment, in rank order, that is due for its next one:
   // a segment that has c positions is next due at ceil(c * L / n).
-  std::vector<int64_t> count(lengths.size(), 0);
-  positions_.assign(lengths.size(), {});
+  segments_.assign(lengths.size(), UnitStripe{L, {}});
   owner_.assign(static_cast<size_t>(L), 0);
   for (int64_t p = 0; p < L; ++p) {
     for (size_t i : rank) {
-      int64_t n = per_period_[i];
-      if (count[i] >= n) continue;
-      __int128 due = (static_cast<__int128>(count[i]) * L + n - 1) / n;
+      int64_t n = per_period[i];
+      auto c = static_cast<int64_t>(segments_[i].positions.size());
+      if (c >= n) continue;
+      __int128 due = (static_cast<__int128>(c) * L + n - 1) / n;
       if (due <= p) {
         owner_[static_cast<size_t>(p)] = i;
-        positions_[i].push_back(p);
-        ++count[i];
+        segments_[i].positions.push_back(p);
         break;
       }
     }
   }
 }
 
-int64_t Striping::share(size_t index, int64_t total) const {
-  if (total <= 0) return 0;
-  const auto& own = positions_[index];
-  int64_t rest = total % period();
-  return total / period() * per_period_[index] +
-         (std::lower_bound(own.begin(), own.end(), rest) - own.begin());
-}
-
 std::optional<std::vector<Fraction>> parse_sequence(const std::string& text, std::string& err) {
   std::vector<Fraction> points;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    std::string item =
-        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    start = comma == std::string::npos ? text.size() + 1 : comma + 1;
+  for (const auto& item : split(text, ',')) {
     auto p = parse_value(item, err);
     if (!p) return std::nullopt;
     points.push_back(*p);
@@ -267,20 +256,6 @@ std::optional<Striping> ExecutionSegment::derived(int64_t total, size_t& index) 
   return Striping(lengths);
 }
 
-namespace {
-
-// The units a striping gives segment `index`, as a scenario carries them.
-UnitStripe stripe_of(const Striping& s, size_t index) {
-  UnitStripe out;
-  out.period = s.period();
-  for (int64_t p = 0; p < s.period(); ++p) {
-    if (s.owner(p) == index) out.positions.push_back(p);
-  }
-  return out;
-}
-
-}  // namespace
-
 Scenario ExecutionSegment::apply(const Scenario& s) const {
   if (whole()) return s;
   Scenario out = s;
@@ -299,7 +274,7 @@ Scenario ExecutionSegment::apply(const Scenario& s) const {
     }
     case Executor::kRampingVus:
       // The global ramp stays; this instance runs the global VUs it owns.
-      out.vu_stripe = stripe_of(stripes_, index_);
+      out.vu_stripe = stripes_.segment(index_);
       break;
     case Executor::kConstantArrivalRate:
     case Executor::kRampingArrivalRate: {
@@ -309,7 +284,7 @@ Scenario ExecutionSegment::apply(const Scenario& s) const {
       size_t index = 0;
       auto d = derived(max_vus, index);
       if (d) {
-        out.arrival_stripe = stripe_of(*d, index);
+        out.arrival_stripe = d->segment(index);
         out.rate_share =
             static_cast<double>(d->share(index, d->period())) / static_cast<double>(d->period());
       } else {

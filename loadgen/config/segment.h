@@ -34,13 +34,14 @@ class Striping {
   explicit Striping(const std::vector<Fraction>& lengths);
   int64_t period() const { return static_cast<int64_t>(owner_.size()); }
   size_t owner(int64_t unit) const { return owner_[static_cast<size_t>(unit % period())]; }
+  // The units segment `index` owns, as a scenario carries them.
+  const UnitStripe& segment(size_t index) const { return segments_[index]; }
   // How many of the units 0..total-1 segment `index` owns.
-  int64_t share(size_t index, int64_t total) const;
+  int64_t share(size_t index, int64_t total) const { return segments_[index].share(total); }
 
  private:
-  std::vector<size_t> owner_;                    // per position
-  std::vector<int64_t> per_period_;              // positions owned by each segment
-  std::vector<std::vector<int64_t>> positions_;  // each segment's positions, ascending
+  std::vector<size_t> owner_;         // per position
+  std::vector<UnitStripe> segments_;  // each segment's positions
 };
 
 // An --execution-segment-sequence: its points, with 0 and 1 added where missing. On failure,
@@ -58,7 +59,7 @@ class ExecutionSegment {
                                                const std::string& sequence, std::string& err);
 
   bool whole() const { return from_.num == 0 && to_ == Fraction{1, 1}; }
-  double length() const { return (Fraction{to_.num, to_.den}).value() - from_.value(); }
+  double length() const { return to_.value() - from_.value(); }
   // "(25.00%)" in the header.
   std::string percent() const;
 

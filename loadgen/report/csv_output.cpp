@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/text.h"
 #include "loadgen/report/json_output.h"
 
 namespace faultline::loadgen {
@@ -85,12 +86,7 @@ bool csv_settings(const std::string& arg, const std::map<std::string, std::strin
     out.file_name = arg;
     return true;
   }
-  size_t start = 0;
-  while (start <= arg.size()) {
-    size_t comma = arg.find(',', start);
-    std::string pair =
-        arg.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    start = comma == std::string::npos ? arg.size() + 1 : comma + 1;
+  for (const auto& pair : split(arg, ',')) {
     size_t eq = pair.find('=');
     if (eq == std::string::npos) {
       err = "couldn't parse \"" + arg + "\" as argument for csv output";

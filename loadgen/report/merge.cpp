@@ -110,6 +110,25 @@ void write_strings(std::string& out, const std::vector<std::string>& list) {
   out += ']';
 }
 
+// The sections of --summary-mode full (ScenarioSection, GroupSection): each named by `id`.
+template <typename Section>
+void write_sections(std::string& out, const std::vector<Section>& sections,
+                    std::string Section::*id, const char* id_key) {
+  out += '[';
+  for (size_t i = 0; i < sections.size(); ++i) {
+    if (i) out += ',';
+    out += '{';
+    key(out, id_key);
+    json::append_quoted(out, sections[i].*id, false);
+    out += ",\"metrics\":";
+    write_metrics(out, sections[i].metrics);
+    out += ",\"checks\":";
+    write_checks(out, sections[i].checks);
+    out += '}';
+  }
+  out += ']';
+}
+
 // ---- reading -------------------------------------------------------------------------
 
 std::string text_of(element e) {
@@ -258,6 +277,27 @@ std::vector<std::string> strings_of(element e) {
   return out;
 }
 
+// Sections of a state, added to those of the same name (created on first sight).
+template <typename Section>
+bool add_sections(element e, std::vector<Section>& into, std::string Section::*id,
+                  const char* id_key, std::deque<Histogram>& store, std::string& err) {
+  array sections;
+  if (e.get(sections) != simdjson::SUCCESS) return true;
+  for (element s : sections) {
+    std::string name = text_of(s[id_key]);
+    auto it =
+        std::find_if(into.begin(), into.end(), [&](const Section& x) { return x.*id == name; });
+    if (it == into.end()) {
+      into.emplace_back();
+      it = into.end() - 1;
+      (*it).*id = name;
+    }
+    if (!add_metrics(s["metrics"], it->metrics, store, err)) return false;
+    add_checks(s["checks"], it->checks);
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string merge_state(const SummaryInput& in,
@@ -297,31 +337,11 @@ std::string merge_state(const SummaryInput& in,
     }
     out += ']';
   }
-  out += "},\"scenarios\":[";
-  for (size_t i = 0; i < in.scenarios.size(); ++i) {
-    if (i) out += ',';
-    out += '{';
-    key(out, "name");
-    json::append_quoted(out, in.scenarios[i].name, false);
-    out += ",\"metrics\":";
-    write_metrics(out, in.scenarios[i].metrics);
-    out += ",\"checks\":";
-    write_checks(out, in.scenarios[i].checks);
-    out += '}';
-  }
-  out += "],\"group_sections\":[";
-  for (size_t i = 0; i < in.group_sections.size(); ++i) {
-    if (i) out += ',';
-    out += '{';
-    key(out, "path");
-    json::append_quoted(out, in.group_sections[i].path, false);
-    out += ",\"metrics\":";
-    write_metrics(out, in.group_sections[i].metrics);
-    out += ",\"checks\":";
-    write_checks(out, in.group_sections[i].checks);
-    out += '}';
-  }
-  out += "]}";
+  out += "},\"scenarios\":";
+  write_sections(out, in.scenarios, &ScenarioSection::name, "name");
+  out += ",\"group_sections\":";
+  write_sections(out, in.group_sections, &GroupSection::path, "path");
+  out += "}";
   return out;
 }
 
@@ -392,8 +412,9 @@ bool merge_file(const std::string& path, MergedRun& out, std::string& err) {
       return s;
     };
     if (sources(thresholds) != sources(out.thresholds)) {
-      return fail("its thresholds differ from those of " + std::string("the first file") +
-                  " (every part must come from the same test)");
+      return fail(
+          "its thresholds differ from those of the first file (every part must come "
+          "from the same test)");
     }
   }
   std::string merr;
@@ -404,32 +425,11 @@ bool merge_file(const std::string& path, MergedRun& out, std::string& err) {
       out.groups.push_back(g);
     }
   }
-  array sections;
-  if (state["scenarios"].get(sections) == simdjson::SUCCESS) {
-    for (element s : sections) {
-      std::string name = text_of(s["name"]);
-      auto it = std::find_if(out.scenarios.begin(), out.scenarios.end(),
-                             [&](const ScenarioSection& x) { return x.name == name; });
-      if (it == out.scenarios.end()) {
-        out.scenarios.push_back({name, {}, {}});
-        it = out.scenarios.end() - 1;
-      }
-      if (!add_metrics(s["metrics"], it->metrics, out.histograms, merr)) return fail(merr);
-      add_checks(s["checks"], it->checks);
-    }
-  }
-  if (state["group_sections"].get(sections) == simdjson::SUCCESS) {
-    for (element s : sections) {
-      std::string p = text_of(s["path"]);
-      auto it = std::find_if(out.group_sections.begin(), out.group_sections.end(),
-                             [&](const GroupSection& x) { return x.path == p; });
-      if (it == out.group_sections.end()) {
-        out.group_sections.push_back({p, {}, {}});
-        it = out.group_sections.end() - 1;
-      }
-      if (!add_metrics(s["metrics"], it->metrics, out.histograms, merr)) return fail(merr);
-      add_checks(s["checks"], it->checks);
-    }
+  if (!add_sections(state["scenarios"], out.scenarios, &ScenarioSection::name, "name",
+                    out.histograms, merr) ||
+      !add_sections(state["group_sections"], out.group_sections, &GroupSection::path, "path",
+                    out.histograms, merr)) {
+    return fail(merr);
   }
   out.elapsed_s = std::max(out.elapsed_s, number_of(state["elapsed_s"]));
   ++out.runs;

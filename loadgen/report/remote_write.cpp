@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/http_client_sync.h"
+#include "common/text.h"
 #include "loadgen/config/duration.h"
 #include "loadgen/report/console.h"
 #include "loadgen/report/prometheus_series.h"
@@ -28,14 +29,8 @@ std::string trim(std::string s) {
 }
 
 std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    out.push_back(trim(text.substr(start, comma - start)));
-    start = comma + 1;
-  }
+  std::vector<std::string> out = split(text, ',');
+  for (auto& piece : out) piece = trim(piece);
   return out;
 }
 

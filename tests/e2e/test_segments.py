@@ -94,6 +94,25 @@ def merge_checks(check, binary, work):
                 min(pd["p(95)"] for pd in parts_d) <= d["p(95)"] <= max(pd["p(95)"] for pd in parts_d),
                 f"http_req_duration: avg, min, max of the whole; p(95) from the merged "
                 f"histograms: {d} vs {parts_d}")
+    check.equal(merged["vus_max"]["value"], sum(p["vus_max"]["value"] for p in pieces),
+                "vus_max: a gauge of per-instance counts, added")
+    r = subprocess.run([binary, "merge", *parts, "--summary-trend-stats", "avg,p(99)",
+                        "--summary-export", "stats.json"], capture_output=True, text=True,
+                       cwd=work, timeout=60)
+    stats = json.load(open(f"{work}/stats.json"))["metrics"]["http_req_duration"] \
+        if r.returncode == 0 else {}
+    check.check(set(stats) - {"thresholds"} == {"avg", "p(99)"} and "p(99)=" in r.stdout,
+                f"--summary-trend-stats chooses the merged summary's columns: {stats}")
+    # Parts of different tests: their thresholds differ, the merge refuses.
+    other = json.load(open(f"{work}/part1.json"))
+    other["faultline_merge"]["thresholds"]["http_req_duration"] = [
+        {"source": "p(99)<1", "abortOnFail": False, "delayAbortEval": ""}]
+    with open(f"{work}/other.json", "w") as f:
+        json.dump(other, f)
+    r = subprocess.run([binary, "merge", "part0.json", "other.json"], capture_output=True,
+                       text=True, cwd=work, timeout=60)
+    check.check(r.returncode == 255 and "other.json: its thresholds differ" in r.stderr,
+                f"parts with other thresholds are refused: {r.returncode} {r.stderr[-300:]}")
     # A merge of merges adds up the same.
     for a, b, out in (("part0.json", "part1.json", "ab.json"), ("part2.json", "part3.json", "cd.json")):
         subprocess.run([binary, "merge", a, b, "--summary-export", out], capture_output=True,

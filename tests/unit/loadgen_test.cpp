@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/histogram.h"
+#include "common/text.h"
 #include "loadgen/config/duration.h"
 #include "loadgen/metrics/metrics.h"
 #include "loadgen/metrics/stats.h"
@@ -410,4 +411,11 @@ TEST_CASE("histograms are written out and read back exactly (merge state)",
   CHECK_FALSE(Histogram::from_parts({{Histogram::kBuckets, 1}}, "1", 1, 1));
   CHECK_FALSE(Histogram::from_parts({{3, 1}}, "12x", 1, 1));
   CHECK_FALSE(Histogram::from_parts({{3, 1}}, "", 1, 1));
+}
+
+TEST_CASE("split cuts as Go's strings.Split", "[loadgen][text]") {
+  CHECK(faultline::split("", ',') == std::vector<std::string>{""});
+  CHECK(faultline::split("a", ',') == std::vector<std::string>{"a"});
+  CHECK(faultline::split("a,,b", ',') == std::vector<std::string>{"a", "", "b"});
+  CHECK(faultline::split("0,1/2,", ',') == std::vector<std::string>{"0", "1/2", ""});
 }
