@@ -39,6 +39,7 @@
 #include "loadgen/report/remote_write.h"
 #include "loadgen/report/summary.h"
 #include "loadgen/run/runner.h"
+#include "loadgen/run/tls_config.h"
 #include "loadgen/run/url.h"
 
 extern char** environ;
@@ -64,14 +65,14 @@ struct ConfigError {
   int code = kExitConfig;
 };
 
-// A scenario request's URL: http:// only (HTTPS is not supported yet).
+// A scenario request's URL: http:// or https://.
 fl::Url parse_url(const std::string& url) {
-  if (url.rfind("http://", 0) != 0) {
-    throw ConfigError{"invalid URL: only http:// URLs are supported: " + url};
-  }
   fl::Url out;
   std::string error;
-  if (!fl::parse_url(url, out, error)) throw ConfigError{"invalid URL: " + url};
+  if (!fl::parse_url(url, out, error)) throw ConfigError{error};
+  if (out.scheme != "http" && out.scheme != "https") {
+    throw ConfigError{"invalid URL: only http:// and https:// URLs are supported: " + url};
+  }
   return out;
 }
 
@@ -143,6 +144,8 @@ const char* env_or_null(const char* name) {
   return v && *v ? v : nullptr;
 }
 
+std::string json_quote(const std::string& s);
+
 // The K6_* environment layer (§1.4); durations use the extended grammar.
 fl::Options env_layer() {
   fl::Options o;
@@ -160,6 +163,16 @@ fl::Options env_layer() {
   if (const char* v = env_or_null("K6_THROW"))
     o.throw_errors = std::string(v) == "true" || std::string(v) == "1";
   if (const char* v = env_or_null("K6_USER_AGENT")) o.user_agent = v;
+  if (const char* v = env_or_null("K6_INSECURE_SKIP_TLS_VERIFY"))
+    o.insecure_skip_tls_verify = std::string(v) == "true" || std::string(v) == "1";
+  if (const char* v = env_or_null("K6_TLS_VERSION")) {
+    std::string err;
+    std::vector<std::string> unknown;
+    auto parsed = fl::parse_script_options(std::string("{\"tlsVersion\":") + json_quote(v) + "}",
+                                           unknown, err);
+    if (!parsed) throw ConfigError{"invalid value of K6_TLS_VERSION: " + err};
+    o.tls_version = parsed->tls_version;
+  }
   if (const char* v = env_or_null("K6_DURATION")) {
     auto d = fl::parse_extended_duration(v);
     if (!d) throw ConfigError{std::string("invalid value of K6_DURATION: ") + v};
@@ -366,7 +379,7 @@ struct Cli {
   std::optional<std::string> segment, segment_sequence;  // --execution-segment[-sequence]
   std::optional<int64_t> segment_index;                  // --execution-segment-index
   bool quiet = false, no_color = false, no_summary = false, no_thresholds = false;
-  bool throw_errors = false, verbose = false;
+  bool throw_errors = false, verbose = false, insecure_skip_tls_verify = false;
   unsigned threads = std::max(1u, std::min(std::thread::hardware_concurrency(), 8u));
 };
 
@@ -449,6 +462,8 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", cli.verbose, "Debug log lines too (console.debug included)");
   app.add_flag("-w,--throw", cli.throw_errors, "Scripts: failed requests and dials throw");
   app.add_option("--user-agent", cli.user_agent, "User-Agent header of requests");
+  app.add_flag("--insecure-skip-tls-verify", cli.insecure_skip_tls_verify,
+               "Do not verify the servers' TLS certificates");
   app.add_flag("--no-color", cli.no_color, "No colours");
   app.add_option("--threads", cli.threads, "Worker threads")->check(CLI::Range(1u, 1024u));
   app.add_option("--backend", cli.backend,
@@ -554,6 +569,7 @@ int main(int argc, char** argv) {
     cli_layer.iterations = cli.iterations;
     cli_layer.rps = cli.rps;
     if (cli.throw_errors) cli_layer.throw_errors = true;
+    if (cli.insecure_skip_tls_verify) cli_layer.insecure_skip_tls_verify = true;
     if (!cli.user_agent.empty()) cli_layer.user_agent = cli.user_agent;
     if (!cli.duration_text.empty()) {
       auto d = fl::parse_go_duration(cli.duration_text);
@@ -663,6 +679,12 @@ int main(int argc, char** argv) {
     }
     if (!prometheus_address.empty() || remote_write) {
       cfg.series = std::make_shared<fl::SeriesTable>();
+    }
+
+    // --- TLS for https:// and wss:// (tlsAuth certificates are read here) ---
+    {
+      std::string err;
+      if (!fl::configure_tls(options, err)) throw ConfigError{err};
     }
 
     // --- scenarios (§1.5) and their validation (§2.7) ---
@@ -832,14 +854,16 @@ int main(int argc, char** argv) {
           std::string url = fl::substitute_env(step.url, e);
           fl::Url u;
           std::string error;
-          if (!fl::parse_url(url, u, error) || u.scheme != "ws") {
-            throw ConfigError{"invalid WebSocket URL (only ws:// is supported): " + url};
+          if (!fl::parse_url(url, u, error) || (u.scheme != "ws" && u.scheme != "wss")) {
+            throw ConfigError{"invalid WebSocket URL (ws:// or wss://): " + url};
           }
           auto& ws = cs.ws;
           cs.is_ws = true;
           if (!fl::resolve_target(u.host, u.port, ws.open.target)) {
             throw ConfigError{"lookup " + u.host + ": no such host"};
           }
+          ws.open.target.tls = u.scheme == "wss";
+          if (ws.open.target.tls) ws.open.target.server_name = u.host;
           ws.open.host = fl::host_header(u);
           ws.open.target_path = u.target;
           ws.open.dial_text =
@@ -867,6 +891,8 @@ int main(int argc, char** argv) {
           if (!fl::resolve_target(u.host, u.port, rq.target)) {
             throw ConfigError{"lookup " + u.host + ": no such host"};
           }
+          rq.target.tls = u.scheme == "https";
+          if (rq.target.tls) rq.target.server_name = u.host;
           std::string body = fl::substitute_env(step.body, e);
           rq.bytes = step.method + " " + u.target + " HTTP/1.1\r\nHost: " + fl::host_header(u) +
                      "\r\nUser-Agent: " + user_agent + "\r\n";

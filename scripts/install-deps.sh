@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config clang-format clang libclang-rt-14-dev
   libasio-dev node-llhttp libsimdjson-dev prometheus-cpp-dev liburing-dev libcli11-dev catch2
-  libmozjs-102-dev zlib1g-dev libssl-dev websocketd
+  libmozjs-102-dev zlib1g-dev libssl-dev openssl websocketd
   nodejs python3 python3-yaml python3-redis python3-psycopg2 curl jq procps iproute2 strace shellcheck
   redis-server redis-tools nginx-light postgresql postgresql-client prometheus iperf3 wrk
   podman runc netavark aardvark-dns iptables debootstrap docker-compose

@@ -279,6 +279,65 @@ bool parse_stages(Decoder& d, element v, Field f, std::vector<Stage>& out) {
   return true;
 }
 
+bool known_tls_version(std::string_view v) {
+  return v.empty() || v == "ssl3.0" || v == "tls1.0" || v == "tls1.1" || v == "tls1.2" ||
+         v == "tls1.3";
+}
+
+// tlsVersion: a string pins one version; an object gives "min" and "max".
+bool parse_tls_version(Decoder& d, element v, Field f, std::optional<TlsVersions>& out) {
+  if (v.is_null()) return true;
+  TlsVersions tv;
+  if (v.type() == element_type::STRING) {
+    std::string text;
+    if (!d.read(v, f, text)) return false;
+    tv.min = tv.max = text;
+  } else {
+    object fields;
+    if (!d.object_of(v, f, "TLSVersions", fields)) return false;
+    for (auto [key, value] : fields) {
+      if (key == "min") {
+        if (!d.read(value, {"TLSVersions", key}, tv.min)) return false;
+      } else if (key == "max") {
+        if (!d.read(value, {"TLSVersions", key}, tv.max)) return false;
+      } else {
+        return d.unknown_field(key);
+      }
+    }
+  }
+  for (const auto& version : {tv.min, tv.max}) {
+    if (!known_tls_version(version)) return d.fail("unknown TLS version '" + version + "'");
+  }
+  out = tv;
+  return true;
+}
+
+// tlsAuth: [{domains, cert, key, password}]; the PEM texts are checked when the TLS
+// configuration is built (run/tls_config.h).
+bool parse_tls_auth(Decoder& d, element v, Field f, std::optional<std::vector<TlsAuth>>& out) {
+  if (v.is_null()) return true;
+  array items;
+  if (!d.array_of(v, f, "[]*TLSAuth", items)) return false;
+  std::vector<TlsAuth> result;
+  for (element item : items) {
+    object fields;
+    if (!d.object_of(item, f, "TLSAuth", fields)) return false;
+    TlsAuth a;
+    for (auto [key, value] : fields) {
+      Field at{"TLSAuth", key};
+      bool ok = key == "domains"    ? d.read(value, at, a.domains)
+                : key == "cert"     ? d.read(value, at, a.cert)
+                : key == "key"      ? d.read(value, at, a.key)
+                : key == "password" ? d.read(value, at, a.password)
+                                    : d.unknown_field(key);
+      if (!ok) return false;
+    }
+    result.push_back(std::move(a));
+  }
+  out = std::move(result);
+  return true;
+}
+
 // Which executor-specific keys each executor's configuration has (k6 decodes each
 // executor into its own struct, so a key of another executor is an unknown field).
 struct ExecutorKeys {
@@ -521,8 +580,16 @@ bool parse_options(Decoder& d, element v, Options& o, std::vector<std::string>* 
       ok = d.read_opt(value, f, o.execution_segment);
     } else if (key == "executionSegmentSequence") {
       ok = d.read_opt(value, f, o.execution_segment_sequence);
+    } else if (key == "insecureSkipTLSVerify") {
+      ok = d.read_opt(value, f, o.insecure_skip_tls_verify);
+    } else if (key == "tlsVersion") {
+      ok = parse_tls_version(d, value, f, o.tls_version);
+    } else if (key == "tlsAuth") {
+      ok = parse_tls_auth(d, value, f, o.tls_auth);
+    } else if (key == "tlsCipherSuites") {
+      ok = d.read_opt(value, f, o.tls_cipher_suites);
     } else if (key == "noConnectionReuse" || key == "noVUConnectionReuse" ||
-               key == "discardResponseBodies" || key == "insecureSkipTLSVerify") {
+               key == "discardResponseBodies") {
       bool ignored = false;  // accepted for k6 compatibility, no effect in loadgen
       ok = d.read(value, f, ignored);
     } else if (key == "maxRedirects" || key == "batch" || key == "batchPerHost") {
@@ -1134,6 +1201,19 @@ std::string options_to_json(const Options& o, const std::vector<Scenario>& scena
   o.user_agent ? w.string(*o.user_agent) : w.null();
   w.key("throw");
   o.throw_errors ? w.boolean(*o.throw_errors) : w.null();
+  w.key("insecureSkipTLSVerify");
+  o.insecure_skip_tls_verify ? w.boolean(*o.insecure_skip_tls_verify) : w.null();
+  w.key("tlsVersion");
+  if (o.tls_version) {
+    w.begin_object();
+    w.key("min");
+    w.string(o.tls_version->min);
+    w.key("max");
+    w.string(o.tls_version->max);
+    w.end_object();
+  } else {
+    w.null();
+  }
   w.end_object();
   return w.take();
 }
@@ -1182,6 +1262,10 @@ bool apply_layer(Options& lower, const Options& upper) {
   take(lower.user_agent, upper.user_agent);
   take(lower.no_cookies_reset, upper.no_cookies_reset);
   take(lower.throw_errors, upper.throw_errors);
+  take(lower.insecure_skip_tls_verify, upper.insecure_skip_tls_verify);
+  take(lower.tls_version, upper.tls_version);
+  take(lower.tls_auth, upper.tls_auth);
+  take(lower.tls_cipher_suites, upper.tls_cipher_suites);
   return cleared_scenarios;
 }
 

@@ -125,6 +125,19 @@ struct MetricDecl {
 };
 
 // Options as one configuration layer gives them; unset fields do not override (§1.4).
+// k6's `tlsAuth` entry: a client certificate (PEM text, as k6 scripts pass open()'s result)
+// for the servers named in `domains`.
+struct TlsAuth {
+  std::vector<std::string> domains;
+  std::string cert, key, password;
+};
+
+// k6's `tlsVersion`: "tls1.2" pins one version, {min, max} a range; "" leaves a bound at the
+// default (TLS 1.2 to 1.3, as k6's Go client).
+struct TlsVersions {
+  std::string min, max;
+};
+
 struct Options {
   std::optional<int64_t> vus;
   std::optional<Duration> duration;
@@ -143,6 +156,11 @@ struct Options {
   std::optional<bool> no_cookies_reset;  // k6 scripts: keep a VU's cookie jar across iterations
   // executionSegment and executionSegmentSequence (config/segment.h), as written.
   std::optional<std::string> execution_segment, execution_segment_sequence;
+  // TLS (run/tls_config.h): k6's insecureSkipTLSVerify, tlsVersion, tlsAuth, tlsCipherSuites.
+  std::optional<bool> insecure_skip_tls_verify;
+  std::optional<TlsVersions> tls_version;
+  std::optional<std::vector<TlsAuth>> tls_auth;
+  std::optional<std::vector<std::string>> tls_cipher_suites;
 };
 
 struct ScriptFile {

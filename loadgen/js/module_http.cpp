@@ -141,12 +141,11 @@ bool prepare(JSContext* cx, Runtime& rt, const JS::HandleValueArray& args, Prepa
   if (u.scheme != "http" && u.scheme != "https") {
     return fail(1020, "invalid URL: unsupported protocol scheme \"" + u.scheme + "\"");
   }
-  if (u.scheme == "https") {
-    return fail(1300, "Get \"" + *url + "\": https is not supported by this loadgen yet");
-  }
   if (!resolve_target(u.host, u.port, p.spec.target)) {
     return fail(1101, "lookup " + u.host + ": no such host");
   }
+  p.spec.target.tls = u.scheme == "https";
+  if (p.spec.target.tls) p.spec.target.server_name = u.host;
   std::string& bytes = p.bytes;
   bytes.reserve(256 + body.size());
   bytes += *method;
@@ -212,9 +211,9 @@ bool prepare(JSContext* cx, Runtime& rt, const JS::HandleValueArray& args, Prepa
 
 // The JavaScript half's view of one outcome:
 // [status, proto, body, headers [name, value, ...], timings [7], error, errorCode,
-//  remoteIp, remotePort, setsCookies]
+//  remoteIp, remotePort, setsCookies, tlsVersion, tlsCipherSuite]
 bool outcome(JSContext* cx, Runtime& rt, Prepared& p, JS::MutableHandleValue out) {
-  JS::RootedObject result(cx, JS::NewArrayObject(cx, 10));
+  JS::RootedObject result(cx, JS::NewArrayObject(cx, 12));
   if (!result) return false;
   auto set = [&](uint32_t i, JS::HandleValue v) { return append_element(cx, result, i, v); };
   if (!p.built) {
@@ -234,7 +233,8 @@ bool outcome(JSContext* cx, Runtime& rt, Prepared& p, JS::MutableHandleValue out
     JS::RootedValue tv(cx, JS::ObjectValue(*timings));
     JS::RootedValue hv(cx, JS::StringValue(JS_GetEmptyString(cx)));
     if (!set(0, zero) || !set(1, empty) || !set(2, null) || !set(3, hv) || !set(4, tv) ||
-        !set(5, errv) || !set(6, codev) || !set(7, empty) || !set(8, zero) || !set(9, no)) {
+        !set(5, errv) || !set(6, codev) || !set(7, empty) || !set(8, zero) || !set(9, no) ||
+        !set(10, empty) || !set(11, empty)) {
       return false;
     }
     out.setObject(*result);
@@ -283,7 +283,7 @@ bool outcome(JSContext* cx, Runtime& rt, Prepared& p, JS::MutableHandleValue out
     if (!header_text) return false;
   }
   JS::RootedValue hv(cx, JS::StringValue(header_text));
-  const double phases[] = {x.blocked, x.connecting, 0,         x.sending,
+  const double phases[] = {x.blocked, x.connecting, x.tls_handshaking, x.sending,
                            x.waiting, x.receiving,  x.duration};
   JS::RootedObject timings(cx, JS::NewArrayObject(cx, 7));
   if (!timings) return false;
@@ -323,8 +323,14 @@ bool outcome(JSContext* cx, Runtime& rt, Prepared& p, JS::MutableHandleValue out
     return h.first.size() == 10 && strncasecmp(h.first.data(), "set-cookie", 10) == 0;
   });
   JS::RootedValue cookiesv(cx, JS::BooleanValue(sets_cookies));
+  JS::RootedString version_text(cx, new_string(cx, x.tls_version));
+  JS::RootedString cipher_text(cx, new_string(cx, x.tls_cipher));
+  if (!version_text || !cipher_text) return false;
+  JS::RootedValue versionv(cx, JS::StringValue(version_text));
+  JS::RootedValue cipherv(cx, JS::StringValue(cipher_text));
   if (!set(0, status) || !set(1, proto) || !set(2, body_value) || !set(3, hv) || !set(4, tv) ||
-      !set(5, errv) || !set(6, code) || !set(7, ipv) || !set(8, portv) || !set(9, cookiesv)) {
+      !set(5, errv) || !set(6, code) || !set(7, ipv) || !set(8, portv) || !set(9, cookiesv) ||
+      !set(10, versionv) || !set(11, cipherv)) {
     return false;
   }
   if (x.status == 0 && !x.failure.text.empty()) {
@@ -622,8 +628,8 @@ export class Response {
   }
   get remote_ip() { return this.#raw[7]; }
   get remote_port() { return this.#raw[8]; }
-  get tls_version() { return ''; }
-  get tls_cipher_suite() { return ''; }
+  get tls_version() { return this.#raw[10]; }
+  get tls_cipher_suite() { return this.#raw[11]; }
   get ocsp() {
     return { produced_at: 0, this_update: 0, next_update: 0, revoked_at: 0, revocation_reason: '',
       status: 'unknown' };

@@ -117,11 +117,11 @@ bool open(JSContext* cx, unsigned argc, JS::Value* vp) {
   std::unique_ptr<WsSession> session;
   if (!parse_url(*url, u, error) || (u.scheme != "ws" && u.scheme != "wss")) {
     result.error = "malformed ws or wss URL";
-  } else if (u.scheme == "wss") {
-    result.error = "wss is not supported by this loadgen yet";
   } else if (!resolve_target(u.host, u.port, spec.target)) {
     result.error = "dial tcp: lookup " + u.host + ": no such host";
   } else {
+    spec.target.tls = u.scheme == "wss";
+    if (spec.target.tls) spec.target.server_name = u.host;
     spec.host = host_header(u);
     spec.target_path = u.target;
     spec.dial_text =

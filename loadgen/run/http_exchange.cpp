@@ -47,20 +47,26 @@ size_t HttpTagCache::Hash::operator()(const Key& k) const {
   size_t h = (static_cast<size_t>(k.base) << 32) ^ (static_cast<size_t>(k.status) << 16) ^
              static_cast<size_t>(k.code) ^ (static_cast<size_t>(k.judged) << 31);
   if (!k.text.empty()) h ^= std::hash<std::string>{}(k.text) * 0x9E3779B97F4A7C15ull;
+  h ^= reinterpret_cast<uintptr_t>(k.tls_version) >> 4;
   return h;
 }
 
 uint32_t HttpTagCache::tags(TagSets& sets, uint32_t base, const HttpExchange& x,
                             const Expectation& e) {
   // Transport errors carry their text as a tag, so it is part of the key.
-  Key key{base, x.status, x.failure.code, e.judged ? 1 : 0,
-          x.status == 0 ? x.failure.text : std::string()};
+  Key key{base,
+          x.status,
+          x.failure.code,
+          e.judged ? 1 : 0,
+          x.status == 0 ? x.failure.text : std::string(),
+          x.tls_version};
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
   Tags tags = sets.tags(base);
   tags.emplace_back("status", std::to_string(x.status));
   if (e.judged) tags.emplace_back("expected_response", e.expected(x.status) ? "true" : "false");
   if (x.status != 0) tags.emplace_back("proto", x.http_minor == 0 ? "HTTP/1.0" : "HTTP/1.1");
+  if (*x.tls_version != '\0') tags.emplace_back("tls_version", x.tls_version);
   if (x.failure.code != 0) tags.emplace_back("error_code", std::to_string(x.failure.code));
   if (x.status == 0) tags.emplace_back("error", x.failure.text);
   uint32_t id = sets.intern(tags);
@@ -74,7 +80,7 @@ void record_http(SampleSink& sink, uint32_t tags, const HttpExchange& x, const E
                            x.duration,
                            x.blocked,
                            x.connecting,
-                           0,
+                           x.tls_handshaking,
                            x.sending,
                            x.waiting,
                            x.receiving,

@@ -19,6 +19,8 @@ namespace faultline::loadgen {
 struct HttpTarget {
   sockaddr_storage address{};
   socklen_t length = 0;
+  bool tls = false;         // https:// or wss://
+  std::string server_name;  // with tls: the host to name (SNI) and verify
 };
 
 // Resolves host and port once per process (IPv4 preferred, as loadgen has always
@@ -47,7 +49,12 @@ struct HttpExchange {
   HttpFailure failure;
   int http_minor = 1;  // HTTP/1.<minor> of the response
   // Phases in milliseconds (§3.3); duration = sending + waiting + receiving.
-  double blocked = 0, connecting = 0, sending = 0, waiting = 0, receiving = 0, duration = 0;
+  double blocked = 0, connecting = 0, tls_handshaking = 0, sending = 0, waiting = 0, receiving = 0,
+         duration = 0;
+  // The connection's TLS version ("tls1.3"…) and cipher suite (IANA's name); "" on plain
+  // HTTP and when no TLS connection was established. Static strings.
+  const char* tls_version = "";
+  const char* tls_cipher = "";
   uint64_t sent = 0, received = 0;
   std::vector<std::pair<std::string, std::string>> headers;  // with want_headers
   std::string body;                                          // with want_body
@@ -81,6 +88,7 @@ class HttpTagCache {
     uint32_t base;
     int status, code, judged;
     std::string text;
+    const char* tls_version;  // one of tls_version_name's static strings
     bool operator==(const Key&) const = default;
   };
   struct Hash {

@@ -10,6 +10,8 @@
 #include <random>
 #include <unordered_map>
 
+#include "loadgen/run/tls_config.h"
+#include "loadgen/run/tls_stream.h"
 #include "loadgen/run/ws_frame.h"
 
 namespace faultline::FAULTLINE_BACKEND_NS {
@@ -148,7 +150,7 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
 
   void enqueue(std::string frame, bool close_after) {
     if (dropped_) return;
-    if (own_ctx_ && !writing_ && out_.empty()) {
+    if (own_ctx_ && !writing_ && out_.empty() && !tls_) {
       // The VU's thread owns the socket: write at once (blocking only while the peer's
       // window is full, as k6's writes do), without a round through the context.
       asio::error_code ec;
@@ -346,6 +348,28 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
     }
     asio::error_code ignored;
     socket_.set_option(tcp::no_delay(true), ignored);
+    if (spec.target.tls) {
+      // wss://: the TLS handshake, with the same settings as https:// (HTTP/1.1 by ALPN).
+      // The counts become the bytes on the wire (records and handshake), as k6 counts them.
+      SSL* ssl = loadgen::tls_new_connection(spec.target.server_name);
+      if (ssl == nullptr) {
+        result.error = "tls: cannot create a session";
+        co_return false;
+      }
+      tls_ = make_tls_stream(socket_, ssl, sent, received);
+      auto [hec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, use_nothrow);
+      if (hec) {
+        bool from_openssl = hec.category() == asio::error::get_ssl_category();
+        result.error =
+            timed_out_ ? "i/o timeout"
+            : from_openssl
+                ? loadgen::tls_failure(ssl, static_cast<unsigned long>(hec.value()), hec.message())
+                      .text
+            : hec == asio::ssl::error::stream_truncated ? "EOF"
+                                                        : "read: " + hec.message();
+        co_return false;
+      }
+    }
     std::string key = loadgen::ws_new_key();
     std::string request =
         "GET " + spec.target_path + " HTTP/1.1\r\nHost: " + spec.host +
@@ -353,8 +377,9 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
         "\r\nSec-WebSocket-Version: 13\r\n";
     for (const auto& [k, v] : spec.headers) request += k + ": " + v + "\r\n";
     request += "\r\n";
-    auto [wec, wn] = co_await asio::async_write(socket_, asio::buffer(request), use_nothrow);
-    sent += wn;
+    auto [wec, wn] = tls_ ? co_await asio::async_write(*tls_, asio::buffer(request), use_nothrow)
+                          : co_await asio::async_write(socket_, asio::buffer(request), use_nothrow);
+    if (!tls_) sent += wn;
     if (wec) {
       result.error = timed_out_ ? "i/o timeout" : "write: " + wec.message();
       co_return false;
@@ -373,8 +398,10 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
     std::array<char, 4096> buf;
     size_t header_bytes = 0;
     for (;;) {
-      auto [rec, n] = co_await socket_.async_read_some(asio::buffer(buf), use_nothrow);
-      received += n;
+      auto [rec, n] = tls_ ? co_await tls_->async_read_some(asio::buffer(buf), use_nothrow)
+                           : co_await socket_.async_read_some(asio::buffer(buf), use_nothrow);
+      if (rec == asio::ssl::error::stream_truncated) rec = asio::error::eof;
+      if (!tls_) received += n;
       if (rec) {
         if (rec == asio::error::eof && h.headers_done) {
           llhttp_finish(&parser);
@@ -426,8 +453,10 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
     bool closed = false;
     if (!leftover.empty()) closed = !deliver(leftover.data(), leftover.size(), messages);
     while (!closed) {
-      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), use_nothrow);
-      received += n;
+      auto [ec, n] = tls_ ? co_await tls_->async_read_some(asio::buffer(buf), use_nothrow)
+                          : co_await socket_.async_read_some(asio::buffer(buf), use_nothrow);
+      if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
+      if (!tls_) received += n;
       if (ec) {
         if (!dropped_) {
           std::string why = ec == asio::error::eof ? "unexpected EOF" : ec.message();
@@ -513,8 +542,9 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
     while (!out_.empty() && !dropped_) {
       std::string chunk;
       chunk.swap(out_);
-      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(chunk), use_nothrow);
-      sent += n;
+      auto [ec, n] = tls_ ? co_await asio::async_write(*tls_, asio::buffer(chunk), use_nothrow)
+                          : co_await asio::async_write(socket_, asio::buffer(chunk), use_nothrow);
+      if (!tls_) sent += n;
       if (ec) {
         if (!dropped_) push({WsEvent::kError, "write: " + ec.message()});
         out_.clear();
@@ -528,6 +558,7 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
   std::unique_ptr<asio::io_context> own_ctx_;
   asio::io_context& ctx_;
   tcp::socket socket_;
+  std::unique_ptr<TlsStream> tls_;  // wss:// sessions (counting into sent and received)
   asio::steady_timer timer_;
   loadgen::WsReader reader_;
   std::minstd_rand masks_;

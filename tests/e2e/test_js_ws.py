@@ -553,7 +553,7 @@ def test_scenario_steps(lg, servers, check):
     for doc, text in (
         ({"flows": {"default": [{"url": "http://127.0.0.1:1/", "send": ["a"]}]}},
          'step: \\"send\\" and \\"expect\\" need a \\"ws\\" step'),
-        ({"flows": {"default": [{"ws": "http://127.0.0.1:1/"}]}}, "only ws:// is supported"),
+        ({"flows": {"default": [{"ws": "http://127.0.0.1:1/"}]}}, "invalid WebSocket URL (ws:// or wss://)"),
         ({"metrics": {"rtt": "trend"}, "flows": {"default": [{"url": "http://127.0.0.1:1/", "record": {"rtt": "message_latency"}}]}},
          'message_latency needs a \\"ws\\" step'),
     ):

@@ -929,3 +929,35 @@ TEST_CASE("substitute_env", "[options]") {
   CHECK(substitute_env("$${HOST}", env) == "$example.com");
   CHECK(substitute_env("", env) == "");
 }
+
+TEST_CASE("TLS options: k6's forms and errors", "[options][tls]") {
+  auto f = parse_ok(R"J({"options": {"insecureSkipTLSVerify": true, "tlsVersion": "tls1.2",
+      "tlsCipherSuites": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
+      "tlsAuth": [{"domains": ["example.com", "*.example.org"], "cert": "C", "key": "K",
+                   "password": "P"}]}})J");
+  CHECK(*f.options.insecure_skip_tls_verify);
+  CHECK(f.options.tls_version->min == "tls1.2");
+  CHECK(f.options.tls_version->max == "tls1.2");  // a string pins one version
+  CHECK(f.options.tls_cipher_suites->size() == 1);
+  REQUIRE(f.options.tls_auth->size() == 1);
+  CHECK(f.options.tls_auth->at(0).domains.at(1) == "*.example.org");
+  CHECK(f.options.tls_auth->at(0).password == "P");
+  auto range = parse_ok(R"J({"options": {"tlsVersion": {"min": "tls1.3"}}})J");
+  CHECK(range.options.tls_version->min == "tls1.3");
+  CHECK(range.options.tls_version->max.empty());  // the default bound
+  CHECK(parse_error(R"J({"options": {"tlsVersion": "tls2.0"}})J") ==
+        "unknown TLS version 'tls2.0'");
+  CHECK(parse_error(R"J({"options": {"tlsVersion": {"low": "tls1.2"}}})J") ==
+        "json: unknown field \"low\"");
+  CHECK(parse_error(R"J({"options": {"tlsAuth": [{"domain": "x"}]}})J") ==
+        "json: unknown field \"domain\"");
+  CHECK(parse_error(R"J({"options": {"insecureSkipTLSVerify": "yes"}})J") ==
+        "json: cannot unmarshal string into Go struct field Options.insecureSkipTLSVerify of "
+        "type bool");
+  // The layers: a higher one replaces the TLS settings it sets.
+  Options lower = f.options, upper;
+  upper.tls_version = TlsVersions{"tls1.3", "tls1.3"};
+  apply_layer(lower, upper);
+  CHECK(lower.tls_version->min == "tls1.3");
+  CHECK(*lower.insecure_skip_tls_verify);
+}
