@@ -17,7 +17,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 LOADGEN = os.path.join(ROOT, "build/loadgen/loadgen")
 
 
-def start_nginx(port, workdir):
+def start_nginx(port, workdir, http_extra="", server_extra=""):
+    """nginx (one worker) serving a 512-byte index.html on `port`; the extras go into its
+    http and server blocks (another listen, TLS settings, locations)."""
     os.makedirs(f"{workdir}/www", exist_ok=True)
     with open(f"{workdir}/www/index.html", "w") as f:
         f.write("x" * 512)
@@ -32,8 +34,8 @@ daemon off;
 events {{ worker_connections 30000; }}
 http {{ access_log off; keepalive_requests 10000000;
   client_body_temp_path {workdir}/b; proxy_temp_path {workdir}/p; fastcgi_temp_path {workdir}/f;
-  uwsgi_temp_path {workdir}/u; scgi_temp_path {workdir}/s;
-  server {{ listen 127.0.0.1:{port} backlog=16384; root {workdir}/www; }} }}
+  uwsgi_temp_path {workdir}/u; scgi_temp_path {workdir}/s; {http_extra}
+  server {{ listen 127.0.0.1:{port} backlog=16384; root {workdir}/www; {server_extra} }} }}
 """)
     proc = subprocess.Popen(["nginx", "-c", f"{workdir}/nginx.conf", "-p", workdir])
     for _ in range(200):
@@ -45,10 +47,11 @@ http {{ access_log off; keepalive_requests 10000000;
     raise RuntimeError("nginx did not start")
 
 
-def timed(cmd, sample_rss=False):
+def timed(cmd, sample_rss=False, env=None):
     """Runs cmd; returns (stdout, cpu seconds of the child, peak RSS in KiB sampled)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env=env)
     peak = 0
     if sample_rss:
         while proc.poll() is None:

@@ -16,14 +16,12 @@ import os
 import re
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
-LOADGEN = os.path.join(ROOT, "build/loadgen/loadgen")
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../loadgen"))
+from run import LOADGEN, median, start_nginx, timed  # noqa: E402
 
 
 def make_cert(d):
@@ -39,55 +37,6 @@ def make_cert(d):
         "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext")
 
 
-def start_nginx(d, http_port, https_port):
-    os.makedirs(f"{d}/www", exist_ok=True)
-    with open(f"{d}/www/index.html", "w") as f:
-        f.write("x" * 512)
-    user = "user root;" if os.geteuid() == 0 else ""
-    with open(f"{d}/nginx.conf", "w") as f:
-        f.write(f"""{user}
-worker_processes 1;
-worker_rlimit_nofile 40000;
-pid {d}/nginx.pid;
-error_log {d}/error.log crit;
-daemon off;
-events {{ worker_connections 30000; }}
-http {{ access_log off; keepalive_requests 10000000;
-  client_body_temp_path {d}/b; proxy_temp_path {d}/p; fastcgi_temp_path {d}/f;
-  uwsgi_temp_path {d}/u; scgi_temp_path {d}/s;
-  ssl_protocols TLSv1.2 TLSv1.3;
-  ssl_session_cache shared:tls:10m;
-  server {{ listen 127.0.0.1:{http_port} backlog=16384;
-            listen 127.0.0.1:{https_port} ssl backlog=16384;
-            ssl_certificate {d}/server.pem; ssl_certificate_key {d}/server.key;
-            root {d}/www;
-            location /close {{ keepalive_timeout 0; try_files /index.html =404; }} }} }}
-""")
-    proc = subprocess.Popen(["nginx", "-c", f"{d}/nginx.conf", "-p", d])
-    for port in (http_port, https_port):
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-    return proc
-
-
-def timed(cmd, env=None):
-    """Runs cmd; returns (stdout, CPU seconds of the child)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                         env=env).stdout
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return out, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def median(values):
-    values = sorted(values)
-    return values[len(values) // 2]
-
-
 def main():
     secs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
@@ -98,7 +47,12 @@ def main():
     d = tempfile.mkdtemp(prefix="bench-tls-")
     make_cert(d)
     http_port, https_port = 18791, 18792
-    nginx = start_nginx(d, http_port, https_port)
+    nginx = start_nginx(
+        http_port, d,
+        http_extra="ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache shared:tls:10m;",
+        server_extra=(f"listen 127.0.0.1:{https_port} ssl backlog=16384; "
+                      f"ssl_certificate {d}/server.pem; ssl_certificate_key {d}/server.key; "
+                      "location /close { keepalive_timeout 0; try_files /index.html =404; }"))
     env = dict(os.environ, SSL_CERT_FILE=f"{d}/ca.pem")
     export = f"{d}/summary.json"
     shapes = {"keep-alive": "/index.html", "new connection": "/close"}
@@ -110,11 +64,11 @@ def main():
             for shape, path in shapes.items():
                 for scheme, port in (("http", http_port), ("https", https_port)):
                     url = f"{scheme}://localhost:{port}{path}"
-                    out, cpu = timed(["wrk", "-t1", "-c50", f"-d{secs}s", url])
+                    out, cpu, _ = timed(["wrk", "-t1", "-c50", f"-d{secs}s", url])
                     total = int(re.search(r"(\d+) requests in", out).group(1))
                     results.setdefault(("wrk", shape, scheme), []).append(
                         (total / secs, cpu / max(total, 1) * 1e6))
-                    _, cpu = timed([LOADGEN, "--quiet", "--threads", "1", "-u", "50", "-d",
+                    _, cpu, _ = timed([LOADGEN, "--quiet", "--threads", "1", "-u", "50", "-d",
                                     f"{secs}s", "--summary-export", export, url], env=env)
                     with open(export) as f:
                         m = json.load(f)["metrics"]
