@@ -1,14 +1,18 @@
 #include "proxy/data_plane.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <tuple>
 #include <unordered_set>
 
@@ -27,6 +31,25 @@ namespace {
 
 // Bytes taken from a socket by one read, as in Toxiproxy.
 constexpr size_t kChunkSize = 32 * 1024;
+
+// What one splice moves at most (a pipe's default capacity).
+constexpr size_t kSpliceSize = 64 * 1024;
+
+// A pipe for splicing, closed with its owner.
+struct Pipe {
+  int r = -1, w = -1;
+  bool open() {
+    int fds[2];
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return false;
+    r = fds[0];
+    w = fds[1];
+    return true;
+  }
+  ~Pipe() {
+    if (r >= 0) ::close(r);
+    if (w >= 0) ::close(w);
+  }
+};
 
 std::atomic<int64_t> g_live_links{0};
 // A direction stops reading from its source while this much is held by its toxics and
@@ -97,6 +120,33 @@ struct WorkerProxy : std::enable_shared_from_this<WorkerProxy> {
   std::shared_ptr<const ToxicSet> toxics;
   std::unordered_set<Link*> links;
   bool closed = false;
+
+  // The metric series every link of this proxy updates, looked up once per worker (each
+  // lookup is a lock and a hash of the labels in the family) instead of once per link.
+  struct Series {
+    prometheus::Counter* received[2];  // upstream, downstream
+    prometheus::Counter* sent[2];
+    prometheus::Gauge* open;
+    prometheus::Counter* accepted;
+  };
+  const Series& series() {
+    if (!series_) {
+      const auto& s = *spec;
+      auto labels = [&](const char* dir) {
+        return prometheus::Labels{{"direction", dir},
+                                  {"listener", s.listen},
+                                  {"proxy", s.name},
+                                  {"upstream", s.upstream}};
+      };
+      series_ = Series{
+          {&metrics.received.Add(labels("upstream")), &metrics.received.Add(labels("downstream"))},
+          {&metrics.sent.Add(labels("upstream")), &metrics.sent.Add(labels("downstream"))},
+          &metrics.open.Add({{"proxy", s.name}}),
+          &metrics.accepted.Add({{"proxy", s.name}})};
+    }
+    return *series_;
+  }
+  std::optional<Series> series_;
 
   asio::awaitable<void> accept_loop();
   void close_all();
@@ -203,14 +253,11 @@ struct Link : std::enable_shared_from_this<Link> {
         connect_timer(owner->ctx) {
     owner->links.insert(this);
     const auto& s = *owner->spec;
-    auto labels = [&](const char* dir) {
-      return prometheus::Labels{
-          {"direction", dir}, {"listener", s.listen}, {"proxy", s.name}, {"upstream", s.upstream}};
-    };
-    up.received = &owner->metrics.received.Add(labels("upstream"));
-    up.sent = &owner->metrics.sent.Add(labels("upstream"));
-    down.received = &owner->metrics.received.Add(labels("downstream"));
-    down.sent = &owner->metrics.sent.Add(labels("downstream"));
+    const auto& series = owner->series();
+    up.received = series.received[0];
+    up.sent = series.sent[0];
+    down.received = series.received[1];
+    down.sent = series.sent[1];
     up.chain.set_answers(&down.inbound);
     down.reply_filter = &up.chain;
     for (Flow* f : {&up, &down}) {
@@ -237,10 +284,10 @@ struct Link : std::enable_shared_from_this<Link> {
             counter.Increment();
           });
     }
-    open_gauge = &owner->metrics.open.Add({{"proxy", s.name}});
+    open_gauge = series.open;
     open_gauge->Increment();
     g_live_links.fetch_add(1, std::memory_order_relaxed);
-    owner->metrics.accepted.Add({{"proxy", s.name}}).Increment();
+    series.accepted->Increment();
   }
   ~Link() {
     // Every coroutine has finished, so nothing is pending on the sockets. An explicit
@@ -281,6 +328,7 @@ struct Link : std::enable_shared_from_this<Link> {
   void reset();
   asio::awaitable<bool> dial();
   asio::awaitable<void> read_loop(Flow& f);
+  asio::awaitable<bool> splice_loop(Flow& f);
   asio::awaitable<void> write_loop(Flow& f);
   asio::awaitable<void> timer_loop(Flow& f);
 
@@ -606,10 +654,72 @@ asio::awaitable<void> Link::read_loop(Flow& f) {
       }
       f.sent->Increment(static_cast<double>(wn));
       if (!f.queue.empty()) f.writer_wake.notify();
+      // A full buffer: a bulk stream. What follows moves inside the kernel while the fast
+      // path holds.
+      if (n == buf.size() && !closed && f.fast_path() && !co_await splice_loop(f)) break;
     } else {
       f.take(Item{ItemKind::kData, std::string(buf.data(), n)}, now);
     }
   }
+}
+
+// The fast path of a bulk stream: bytes go socket -> pipe -> socket with splice(2), never
+// through user space. Runs while the direction has no toxic and nothing queued; the pipe is
+// empty whenever it returns, so reading goes on exactly where it stopped. A wait for
+// readiness always follows an EAGAIN at once (nothing runs in between), so with edge-
+// triggered epoll no readiness is missed. Returns false when the stream ended here (its
+// end taken, or the link closed).
+asio::awaitable<bool> Link::splice_loop(Flow& f) {
+  Pipe pipe;
+  if (!pipe.open()) co_return true;  // no pipe to spare: keep copying
+  asio::error_code ec;
+  f.from.non_blocking(true, ec);
+  if (!ec) f.to.non_blocking(true, ec);
+  if (ec) co_return true;
+  const int in = f.from.native_handle(), out = f.to.native_handle();
+  constexpr unsigned kFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+  while (!closed && f.fast_path()) {
+    ssize_t n = ::splice(in, nullptr, pipe.w, nullptr, kSpliceSize, kFlags);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      auto [wec] = co_await f.from.async_wait(tcp::socket::wait_read, use_nothrow);
+      if (wec) break;
+      continue;
+    }
+    if (closed) co_return false;
+    auto now = toxics::Clock::now();
+    if (n <= 0) {
+      // End of stream (or a read error): through the (empty) chain, as the read path does.
+      f.take(Item{ItemKind::kEnd, {}}, now);
+      co_return false;
+    }
+    f.received->Increment(static_cast<double>(n));
+    ++f.chunks_read;
+    f.writing = true;
+    size_t left = static_cast<size_t>(n);
+    while (left > 0 && !closed) {
+      ssize_t m = ::splice(pipe.r, nullptr, out, nullptr, left, kFlags);
+      if (m > 0) {
+        left -= static_cast<size_t>(m);
+        f.sent->Increment(static_cast<double>(m));
+      } else if (m < 0 && errno == EAGAIN) {
+        auto [wec] = co_await f.to.async_wait(tcp::socket::wait_write, use_nothrow);
+        if (wec) break;
+      } else if (m < 0 && errno == EINTR) {
+        continue;
+      } else {
+        break;
+      }
+    }
+    f.writing = false;
+    if (left > 0) {
+      close();  // the destination failed (or the link closed) with bytes in the pipe
+      co_return false;
+    }
+    if (!f.queue.empty()) f.writer_wake.notify();
+  }
+  // A toxic arrived (the read path takes over), or the wait failed (its read reports why).
+  co_return !closed;
 }
 
 asio::awaitable<void> Link::write_loop(Flow& f) {

@@ -1,4 +1,5 @@
 // faultline-proxy: a drop-in replacement for toxiproxy-server.
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ int main(int argc, char** argv) {
                 FAULTLINE_VERSION, proxy::kToxiproxyApiVersion);
     return 0;
   }
+  // A peer that closes while bytes are being spliced to it must cost that connection, not
+  // the process (send() has MSG_NOSIGNAL; splice(2) has no such flag).
+  std::signal(SIGPIPE, SIG_IGN);
   log::init_from_env();
   log::info()
       .str("version", proxy::kToxiproxyApiVersion)

@@ -9,6 +9,7 @@ PACKAGES=(
   libmozjs-102-dev zlib1g-dev libssl-dev openssl websocketd
   nodejs python3 python3-yaml python3-redis python3-psycopg2 curl jq procps iproute2 strace shellcheck
   redis-server redis-tools nginx-light postgresql postgresql-client prometheus iperf3 wrk
+  haproxy apache2-utils
   podman runc netavark aardvark-dns iptables debootstrap docker-compose
   libprotobuf-dev protobuf-compiler libsnappy-dev
 )

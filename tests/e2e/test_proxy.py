@@ -122,6 +122,48 @@ def test_integrity(proxy, echo, check, size):
     check.equal(down, float(size), "downstream sent bytes metric")
 
 
+def test_bulk_handover(proxy, echo, check, size):
+    """A bulk stream moves inside the kernel (splice) while no toxic is set; toxics added
+    and removed mid-stream hand it to the toxic chain and back without a byte lost,
+    reordered or counted twice."""
+    port = create(proxy, "handover", f"127.0.0.1:{echo.port}")
+    data = random.Random(11).randbytes(size)
+    s = connect(port, timeout=60)
+
+    def sender():
+        view = memoryview(data)
+        for i in range(0, len(view), 1 << 20):
+            s.sendall(view[i:i + (1 << 20)])
+
+    t = threading.Thread(target=sender)
+    t.start()
+    h = hashlib.sha256()
+    received, step, toggles = 0, size // 8, 0
+    while received < size:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        h.update(chunk)
+        received += len(chunk)
+        if received >= (toggles + 1) * step and toggles < 6:
+            toggles += 1
+            stream = "upstream" if toggles % 4 < 2 else "downstream"
+            if toggles % 2:
+                proxy.json("POST", "/proxies/handover/toxics",
+                           {"name": "slow", "type": "latency", "stream": stream,
+                            "attributes": {"latency": 1}})
+            else:
+                proxy.request("DELETE", "/proxies/handover/toxics/slow")
+    t.join()
+    s.close()
+    check.equal((received, toggles), (size, 6), "every byte back, across six toxic changes")
+    check.equal(h.hexdigest(), hashlib.sha256(data).hexdigest(), "in order, unchanged")
+    for direction in ("upstream", "downstream"):
+        sent = metric(proxy, r'toxiproxy_proxy_sent_bytes_total\{direction="' + direction +
+                      r'".*proxy="handover"')
+        check.equal(sent, float(size), f"{direction} sent bytes metric")
+
+
 def test_live_metrics(proxy, echo, check):
     port = create(proxy, "live", f"127.0.0.1:{echo.port}")
     s = connect(port)
@@ -398,6 +440,7 @@ def main():
         test_live_metrics(proxy, echo, check)
         test_metrics_gzip(proxy, check)
         test_integrity(proxy, echo, check, args.bytes)
+        test_bulk_handover(proxy, echo, check, args.bytes)
         test_concurrency(proxy, echo.port, check, args.connections)
         test_lifecycle(proxy, echo, check)
         test_populate_duplicate_names(proxy, echo, check)
