@@ -29,6 +29,8 @@ import time
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+sys.path.insert(0, os.path.join(ROOT, "bench/loadgen"))
+from run import start_nginx  # noqa: E402
 FAULTLINE = os.path.join(ROOT, "build/proxy/faultline-proxy")
 HZ = os.sysconf("SC_CLK_TCK")
 
@@ -115,29 +117,6 @@ def haproxy(ports, targets, work):
     for port in routes.values():
         wait_port(port)
     return Server("HAProxy 1 thread", proc.pid, routes, proc)
-
-
-def start_nginx(port, work):
-    os.makedirs(f"{work}/www", exist_ok=True)
-    with open(f"{work}/www/index.html", "w") as f:
-        f.write("x" * 512)
-    user = "user root;" if os.geteuid() == 0 else ""
-    with open(f"{work}/nginx.conf", "w") as f:
-        f.write(f"""{user}
-worker_processes 1;
-worker_rlimit_nofile 40000;
-pid {work}/nginx.pid;
-error_log {work}/nginx-error.log crit;
-daemon off;
-events {{ worker_connections 30000; }}
-http {{ access_log off; keepalive_requests 10000000;
-  client_body_temp_path {work}/b; proxy_temp_path {work}/p; fastcgi_temp_path {work}/f;
-  uwsgi_temp_path {work}/u; scgi_temp_path {work}/s;
-  server {{ listen 127.0.0.1:{port} backlog=16384; root {work}/www; }} }}
-""")
-    proc = subprocess.Popen(["nginx", "-c", f"{work}/nginx.conf", "-p", work])
-    wait_port(port)
-    return proc
 
 
 def iperf(port, secs, iperf_port):

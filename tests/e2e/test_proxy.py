@@ -89,11 +89,10 @@ def test_metrics_gzip(proxy, check):
                     f"empty HELP line for {name}, as Toxiproxy writes it")
 
 
-def test_integrity(proxy, echo, check, size):
-    port = create(proxy, "integrity", f"127.0.0.1:{echo.port}")
-    data = random.Random(7).randbytes(size)
+def echo_through(port, data, progress=None):
+    """Sends `data` through `port` to the echo server while reading it back; returns the
+    byte count and sha256 of what came back. `progress(received)` runs after each read."""
     s = connect(port, timeout=60)
-    sent_hash = hashlib.sha256(data).hexdigest()
 
     def sender():
         view = memoryview(data)
@@ -104,16 +103,26 @@ def test_integrity(proxy, echo, check, size):
     t.start()
     h = hashlib.sha256()
     received = 0
-    while received < size:
+    while received < len(data):
         chunk = s.recv(1 << 20)
         if not chunk:
             break
         h.update(chunk)
         received += len(chunk)
+        if progress:
+            progress(received)
     t.join()
     s.close()
+    return received, h.hexdigest()
+
+
+def test_integrity(proxy, echo, check, size):
+    port = create(proxy, "integrity", f"127.0.0.1:{echo.port}")
+    data = random.Random(7).randbytes(size)
+    sent_hash = hashlib.sha256(data).hexdigest()
+    received, digest = echo_through(port, data)
     check.equal(received, size, f"{size} bytes came back")
-    check.equal(h.hexdigest(), sent_hash, "sha256 of bytes both ways")
+    check.equal(digest, sent_hash, "sha256 of bytes both ways")
     # Counters are live: after the echo they cover every byte both ways.
     up = metric(proxy, r'toxiproxy_proxy_sent_bytes_total\{direction="upstream".*proxy="integrity"')
     down = metric(proxy,
@@ -128,36 +137,22 @@ def test_bulk_handover(proxy, echo, check, size):
     reordered or counted twice."""
     port = create(proxy, "handover", f"127.0.0.1:{echo.port}")
     data = random.Random(11).randbytes(size)
-    s = connect(port, timeout=60)
+    step, toggles = size // 8, [0]
 
-    def sender():
-        view = memoryview(data)
-        for i in range(0, len(view), 1 << 20):
-            s.sendall(view[i:i + (1 << 20)])
-
-    t = threading.Thread(target=sender)
-    t.start()
-    h = hashlib.sha256()
-    received, step, toggles = 0, size // 8, 0
-    while received < size:
-        chunk = s.recv(1 << 20)
-        if not chunk:
-            break
-        h.update(chunk)
-        received += len(chunk)
-        if received >= (toggles + 1) * step and toggles < 6:
-            toggles += 1
-            stream = "upstream" if toggles % 4 < 2 else "downstream"
-            if toggles % 2:
+    def toggle(received):
+        n = toggles[0]
+        if received >= (n + 1) * step and n < 6:
+            toggles[0] = n = n + 1
+            stream = "upstream" if n % 4 < 2 else "downstream"
+            if n % 2:
                 proxy.json("POST", "/proxies/handover/toxics",
                            {"name": "slow", "type": "latency", "stream": stream,
                             "attributes": {"latency": 1}})
             else:
                 proxy.request("DELETE", "/proxies/handover/toxics/slow")
-    t.join()
-    s.close()
-    check.equal((received, toggles), (size, 6), "every byte back, across six toxic changes")
-    check.equal(h.hexdigest(), hashlib.sha256(data).hexdigest(), "in order, unchanged")
+    received, digest = echo_through(port, data, toggle)
+    check.equal((received, toggles[0]), (size, 6), "every byte back, across six toxic changes")
+    check.equal(digest, hashlib.sha256(data).hexdigest(), "in order, unchanged")
     for direction in ("upstream", "downstream"):
         sent = metric(proxy, r'toxiproxy_proxy_sent_bytes_total\{direction="' + direction +
                       r'".*proxy="handover"')
