@@ -24,7 +24,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../loadgen"))
-from run import LOADGEN, start_nginx, timed  # noqa: E402
+from run import LOADGEN, raise_fd_limit, start_nginx, timed  # noqa: E402
 
 LOOP = """
 import http from 'k6/http';
@@ -91,10 +91,7 @@ def requests_in(export):
 def main():
     secs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (40000, 40000))
-    except (ValueError, OSError):
-        pass
+    raise_fd_limit()
     work = tempfile.mkdtemp()
     port = 18691
     nginx = start_nginx(port, work)

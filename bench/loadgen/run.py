@@ -17,6 +17,22 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 LOADGEN = os.path.join(ROOT, "build/loadgen/loadgen")
 
 
+def raise_fd_limit():
+    """Room for thousands of connections (the benchmarks' VUs and servers)."""
+    raise_fd_limit()
+
+
+def wait_port(port, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
 def start_nginx(port, workdir, http_extra="", server_extra=""):
     """nginx (one worker) serving a 512-byte index.html on `port`; the extras go into its
     http and server blocks (another listen, TLS settings, locations)."""
@@ -38,13 +54,8 @@ http {{ access_log off; keepalive_requests 10000000;
   server {{ listen 127.0.0.1:{port} backlog=16384; root {workdir}/www; {server_extra} }} }}
 """)
     proc = subprocess.Popen(["nginx", "-c", f"{workdir}/nginx.conf", "-p", workdir])
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("nginx did not start")
+    wait_port(port)
+    return proc
 
 
 def timed(cmd, sample_rss=False, env=None):
@@ -83,10 +94,7 @@ def loadgen_requests(export):
 
 def main():
     secs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (40000, 40000))
-    except (ValueError, OSError):
-        pass
+    raise_fd_limit()
     work = tempfile.mkdtemp()
     port = 18690
     nginx = start_nginx(port, work)
@@ -107,7 +115,6 @@ def main():
                 total, rate = loadgen_requests(export)
                 results[f"loadgen {backend}"].append((rate, cpu / total * 1e6))
 
-        wrk_rps = median([r for r, _ in results["wrk"]])
         wrk_us = median([u for _, u in results["wrk"]])
         print(f"  {'':20} {'requests/s':>12} {'CPU µs/request':>16} {'CPU vs wrk':>11}")
         for name, values in results.items():

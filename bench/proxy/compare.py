@@ -19,9 +19,7 @@ Usage: bench/proxy/compare.py [seconds] [rounds]"""
 import json
 import os
 import re
-import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,20 +28,9 @@ import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 sys.path.insert(0, os.path.join(ROOT, "bench/loadgen"))
-from run import start_nginx  # noqa: E402
+from run import raise_fd_limit, start_nginx, wait_port  # noqa: E402
 FAULTLINE = os.path.join(ROOT, "build/proxy/faultline-proxy")
 HZ = os.sysconf("SC_CLK_TCK")
-
-
-def wait_port(port, timeout=10):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 def cpu_seconds(pid):
@@ -182,10 +169,7 @@ def measure(server, direct, secs, iperf_port, http_port, results):
 def main():
     secs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (40000, 40000))
-    except (ValueError, OSError):
-        pass
+    raise_fd_limit()
     work = tempfile.mkdtemp(prefix="bench-proxy-")
     ports = Ports(18600)
     iperf_port, http_port = ports.take(), ports.take()

@@ -14,14 +14,13 @@ Usage: bench/tls/run.py [seconds] [rounds]"""
 import json
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../loadgen"))
-from run import LOADGEN, median, start_nginx, timed  # noqa: E402
+from run import LOADGEN, median, raise_fd_limit, start_nginx, timed  # noqa: E402
 
 
 def make_cert(d):
@@ -40,10 +39,7 @@ def make_cert(d):
 def main():
     secs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (40000, 40000))
-    except (ValueError, OSError):
-        pass
+    raise_fd_limit()
     d = tempfile.mkdtemp(prefix="bench-tls-")
     make_cert(d)
     http_port, https_port = 18791, 18792

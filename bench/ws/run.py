@@ -14,7 +14,6 @@ Usage: bench/ws/run.py [sessions] [short_seconds] [long_seconds]"""
 
 import json
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "../loadgen"))
-from run import LOADGEN, timed  # noqa: E402
+from run import LOADGEN, raise_fd_limit, timed  # noqa: E402
 
 sys.path.insert(0, os.path.join(HERE, "../../tests/e2e"))
 from harness import free_port  # noqa: E402
@@ -66,10 +65,7 @@ def main():
     sessions = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     short = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     long = int(sys.argv[3]) if len(sys.argv) > 3 else 10
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (40000, 40000))
-    except (ValueError, OSError):
-        pass
+    raise_fd_limit()
     if not os.path.isdir(os.path.join(HERE, "node_modules", "ws")):
         subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE,
                        check=True, stdout=subprocess.DEVNULL)

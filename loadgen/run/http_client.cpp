@@ -80,20 +80,11 @@ asio::awaitable<bool> HttpClient::handshake(const loadgen::HttpTarget& t,
   tls_ = make_tls_stream(socket_, ssl, wire_sent_, wire_received_);
   auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, use_nothrow);
   if (ec) {
-    if (timed_out_ || interrupted_) {
-      out.failure = classify(ec, false, timed_out_);
-    } else if (ec.category() == asio::error::get_ssl_category()) {
-      out.failure = loadgen::tls_failure(ssl, static_cast<unsigned long>(ec.value()), ec.message());
-    } else if (ec == asio::ssl::error::stream_truncated) {
-      out.failure = classify(asio::error::eof, false, false);  // Go's "EOF"
-    } else {
-      out.failure = classify(ec, false, false);
-    }
+    if (!timed_out_ && !interrupted_) out.failure = handshake_failure(ssl, ec);
+    if (out.failure.code == 0) out.failure = classify(ec, false, timed_out_);
     co_return false;
   }
-  out.tls_version = loadgen::tls_version_name(ssl);
-  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
-  out.tls_cipher = cipher ? SSL_CIPHER_standard_name(cipher) : "";
+  loadgen::note_tls(ssl, out);
   co_return true;
 }
 
@@ -170,11 +161,7 @@ asio::awaitable<void> HttpClient::request(const loadgen::HttpRequestSpec& spec,
     }
   } else {
     t_send = t_get;  // a reused connection: nothing happened in between
-    if (tls_) {
-      out.tls_version = loadgen::tls_version_name(tls_->native_handle());
-      const SSL_CIPHER* cipher = SSL_get_current_cipher(tls_->native_handle());
-      out.tls_cipher = cipher ? SSL_CIPHER_standard_name(cipher) : "";
-    }
+    if (tls_) loadgen::note_tls(tls_->native_handle(), out);
   }
   {
     auto [ec, n] = tls_

@@ -406,6 +406,12 @@ HttpFailure tls_failure(SSL* ssl, unsigned long ssl_error, const std::string& ot
   return {1300, other};
 }
 
+void note_tls(const SSL* ssl, HttpExchange& out) {
+  out.tls_version = tls_version_name(ssl);
+  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
+  out.tls_cipher = cipher ? SSL_CIPHER_standard_name(cipher) : "";
+}
+
 const char* tls_version_name(const SSL* ssl) {
   if (ssl == nullptr) return "";
   switch (SSL_version(ssl)) {

@@ -35,4 +35,7 @@ HttpFailure tls_failure(SSL* ssl, unsigned long ssl_error, const std::string& ot
 // "tls1.2", "tls1.3"... for an established connection ("" without one).
 const char* tls_version_name(const SSL* ssl);
 
+// Puts the connection's TLS version and cipher suite into `out`.
+void note_tls(const SSL* ssl, HttpExchange& out);
+
 }  // namespace faultline::loadgen

@@ -12,6 +12,7 @@
 #include <asio/ssl.hpp>
 
 #include "common/event_loop.h"
+#include "loadgen/run/tls_config.h"
 
 namespace faultline::FAULTLINE_BACKEND_NS {
 
@@ -61,6 +62,16 @@ class CountingSocket {
 };
 
 using TlsStream = asio::ssl::stream<CountingSocket>;
+
+// Why a handshake on `ssl` failed with `ec`, in k6's terms; code 0 when the failure is the
+// socket's, not TLS's (the caller classifies it as for plain connections).
+inline loadgen::HttpFailure handshake_failure(SSL* ssl, const asio::error_code& ec) {
+  if (ec.category() == asio::error::get_ssl_category()) {
+    return loadgen::tls_failure(ssl, static_cast<unsigned long>(ec.value()), ec.message());
+  }
+  if (ec == asio::ssl::error::stream_truncated) return {1000, "EOF"};  // Go's text
+  return {};
+}
 
 // A TLS stream over `socket` for the prepared `ssl` (it takes ownership), adding the bytes
 // on the wire to `sent` and `received`.

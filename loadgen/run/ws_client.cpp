@@ -359,14 +359,10 @@ class WsCore : public std::enable_shared_from_this<WsCore> {
       tls_ = make_tls_stream(socket_, ssl, sent, received);
       auto [hec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, use_nothrow);
       if (hec) {
-        bool from_openssl = hec.category() == asio::error::get_ssl_category();
-        result.error =
-            timed_out_ ? "i/o timeout"
-            : from_openssl
-                ? loadgen::tls_failure(ssl, static_cast<unsigned long>(hec.value()), hec.message())
-                      .text
-            : hec == asio::ssl::error::stream_truncated ? "EOF"
-                                                        : "read: " + hec.message();
+        auto failure = handshake_failure(ssl, hec);
+        result.error = timed_out_          ? "i/o timeout"
+                       : failure.code != 0 ? failure.text
+                                           : "read: " + hec.message();
         co_return false;
       }
     }

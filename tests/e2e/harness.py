@@ -195,6 +195,18 @@ def stop_process(proc, timeout=10):
     return proc.returncode
 
 
+def wait_port(port, timeout=10):
+    """Waits until something accepts connections on 127.0.0.1:port."""
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

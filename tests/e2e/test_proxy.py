@@ -159,6 +159,45 @@ def test_bulk_handover(proxy, echo, check, size):
         check.equal(sent, float(size), f"{direction} sent bytes metric")
 
 
+def test_receiver_vanishing_mid_bulk(proxy, echo, check):
+    """The upstream closes while a bulk stream is being spliced into it: the proxy loses
+    that connection, not its life (splice(2) has no MSG_NOSIGNAL, so SIGPIPE must be
+    ignored), and serves the next client."""
+    sink = socket.socket()
+    sink.bind(("127.0.0.1", 0))
+    sink.listen(8)
+    port = create(proxy, "vanishing", f"127.0.0.1:{sink.getsockname()[1]}")
+
+    def swallow_then_close():
+        for _ in range(3):
+            conn, _ = sink.accept()
+            taken = 0
+            while taken < (4 << 20):
+                chunk = conn.recv(1 << 20)
+                if not chunk:
+                    break
+                taken += len(chunk)
+            conn.close()  # with bytes unread: an RST, then EPIPE for the next splice
+
+    t = threading.Thread(target=swallow_then_close)
+    t.start()
+    block = b"z" * (1 << 20)
+    for _ in range(3):
+        s = connect(port, timeout=10)
+        try:
+            for _ in range(64):
+                s.sendall(block)
+        except OSError:
+            pass  # the proxy closed this client's connection: expected
+        s.close()
+    t.join(10)
+    sink.close()
+    check.check(proxy.alive(), "proxy alive after upstreams vanished mid-stream")
+    echo_port = create(proxy, "after-vanishing", f"127.0.0.1:{echo.port}")
+    check.equal(echo_through(echo_port, b"still here" * 1000)[0], 10000,
+                "the next connection is served")
+
+
 def test_live_metrics(proxy, echo, check):
     port = create(proxy, "live", f"127.0.0.1:{echo.port}")
     s = connect(port)
@@ -436,6 +475,7 @@ def main():
         test_metrics_gzip(proxy, check)
         test_integrity(proxy, echo, check, args.bytes)
         test_bulk_handover(proxy, echo, check, args.bytes)
+        test_receiver_vanishing_mid_bulk(proxy, echo, check)
         test_concurrency(proxy, echo.port, check, args.connections)
         test_lifecycle(proxy, echo, check)
         test_populate_duplicate_names(proxy, echo, check)

@@ -11,14 +11,12 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Checker, free_port  # noqa: E402
+from harness import Checker, free_port, wait_port  # noqa: E402
 from test_js import Loadgen  # noqa: E402
 
 
@@ -61,16 +59,6 @@ def make_pki(d):
     openssl("ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key",
             "-startdate", "20200101000000Z", "-enddate", "20200201000000Z", "-in",
             "expired.csr", "-out", "expired.pem", "-notext", cwd=d)
-
-
-def wait_port(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 class Servers:
