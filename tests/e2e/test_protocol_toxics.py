@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from datastores import PostgresServer, RedisServer  # noqa: E402
