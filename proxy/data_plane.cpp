@@ -32,17 +32,24 @@ namespace {
 // Bytes taken from a socket by one read, as in Toxiproxy.
 constexpr size_t kChunkSize = 32 * 1024;
 
-// What one splice moves at most (a pipe's default capacity).
-constexpr size_t kSpliceSize = 64 * 1024;
+// The capacity asked for a splice pipe, and so what one splice moves at most. The default
+// pipe (16 slots, 64 KiB) makes a syscall pair per loopback segment; a larger one lets one
+// splice take what the socket holds. A pipe keeps its default when the system refuses more
+// (/proc/sys/fs/pipe-max-size, pipe-user-pages-soft), and moves less per call.
+constexpr size_t kSpliceSize = 1 << 20;
+constexpr size_t kDefaultPipeSize = 64 * 1024;
 
 // A pipe for splicing, closed with its owner.
 struct Pipe {
   int r = -1, w = -1;
+  size_t capacity = kDefaultPipeSize;
   bool open() {
     int fds[2];
     if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return false;
     r = fds[0];
     w = fds[1];
+    int size = ::fcntl(w, F_SETPIPE_SZ, static_cast<int>(kSpliceSize));
+    capacity = size > 0 ? static_cast<size_t>(size) : kDefaultPipeSize;
     return true;
   }
   ~Pipe() {
@@ -679,7 +686,7 @@ asio::awaitable<bool> Link::splice_loop(Flow& f) {
   const int in = f.from.native_handle(), out = f.to.native_handle();
   constexpr unsigned kFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
   while (!closed && f.fast_path()) {
-    ssize_t n = ::splice(in, nullptr, pipe.w, nullptr, kSpliceSize, kFlags);
+    ssize_t n = ::splice(in, nullptr, pipe.w, nullptr, pipe.capacity, kFlags);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) {
       auto [wec] = co_await f.from.async_wait(tcp::socket::wait_read, use_nothrow);
