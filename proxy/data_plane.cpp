@@ -34,23 +34,26 @@ constexpr size_t kChunkSize = 32 * 1024;
 
 // The capacity asked for a splice pipe, and so what one splice moves at most. The default
 // pipe (16 slots, 64 KiB) makes a syscall pair per loopback segment; a larger one lets one
-// splice take what the socket holds. A pipe keeps its default when the system refuses more
-// (/proc/sys/fs/pipe-max-size, pipe-user-pages-soft), and moves less per call.
+// splice take what the socket holds. A pipe keeps the size it has when the system refuses
+// more (/proc/sys/fs/pipe-max-size; past pipe-user-pages-soft an unprivileged user's new
+// pipes get two pages).
 constexpr size_t kSpliceSize = 1 << 20;
-constexpr size_t kDefaultPipeSize = 64 * 1024;
 
 // A pipe for splicing, closed with its owner.
 struct Pipe {
   int r = -1, w = -1;
-  size_t capacity = kDefaultPipeSize;
+  size_t capacity = 0;
+  // False when no pipe could be made, or only one smaller than a read chunk (splicing
+  // through it would cost more than copying).
   bool open() {
     int fds[2];
     if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return false;
     r = fds[0];
     w = fds[1];
     int size = ::fcntl(w, F_SETPIPE_SZ, static_cast<int>(kSpliceSize));
-    capacity = size > 0 ? static_cast<size_t>(size) : kDefaultPipeSize;
-    return true;
+    if (size < 0) size = ::fcntl(w, F_GETPIPE_SZ);
+    capacity = size > 0 ? static_cast<size_t>(size) : 0;
+    return capacity >= kChunkSize;
   }
   ~Pipe() {
     if (r >= 0) ::close(r);
@@ -203,6 +206,7 @@ struct Flow : toxics::Sink {
   uint64_t chunks_read = 0;
   toxics::ToxicChain* reply_filter = nullptr;  // the other direction's chain, downstream
   bool writing = false;
+  bool no_splice = false;  // no useful pipe could be had: this direction keeps copying
   Signal writer_wake;
   Signal reader_wake;
   asio::steady_timer stage_timer;
@@ -663,7 +667,9 @@ asio::awaitable<void> Link::read_loop(Flow& f) {
       if (!f.queue.empty()) f.writer_wake.notify();
       // A full buffer: a bulk stream. What follows moves inside the kernel while the fast
       // path holds.
-      if (n == buf.size() && !closed && f.fast_path() && !co_await splice_loop(f)) break;
+      if (n == buf.size() && !closed && !f.no_splice && f.fast_path() && !co_await splice_loop(f)) {
+        break;
+      }
     } else {
       f.take(Item{ItemKind::kData, std::string(buf.data(), n)}, now);
     }
@@ -678,7 +684,10 @@ asio::awaitable<void> Link::read_loop(Flow& f) {
 // end taken, or the link closed).
 asio::awaitable<bool> Link::splice_loop(Flow& f) {
   Pipe pipe;
-  if (!pipe.open()) co_return true;  // no pipe to spare: keep copying
+  if (!pipe.open()) {
+    f.no_splice = true;  // no (useful) pipe to spare: keep copying
+    co_return true;
+  }
   asio::error_code ec;
   f.from.non_blocking(true, ec);
   if (!ec) f.to.non_blocking(true, ec);
