@@ -67,10 +67,6 @@ std::string lossy_utf8(std::string_view bytes) {
   return out;
 }
 
-bool append_element(JSContext* cx, JS::HandleObject array, uint32_t index, JS::HandleValue v) {
-  return JS_SetElement(cx, array, index, v);
-}
-
 // An expectedStatuses() value as the JavaScript half passes it: null (no callback) or
 // [[lo, hi], ...].
 bool read_expectation(JSContext* cx, JS::HandleValue v, Expectation& out) {
@@ -213,49 +209,57 @@ bool prepare(JSContext* cx, Runtime& rt, const JS::HandleValueArray& args, Prepa
 // [status, proto, body, headers [name, value, ...], timings [7], error, errorCode,
 //  remoteIp, remotePort, setsCookies, tlsVersion, tlsCipherSuite]
 bool outcome(JSContext* cx, Runtime& rt, Prepared& p, JS::MutableHandleValue out) {
-  JS::RootedObject result(cx, JS::NewArrayObject(cx, 12));
-  if (!result) return false;
-  auto set = [&](uint32_t i, JS::HandleValue v) { return append_element(cx, result, i, v); };
+  // The twelve values are made first and the array from them in one call: setting
+  // elements one by one through the API costs more than making all the values.
+  JS::RootedValueArray<12> v(cx);
+  JS::RootedString empty(cx, JS_GetEmptyString(cx));
+  auto text = [&](size_t i, std::string_view s) {
+    if (s.empty()) {
+      v[i].setString(empty);
+      return true;
+    }
+    JSString* str = new_string(cx, s);
+    if (!str) return false;
+    v[i].setString(str);
+    return true;
+  };
+  auto finish = [&]() {
+    JSObject* result = JS::NewArrayObject(cx, v);
+    if (!result) return false;
+    out.setObject(*result);
+    return true;
+  };
   if (!p.built) {
     // A request that could not even be made: no samples (k6 §4.2), k6's warning.
     if (rt.script().throw_errors) return throw_go_error(cx, p.fail_text);
     log_line("warning", "Request Failed", log_field("error", p.fail_text));
-    JS::RootedValue zero(cx, JS::Int32Value(0));
-    JS::RootedValue empty(cx, JS::StringValue(JS_GetEmptyString(cx)));
-    JS::RootedValue null(cx, JS::NullValue());
-    JS::RootedValue no(cx, JS::BooleanValue(false));
-    JS::RootedString err(cx, new_string(cx, p.fail_text));
-    if (!err) return false;
-    JS::RootedValue errv(cx, JS::StringValue(err));
-    JS::RootedValue codev(cx, JS::Int32Value(p.fail_code));
-    JS::RootedObject timings(cx, JS::NewArrayObject(cx, 0));
+    JSObject* timings = JS::NewArrayObject(cx, 0);
     if (!timings) return false;
-    JS::RootedValue tv(cx, JS::ObjectValue(*timings));
-    JS::RootedValue hv(cx, JS::StringValue(JS_GetEmptyString(cx)));
-    if (!set(0, zero) || !set(1, empty) || !set(2, null) || !set(3, hv) || !set(4, tv) ||
-        !set(5, errv) || !set(6, codev) || !set(7, empty) || !set(8, zero) || !set(9, no) ||
-        !set(10, empty) || !set(11, empty)) {
-      return false;
-    }
-    out.setObject(*result);
-    return true;
+    v[0].setInt32(0);
+    v[1].setString(empty);
+    v[2].setNull();
+    v[3].setString(empty);
+    v[4].setObject(*timings);
+    if (!text(5, p.fail_text)) return false;
+    v[6].setInt32(p.fail_code);
+    v[7].setString(empty);
+    v[8].setInt32(0);
+    v[9].setBoolean(false);
+    v[10].setString(empty);
+    v[11].setString(empty);
+    return finish();
   }
   HttpExchange& x = p.x;
-  JS::RootedValue status(cx, JS::Int32Value(x.status));
-  JS::RootedValue proto(cx);
-  JS::RootedString proto_text(cx, new_string(cx, x.status == 0       ? ""
-                                                 : x.http_minor == 0 ? "HTTP/1.0"
-                                                                     : "HTTP/1.1"));
-  if (!proto_text) return false;
-  proto.setString(proto_text);
-  JS::RootedValue body_value(cx, JS::NullValue());
+  v[0].setInt32(x.status);
+  if (!text(1, x.status == 0 ? "" : x.http_minor == 0 ? "HTTP/1.0" : "HTTP/1.1")) return false;
+  v[2].setNull();
   bool no_body = x.status == 0 || (x.status >= 100 && x.status < 200) || x.status == 204 ||
                  x.status == 304 || p.response_type == "none" || x.body_truncated;
   if (!no_body) {
     if (p.response_type == "binary") {
       JSObject* buffer = new_array_buffer(cx, x.body);
       if (!buffer) return false;
-      body_value.setObject(*buffer);
+      v[2].setObject(*buffer);
     } else {
       // A body that is not UTF-8 becomes text the way Go's strings reach k6 scripts.
       JSString* s = new_string(cx, x.body);
@@ -264,17 +268,17 @@ bool outcome(JSContext* cx, Runtime& rt, Prepared& p, JS::MutableHandleValue out
         s = new_string(cx, lossy_utf8(x.body));
         if (!s) return false;
       }
-      body_value.setString(s);
+      v[2].setString(s);
     }
   }
   // The headers as one string, "Name\nvalue\nName\nvalue" (a header cannot hold a newline):
   // one allocation, split by the JavaScript half only when a script reads them.
   std::string joined;
-  for (const auto& [k, v] : x.headers) {
+  for (const auto& [k, value] : x.headers) {
     if (!joined.empty()) joined += '\n';
-    joined += canonical_header(k);
+    append_canonical_header(joined, k);
     joined += '\n';
-    joined += v;
+    joined += value;
   }
   JSString* header_text = new_string(cx, joined);
   if (!header_text) {
@@ -282,26 +286,22 @@ bool outcome(JSContext* cx, Runtime& rt, Prepared& p, JS::MutableHandleValue out
     header_text = new_string(cx, lossy_utf8(joined));
     if (!header_text) return false;
   }
-  JS::RootedValue hv(cx, JS::StringValue(header_text));
-  const double phases[] = {x.blocked, x.connecting, x.tls_handshaking, x.sending,
-                           x.waiting, x.receiving,  x.duration};
-  JS::RootedObject timings(cx, JS::NewArrayObject(cx, 7));
+  v[3].setString(header_text);
+  JS::RootedValueArray<7> phases(cx);
+  const double times[] = {x.blocked, x.connecting, x.tls_handshaking, x.sending,
+                          x.waiting, x.receiving,  x.duration};
+  for (size_t i = 0; i < 7; ++i) phases[i].setNumber(times[i]);
+  JSObject* timings = JS::NewArrayObject(cx, phases);
   if (!timings) return false;
-  for (uint32_t i = 0; i < 7; ++i) {
-    JS::RootedValue v(cx, JS::NumberValue(phases[i]));
-    if (!JS_SetElement(cx, timings, i, v)) return false;
-  }
-  JS::RootedValue tv(cx, JS::ObjectValue(*timings));
-  std::string error_text = x.status == 0 ? x.failure.text : "";
+  v[4].setObject(*timings);
+  std::string_view error_text = x.status == 0 ? std::string_view(x.failure.text) : "";
   if (x.body_truncated) {
     error_text =
         "the response body is larger than the 128 MiB loadgen keeps; use responseType "
         "'none' to discard it";
   }
-  JS::RootedString err(cx, new_string(cx, error_text));
-  if (!err) return false;
-  JS::RootedValue errv(cx, JS::StringValue(err));
-  JS::RootedValue code(cx, JS::Int32Value(x.failure.code));
+  if (!text(5, error_text)) return false;
+  v[6].setInt32(x.failure.code);
   char ip[INET6_ADDRSTRLEN] = "";
   uint16_t port = 0;
   if (p.spec.target.address.ss_family == AF_INET) {
@@ -313,32 +313,19 @@ bool outcome(JSContext* cx, Runtime& rt, Prepared& p, JS::MutableHandleValue out
     inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
     port = ntohs(a->sin6_port);
   }
-  JS::RootedString ip_text(cx, new_string(cx, x.status == 0 ? "" : ip));
-  if (!ip_text) return false;
-  JS::RootedValue ipv(cx, JS::StringValue(ip_text));
-  JS::RootedValue portv(cx, JS::Int32Value(x.status == 0 ? 0 : port));
+  if (!text(7, x.status == 0 ? "" : ip)) return false;
+  v[8].setInt32(x.status == 0 ? 0 : port);
   // Whether the response sets cookies: most do not, and the JavaScript half then skips
   // looking for them.
-  bool sets_cookies = std::any_of(x.headers.begin(), x.headers.end(), [](const auto& h) {
+  v[9].setBoolean(std::any_of(x.headers.begin(), x.headers.end(), [](const auto& h) {
     return h.first.size() == 10 && strncasecmp(h.first.data(), "set-cookie", 10) == 0;
-  });
-  JS::RootedValue cookiesv(cx, JS::BooleanValue(sets_cookies));
-  JS::RootedString version_text(cx, new_string(cx, x.tls_version));
-  JS::RootedString cipher_text(cx, new_string(cx, x.tls_cipher));
-  if (!version_text || !cipher_text) return false;
-  JS::RootedValue versionv(cx, JS::StringValue(version_text));
-  JS::RootedValue cipherv(cx, JS::StringValue(cipher_text));
-  if (!set(0, status) || !set(1, proto) || !set(2, body_value) || !set(3, hv) || !set(4, tv) ||
-      !set(5, errv) || !set(6, code) || !set(7, ipv) || !set(8, portv) || !set(9, cookiesv) ||
-      !set(10, versionv) || !set(11, cipherv)) {
-    return false;
-  }
+  }));
+  if (!text(10, x.tls_version) || !text(11, x.tls_cipher)) return false;
   if (x.status == 0 && !x.failure.text.empty()) {
     if (rt.script().throw_errors) return throw_go_error(cx, x.failure.text);
     log_line("warning", "Request Failed", log_field("error", x.failure.text));
   }
-  out.setObject(*result);
-  return true;
+  return finish();
 }
 
 // request(method, url, body, headers, tags, timeoutMs, responseType, expected)
@@ -510,10 +497,17 @@ const n = __faultline_native('k6/http');
 const expectedBrand = Symbol('expectedStatuses');
 const urlBrand = Symbol('http.url');
 
-// Go's canonical header key: "x-api-key" -> "X-Api-Key".
+// Go's canonical header key: "x-api-key" -> "X-Api-Key". A script sends the same few
+// header names on every request: they are worked out once per VU.
+const canonicalKeys = new Map();
 function canonical(key) {
-  if (/[^A-Za-z0-9!#$%&'*+\-.^_`|~]/.test(key)) return key;
-  return key.toLowerCase().replace(/(^|-)([a-z])/g, (m, dash, c) => dash + c.toUpperCase());
+  let c = canonicalKeys.get(key);
+  if (c !== undefined) return c;
+  c = /[^A-Za-z0-9!#$%&'*+\-.^_`|~]/.test(key)
+    ? key
+    : key.toLowerCase().replace(/(^|-)([a-z])/g, (m, dash, ch) => dash + ch.toUpperCase());
+  if (canonicalKeys.size < 256) canonicalKeys.set(key, c);
+  return c;
 }
 
 // Go's %v for a form value.
@@ -571,18 +565,14 @@ function gjson(value, path) {
 
 // A response. What nearly every script reads (status, body, url, error, error_code) is set
 // at once; the rest is made from the raw reply when first read, so a request that nobody
-// inspects costs little script time.
+// inspects costs little script time. The raw reply and what is made from it live in the
+// request's plan, which the response holds under a symbol (SpiderMonkey's interpreter
+// makes a private field cost several times an ordinary property).
+const PLAN = Symbol('plan');
 export class Response {
-  #raw;
-  #json;
-  #headers;
-  #timings;
-  #cookies;
-  #request;
-  constructor(raw, request, url, cookies) {
-    this.#raw = raw;
-    this.#request = request;
-    this.#cookies = cookies;
+  constructor(plan, url) {
+    const raw = plan[P_RAW];
+    this[PLAN] = plan;
     this.status = raw[0];
     this.body = raw[2];
     this.error = raw[5];
@@ -591,45 +581,49 @@ export class Response {
   }
 
   get status_text() {
-    const status = this.#raw[0];
+    const status = this[PLAN][P_RAW][0];
     return status === 0 ? '' : status + ' ' + (STATUS_TEXT[status] || '');
   }
-  get proto() { return this.#raw[1]; }
+  get proto() { return this[PLAN][P_RAW][1]; }
   get headers() {
-    if (this.#headers === undefined) {
-      const list = headerPairs(this.#raw);
+    const p = this[PLAN];
+    if (p[P_MADE_HEADERS] === undefined) {
+      const list = headerPairs(p[P_RAW]);
       const headers = {};
       for (let i = 0; i < list.length; i += 2) {
         const k = list[i];
         headers[k] = k in headers ? headers[k] + ', ' + list[i + 1] : list[i + 1];
       }
-      this.#headers = headers;
+      p[P_MADE_HEADERS] = headers;
     }
-    return this.#headers;
+    return p[P_MADE_HEADERS];
   }
   get timings() {
-    if (this.#timings === undefined) {
-      const t = this.#raw[4];
-      this.#timings = t.length === 7
+    const p = this[PLAN];
+    if (p[P_MADE_TIMINGS] === undefined) {
+      const t = p[P_RAW][4];
+      p[P_MADE_TIMINGS] = t.length === 7
         ? { blocked: t[0], connecting: t[1], tls_handshaking: t[2], sending: t[3], waiting: t[4],
             receiving: t[5], duration: t[6], looking_up: 0 }
         : { blocked: 0, connecting: 0, tls_handshaking: 0, sending: 0, waiting: 0, receiving: 0,
             duration: 0, looking_up: 0 };
     }
-    return this.#timings;
+    return p[P_MADE_TIMINGS];
   }
   get cookies() {
-    if (typeof this.#cookies === 'function') this.#cookies = this.#cookies();
-    return this.#cookies;
+    const p = this[PLAN];
+    if (p[P_MADE_COOKIES] === undefined) p[P_MADE_COOKIES] = responseCookies(p[P_RECEIVED]);
+    return p[P_MADE_COOKIES];
   }
   get request() {
-    if (typeof this.#request === 'function') this.#request = this.#request();
-    return this.#request;
+    const p = this[PLAN];
+    if (p[P_MADE_REQUEST] === undefined) p[P_MADE_REQUEST] = describe(p);
+    return p[P_MADE_REQUEST];
   }
-  get remote_ip() { return this.#raw[7]; }
-  get remote_port() { return this.#raw[8]; }
-  get tls_version() { return this.#raw[10]; }
-  get tls_cipher_suite() { return this.#raw[11]; }
+  get remote_ip() { return this[PLAN][P_RAW][7]; }
+  get remote_port() { return this[PLAN][P_RAW][8]; }
+  get tls_version() { return this[PLAN][P_RAW][10]; }
+  get tls_cipher_suite() { return this[PLAN][P_RAW][11]; }
   get ocsp() {
     return { produced_at: 0, this_update: 0, next_update: 0, revoked_at: 0, revocation_reason: '',
       status: 'unknown' };
@@ -644,14 +638,15 @@ export class Response {
     if (selector !== undefined) {
       try { return gjson(JSON.parse(text), String(selector)); } catch (e) { return undefined; }
     }
-    if (this.#json === undefined) {
+    const p = this[PLAN];
+    if (p[P_MADE_JSON] === undefined) {
       try {
-        this.#json = JSON.parse(text);
+        p[P_MADE_JSON] = JSON.parse(text);
       } catch (e) {
         n.goError('cannot parse json due to an error: ' + e.message);
       }
     }
-    return this.#json;
+    return p[P_MADE_JSON];
   }
 
   html() {
@@ -1246,27 +1241,37 @@ function headerPairs(raw) {
   return raw[3];
 }
 
-const NO_PARAMS = Object.freeze({});
 const NO_COOKIES = Object.freeze([]);
+const NO_HEADERS = Object.freeze([]);
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 const isBytes = (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v);
 
-// What request() sends first and how it finishes from the first reply: http.batch sends
-// the first requests of several at once.
+// A request's plan: what request() sends first, what finish() needs to follow redirects
+// and keep cookies (http.batch sends the first requests of several at once), then the raw
+// reply and what the response makes from it when first read. An array, indexed by these
+// names: SpiderMonkey's interpreter, which runs this on every request, fills an array's
+// elements several times faster than it adds an object's properties.
+const P_METHOD = 0, P_URL = 1, P_BODY = 2, P_HEADERS = 3, P_TAGS = 4, P_TIMEOUT = 5, P_TYPE = 6,
+  P_EXPECTED = 7, P_HOP_TAGS = 8, P_REDIRECTS = 9, P_REQUEST_COOKIES = 10, P_OWN_JAR = 11,
+  P_STORE = 12, P_FIRST_COOKIE = 13, P_RECEIVED = 14, P_RAW = 15, P_MADE_HEADERS = 16,
+  P_MADE_TIMINGS = 17, P_MADE_JSON = 18, P_MADE_COOKIES = 19, P_MADE_REQUEST = 20;
+
 function plan(method, url, body, params) {
-  method = String(method);
+  // (Each property of params is read once, and a request without params reads and calls
+  // nothing it does not need.)
+  if (typeof method !== 'string') method = String(method);
   let name;
-  if (url && typeof url === 'object' && url[urlBrand]) { name = url.name; url = url.url; }
-  url = String(url);
-  params = params || NO_PARAMS;
-  const hasBody = body !== null && body !== undefined;
-  const headerList = [];
+  if (typeof url !== 'string') {
+    if (url && typeof url === 'object' && url[urlBrand]) { name = url.name; url = url.url; }
+    url = String(url);
+  }
+  let headerList = NO_HEADERS;
   let sendBody = body;
-  let contentType;
-  if (hasBody && typeof body !== 'string' && !isBytes(body)) {
+  if (body !== null && body !== undefined && typeof body !== 'string' && !isBytes(body)) {
     // A file is a value of a form, not a body of its own (k6 rejects it the same way).
     if (isFile(body)) n.goError('unknown request body type *http.FileData');
     if (typeof body !== 'object') n.goError('unknown request body type ' + typeof body);
+    let contentType;
     if (Object.keys(body).some((k) => isFile(body[k]))) {
       const [bytes, boundary] = multipartBody(body);
       sendBody = bytes;
@@ -1275,123 +1280,171 @@ function plan(method, url, body, params) {
       sendBody = formEncode(body);
       contentType = 'application/x-www-form-urlencoded';
     }
-    headerList.push('Content-Type', contentType);
+    headerList = ['Content-Type', contentType];
   }
-  if (params.headers) {
-    for (const key of Object.keys(params.headers)) {
-      const value = params.headers[key];
-      if (value === null || value === undefined) continue;
-      const k = canonical(key);
-      const at = headerList.indexOf(k);
-      if (at >= 0 && at % 2 === 0) headerList.splice(at, 2);
-      headerList.push(k, String(value));
-    }
-  }
-  let tags = params.tags;
-  if (name !== undefined && name !== url && !(tags && 'name' in tags)) tags = Object.assign({}, tags, { name });
-  const timeout = params.timeout === undefined || params.timeout === null ? undefined : durationMs(params.timeout);
+  let tags;
+  let timeout;
   let responseType = 'text';
-  if (params.responseType !== undefined && params.responseType !== null) {
-    responseType = params.responseType;
-    if (responseType !== 'text' && responseType !== 'binary' && responseType !== 'none') {
-      n.goError(responseType + ' does not belong to ResponseType values');
-    }
-  }
   let expected;
-  if ('responseCallback' in params) {
-    if (params.responseCallback === null) expected = null;
-    else if (params.responseCallback && params.responseCallback[expectedBrand]) expected = params.responseCallback[expectedBrand];
-    else if (params.responseCallback !== undefined) n.goError('unsupported responseCallback');
+  let requestCookies = NO_COOKIES;
+  let ownJar = null;
+  let redirects;
+  if (params) {
+    const headers = params.headers;
+    if (headers) {
+      for (const key of Object.keys(headers)) {
+        const value = headers[key];
+        if (value === null || value === undefined) continue;
+        const k = canonical(key);
+        if (headerList === NO_HEADERS) headerList = [];
+        const at = headerList.indexOf(k);
+        if (at >= 0 && at % 2 === 0) headerList.splice(at, 2);
+        headerList.push(k, String(value));
+      }
+    }
+    tags = params.tags;
+    const t = params.timeout;
+    if (t !== undefined && t !== null) timeout = durationMs(t);
+    const type = params.responseType;
+    if (type !== undefined && type !== null) {
+      responseType = type;
+      if (type !== 'text' && type !== 'binary' && type !== 'none') {
+        n.goError(type + ' does not belong to ResponseType values');
+      }
+    }
+    const callback = params.responseCallback;
+    if (callback === null) expected = null;
+    else if (callback && callback[expectedBrand]) expected = callback[expectedBrand];
+    else if (callback !== undefined) n.goError('unsupported responseCallback');
+    // Cookies: params.jar (a CookieJar; anything else leaves the VU's jar) or the VU's jar
+    // sends and keeps them, on every hop.
+    const cookies = params.cookies;
+    if (cookies !== undefined && cookies !== null) requestCookies = paramsCookies(cookies);
+    const jar = params.jar;
+    if (jar !== undefined && jar !== null && stores.has(jar)) ownJar = jar;
+    redirects = params.redirects;
   }
-
-  // Cookies: params.jar (a CookieJar; anything else leaves the VU's jar) or the VU's jar
-  // sends and keeps them, on every hop.
-  const requestCookies = paramsCookies(params.cookies);
-  const ownJar = params.jar !== undefined && params.jar !== null && stores.has(params.jar) ? params.jar : null;
+  const hopTags = tags;
+  if (name !== undefined && name !== url && !(tags && 'name' in tags)) tags = Object.assign({}, tags, { name });
   const jar = ownJar || currentVuJar(false);
-  let store = jar === null ? null : stores.get(jar);
-  // Where the cookies a reply sets go: the request's jar, else the VU's, made for them.
-  const keep = (url, received) => {
-    if (received.length === 0) return;
-    if (store === null && ownJar === null) {
-      const vu = currentVuJar(true);
-      store = vu === null ? null : stores.get(vu);
-    }
-    keepCookies(store, url, received);
-  };
+  const store = jar === null ? null : stores.get(jar);
   let userCookie = '';
-  const cookieAt = headerList.indexOf('Cookie');
-  if (cookieAt >= 0 && cookieAt % 2 === 0) {
-    userCookie = headerList[cookieAt + 1];
-    headerList.splice(cookieAt, 2);
+  if (headerList !== NO_HEADERS) {
+    const cookieAt = headerList.indexOf('Cookie');
+    if (cookieAt >= 0 && cookieAt % 2 === 0) {
+      userCookie = headerList[cookieAt + 1];
+      headerList.splice(cookieAt, 2);
+    }
   }
-  // The headers of one hop: the script's (without its Cookie) and that hop's Cookie.
-  const hopHeaders = (cookie) => (cookie === '' ? headerList : headerList.concat('Cookie', cookie));
-  const firstCookie = cookieHeader(userCookie, requestCookies, store, url);
+  const firstCookie = userCookie === '' && requestCookies.length === 0 && store === null
+    ? '' : cookieHeader(userCookie, requestCookies, store, url);
+  return [method, url, sendBody, headerList, tags, timeout, responseType, expected, hopTags, redirects,
+    requestCookies, ownJar, store, firstCookie, NO_COOKIES, undefined, undefined, undefined, undefined,
+    undefined, undefined];
+}
 
-  const limit = params.redirects === undefined || params.redirects === null ? 10 : Number(params.redirects);
-  const args = [method, url, sendBody, hopHeaders(firstCookie), tags, timeout, responseType, expected];
-  const finish = (first) => {
-  let raw = first;
-  let current = url;
+// The headers of one hop: the script's (without its Cookie) and that hop's Cookie.
+const hopHeaders = (p, cookie) => (cookie === '' ? p[P_HEADERS] : p[P_HEADERS].concat('Cookie', cookie));
+
+// The native's arguments for the first hop.
+const firstArgs = (p) => [p[P_METHOD], p[P_URL], p[P_BODY], hopHeaders(p, p[P_FIRST_COOKIE]), p[P_TAGS],
+  p[P_TIMEOUT], p[P_TYPE], p[P_EXPECTED]];
+
+// Where the cookies a reply sets go: the request's jar, else the VU's, made for them.
+function keep(p, url, received) {
+  if (received.length === 0) return;
+  if (p[P_STORE] === null && p[P_OWN_JAR] === null) {
+    const vu = currentVuJar(true);
+    p[P_STORE] = vu === null ? null : stores.get(vu);
+  }
+  keepCookies(p[P_STORE], url, received);
+}
+
+// The Response from the first reply.
+function finish(p, raw) {
+  const status = raw[0];
+  // Most replies set no cookie and redirect nowhere.
+  if (!raw[9] && (status < 301 || status > 308)) {
+    p[P_RAW] = raw;
+    return new Response(p, p[P_URL]);
+  }
+  return new Response(p, follow(p, raw));
+}
+
+// Keeps the cookies of a reply and follows its redirects; the URL of the last hop.
+function follow(p, raw) {
+  let current = p[P_URL];
   let received = raw[9] ? setCookies(headerPairs(raw)) : NO_COOKIES;
-  keep(current, received);
-  let hops = 0;
-  let currentMethod = method;
-  let currentBody = sendBody;
-  while (REDIRECT.has(raw[0]) && hops < limit) {
-    let location;
-    const list = headerPairs(raw);
-    for (let i = 0; i < list.length; i += 2) if (list[i] === 'Location') location = list[i + 1];
-    if (location === undefined) break;
-    current = resolveLocation(current, location);
-    if (raw[0] !== 307 && raw[0] !== 308) {
-      if (currentMethod !== 'HEAD') currentMethod = 'GET';
-      currentBody = undefined;
+  keep(p, current, received);
+  if (REDIRECT.has(raw[0])) {
+    const redirects = p[P_REDIRECTS];
+    const limit = redirects === undefined || redirects === null ? 10 : Number(redirects);
+    let hops = 0;
+    let currentMethod = p[P_METHOD];
+    let currentBody = p[P_BODY];
+    while (REDIRECT.has(raw[0]) && hops < limit) {
+      let location;
+      const list = headerPairs(raw);
+      for (let i = 0; i < list.length; i += 2) if (list[i] === 'Location') location = list[i + 1];
+      if (location === undefined) break;
+      current = resolveLocation(current, location);
+      if (raw[0] !== 307 && raw[0] !== 308) {
+        if (currentMethod !== 'HEAD') currentMethod = 'GET';
+        currentBody = undefined;
+      }
+      hops++;
+      // k6 drops the script's own Cookie header after the first hop.
+      const cookie = cookieHeader('', p[P_REQUEST_COOKIES], p[P_STORE], current);
+      raw = n.request(currentMethod, current, currentBody, hopHeaders(p, cookie), p[P_HOP_TAGS], p[P_TIMEOUT],
+        p[P_TYPE], p[P_EXPECTED]);
+      received = raw[9] ? setCookies(headerPairs(raw)) : NO_COOKIES;
+      keep(p, current, received);
     }
-    hops++;
-    // k6 drops the script's own Cookie header after the first hop.
-    const cookie = cookieHeader('', requestCookies, store, current);
-    raw = n.request(currentMethod, current, currentBody, hopHeaders(cookie), params.tags, timeout, responseType, expected);
-    received = raw[9] ? setCookies(headerPairs(raw)) : NO_COOKIES;
-    keep(current, received);
-  }
-  if (hops >= limit && REDIRECT.has(raw[0]) && params.redirects === undefined) {
-    n.warn('Stopped after ' + (hops + 1) + ' redirects and returned the redirection; pass { redirects: n } ' +
-      'in request params or set global maxRedirects to silence this', 'url=' + current);
-  }
-  // res.request: the first hop as the script asked for it, made when first read.
-  const describe = () => {
-    const headers = {};
-    for (let i = 0; i < headerList.length; i += 2) headers[headerList[i]] = [headerList[i + 1]];
-    const sent = {};
-    if (firstCookie !== '') {
-      headers.Cookie = [firstCookie];
-      for (const c of readCookieHeader(firstCookie)) putList(sent, c.name, { name: c.name, value: c.value, replace: false });
+    if (hops >= limit && REDIRECT.has(raw[0]) && redirects === undefined) {
+      n.warn('Stopped after ' + (hops + 1) + ' redirects and returned the redirection; pass { redirects: n } ' +
+        'in request params or set global maxRedirects to silence this', 'url=' + current);
     }
-    const text = typeof sendBody === 'string' ? sendBody : (sendBody ? n.lossyText(sendBody) : '');
-    return { method, url, headers, body: text, cookies: sent };
-  };
-  return new Response(raw, describe, current, () => responseCookies(received));
-  };
-  return { args, finish };
+  }
+  p[P_RAW] = raw;
+  p[P_RECEIVED] = received;
+  return current;
+}
+
+// res.request: the first hop as the script asked for it.
+function describe(p) {
+  const headers = {};
+  const list = p[P_HEADERS];
+  for (let i = 0; i < list.length; i += 2) headers[list[i]] = [list[i + 1]];
+  const sent = {};
+  const firstCookie = p[P_FIRST_COOKIE];
+  if (firstCookie !== '') {
+    headers.Cookie = [firstCookie];
+    for (const c of readCookieHeader(firstCookie)) putList(sent, c.name, { name: c.name, value: c.value, replace: false });
+  }
+  const body = p[P_BODY];
+  const text = typeof body === 'string' ? body : (body ? n.lossyText(body) : '');
+  return { method: p[P_METHOD], url: p[P_URL], headers, body: text, cookies: sent };
 }
 
 export function request(method, url, body, params) {
   const p = plan(method, url, body, params);
-  return p.finish(n.request(...p.args));
+  const cookie = p[P_FIRST_COOKIE];
+  return finish(p, n.request(p[P_METHOD], p[P_URL], p[P_BODY],
+    cookie === '' ? p[P_HEADERS] : p[P_HEADERS].concat('Cookie', cookie), p[P_TAGS], p[P_TIMEOUT],
+    p[P_TYPE], p[P_EXPECTED]));
 }
 
 function tooMany(fn, given) {
   n.warn('http.' + fn + ' only accepts a url and a params argument (2 arguments), but ' + given + ' were given');
 }
 
-export function get(url, params, ...rest) {
-  if (rest.length) tooMany('get', 2 + rest.length);
+// (`arguments`, not a rest parameter: a rest parameter is an array made on every call.)
+export function get(url, params) {
+  if (arguments.length > 2) tooMany('get', arguments.length);
   return request('GET', url, null, params);
 }
-export function head(url, params, ...rest) {
-  if (rest.length) tooMany('head', 2 + rest.length);
+export function head(url, params) {
+  if (arguments.length > 2) tooMany('head', arguments.length);
   return request('HEAD', url, null, params);
 }
 export const post = (url, body, params) => request('POST', url, body, params);
@@ -1422,9 +1475,9 @@ export function batch(requests, ...more) {
   // The first request of every entry goes out at once; redirects are followed after.
   const keys = Array.isArray(requests) ? requests.map((_, i) => i) : Object.keys(requests);
   const plans = keys.map((k) => one(requests[k], k));
-  const raws = n.requestMany(plans.map((p) => p.args));
+  const raws = n.requestMany(plans.map(firstArgs));
   const out = Array.isArray(requests) ? [] : {};
-  keys.forEach((k, i) => { out[k] = plans[i].finish(raws[i]); });
+  keys.forEach((k, i) => { out[k] = finish(plans[i], raws[i]); });
   return out;
 }
 

@@ -82,6 +82,7 @@ Runtime::~Runtime() {
   timers_.clear();
   setup_data_.reset();
   modules_.clear();
+  namespace_.reset();
   main_.reset();
   rejected_.reset();
   global_.reset();
@@ -276,15 +277,14 @@ std::vector<std::pair<std::string, bool>> Runtime::export_names() {
 }
 
 bool Runtime::get_export(const std::string& name, JS::MutableHandleValue out) {
-  JS::RootedObject ns(cx_, JS::GetModuleNamespace(cx_, *main_));
-  if (!ns) return false;
-  bool has = false;
-  if (!JS_HasProperty(cx_, ns, name.c_str(), &has)) return false;
-  if (!has) {
-    out.setUndefined();
-    return true;
+  // The namespace is looked up once; the value every time (an exported `let` may change).
+  // A name the module does not export reads as undefined.
+  if (!namespace_) {
+    JS::RootedObject ns(cx_, JS::GetModuleNamespace(cx_, *main_));
+    if (!ns) return false;
+    namespace_ = std::make_unique<JS::PersistentRootedObject>(cx_, ns);
   }
-  return JS_GetProperty(cx_, ns, name.c_str(), out);
+  return JS_GetProperty(cx_, *namespace_, name.c_str(), out);
 }
 
 bool Runtime::call_export(const std::string& name, JS::HandleValue arg,

@@ -110,6 +110,7 @@ class Runtime {
   JSContext* cx_ = nullptr;
   std::unique_ptr<JS::PersistentRootedObject> global_;
   std::unique_ptr<JS::PersistentRootedObject> main_;
+  std::unique_ptr<JS::PersistentRootedObject> namespace_;  // main_'s, made when first read
   std::unique_ptr<JS::PersistentRootedValue> setup_data_;
   std::map<std::string, JS::PersistentRootedObject> modules_;  // by URL or built-in name
   std::atomic<bool> interrupted_{false};

@@ -29,6 +29,11 @@ std::optional<std::string> to_utf8(JSContext* cx, JS::HandleValue v) {
 }
 
 JSString* new_string(JSContext* cx, std::string_view text) {
+  // ASCII (nearly every header, URL and text body) is also Latin-1: copied as it is,
+  // without the UTF-8 decoder's pass to find the narrowest encoding.
+  bool ascii = true;
+  for (char c : text) ascii &= static_cast<unsigned char>(c) < 0x80;
+  if (ascii) return JS_NewStringCopyN(cx, text.data(), text.size());
   return JS_NewStringCopyUTF8N(cx, JS::UTF8Chars(text.data(), text.size()));
 }
 
@@ -304,17 +309,25 @@ bool tags_from(JSContext* cx, JS::HandleValue v, Tags& out, const std::string& p
 }
 
 // Go's canonical header key: "x-api-key" -> "X-Api-Key".
-std::string canonical_header(std::string key) {
-  bool upper = true;
-  for (auto& c : key) {
-    if (c == ' ' || c == ':') return key;  // not a token: Go leaves it as it is
+void append_canonical_header(std::string& out, std::string_view key) {
+  if (key.find_first_of(" :") != std::string_view::npos) {
+    out += key;  // not a token: Go leaves it as it is
+    return;
   }
-  for (auto& c : key) {
-    c = static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(c))
-                                : std::tolower(static_cast<unsigned char>(c)));
+  bool upper = true;
+  for (char c : key) {
+    auto u = static_cast<unsigned char>(c);
+    out += static_cast<char>(upper ? (u >= 'a' && u <= 'z' ? u - 32 : u)
+                                   : (u >= 'A' && u <= 'Z' ? u + 32 : u));
     upper = c == '-';
   }
-  return key;
+}
+
+std::string canonical_header(std::string_view key) {
+  std::string out;
+  out.reserve(key.size());
+  append_canonical_header(out, key);
+  return out;
 }
 
 bool string_pairs(JSContext* cx, JS::HandleValue v,

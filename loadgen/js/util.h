@@ -56,7 +56,9 @@ bool tags_from(JSContext* cx, JS::HandleValue v, Tags& out, const std::string& p
 
 // Go's canonical form of a header name: "x-api-key" -> "X-Api-Key" (names that are not
 // tokens stay as they are).
-std::string canonical_header(std::string key);
+std::string canonical_header(std::string_view key);
+// The same, appended to `out` (no string of its own).
+void append_canonical_header(std::string& out, std::string_view key);
 
 // Appends the pairs of a flat array [name, value, name, value, ...] (each String()ed) to
 // `out`; undefined or null give none. False with an exception pending.
