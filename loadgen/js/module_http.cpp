@@ -205,6 +205,19 @@ bool prepare(JSContext* cx, Runtime& rt, const JS::HandleValueArray& args, Prepa
   return true;
 }
 
+// The dotted-quad text of an IPv4 address into `out` (16 bytes; inet_ntop goes through
+// sprintf, which costs more than the rest of a response's fields together).
+void ipv4_text(in_addr address, char* out) {
+  const auto* b = reinterpret_cast<const unsigned char*>(&address.s_addr);
+  for (int i = 0; i < 4; ++i) {
+    unsigned v = b[i];
+    if (v >= 100) *out++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *out++ = static_cast<char>('0' + v / 10 % 10);
+    *out++ = static_cast<char>('0' + v % 10);
+    *out++ = i < 3 ? '.' : '\0';
+  }
+}
+
 // The JavaScript half's view of one outcome:
 // [status, proto, body, headers [name, value, ...], timings [7], error, errorCode,
 //  remoteIp, remotePort, setsCookies, tlsVersion, tlsCipherSuite]
@@ -306,7 +319,7 @@ bool outcome(JSContext* cx, Runtime& rt, Prepared& p, JS::MutableHandleValue out
   uint16_t port = 0;
   if (p.spec.target.address.ss_family == AF_INET) {
     auto* a = reinterpret_cast<const sockaddr_in*>(&p.spec.target.address);
-    inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+    ipv4_text(a->sin_addr, ip);
     port = ntohs(a->sin_port);
   } else if (p.spec.target.address.ss_family == AF_INET6) {
     auto* a = reinterpret_cast<const sockaddr_in6*>(&p.spec.target.address);
@@ -1246,15 +1259,15 @@ const NO_HEADERS = Object.freeze([]);
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 const isBytes = (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v);
 
-// A request's plan: what request() sends first, what finish() needs to follow redirects
-// and keep cookies (http.batch sends the first requests of several at once), then the raw
-// reply and what the response makes from it when first read. An array, indexed by these
-// names: SpiderMonkey's interpreter, which runs this on every request, fills an array's
-// elements several times faster than it adds an object's properties.
+// A request's plan: what request() sends first, what follow() needs for redirects and
+// cookies (http.batch sends the first requests of several at once), then the raw reply and
+// what the response makes from it when first read (appended then). An array, indexed by
+// these names: SpiderMonkey's interpreter, which runs this on every request, fills the
+// elements of a short array several times faster than it adds an object's properties.
 const P_METHOD = 0, P_URL = 1, P_BODY = 2, P_HEADERS = 3, P_TAGS = 4, P_TIMEOUT = 5, P_TYPE = 6,
-  P_EXPECTED = 7, P_HOP_TAGS = 8, P_REDIRECTS = 9, P_REQUEST_COOKIES = 10, P_OWN_JAR = 11,
-  P_STORE = 12, P_FIRST_COOKIE = 13, P_RECEIVED = 14, P_RAW = 15, P_MADE_HEADERS = 16,
-  P_MADE_TIMINGS = 17, P_MADE_JSON = 18, P_MADE_COOKIES = 19, P_MADE_REQUEST = 20;
+  P_EXPECTED = 7, P_PARAMS = 8, P_STORE = 9, P_FIRST_COOKIE = 10, P_RECEIVED = 11, P_RAW = 12,
+  P_MADE_HEADERS = 13, P_MADE_TIMINGS = 14, P_MADE_JSON = 15, P_MADE_COOKIES = 16,
+  P_MADE_REQUEST = 17;
 
 function plan(method, url, body, params) {
   // (Each property of params is read once, and a request without params reads and calls
@@ -1287,8 +1300,7 @@ function plan(method, url, body, params) {
   let responseType = 'text';
   let expected;
   let requestCookies = NO_COOKIES;
-  let ownJar = null;
-  let redirects;
+  let jar = null;
   if (params) {
     const headers = params.headers;
     if (headers) {
@@ -1318,15 +1330,23 @@ function plan(method, url, body, params) {
     else if (callback !== undefined) n.goError('unsupported responseCallback');
     // Cookies: params.jar (a CookieJar; anything else leaves the VU's jar) or the VU's jar
     // sends and keeps them, on every hop.
-    const cookies = params.cookies;
-    if (cookies !== undefined && cookies !== null) requestCookies = paramsCookies(cookies);
-    const jar = params.jar;
-    if (jar !== undefined && jar !== null && stores.has(jar)) ownJar = jar;
-    redirects = params.redirects;
+    requestCookies = paramsCookies(params.cookies);
+    const own = params.jar;
+    if (own !== undefined && own !== null && stores.has(own)) jar = own;
   }
-  const hopTags = tags;
   if (name !== undefined && name !== url && !(tags && 'name' in tags)) tags = Object.assign({}, tags, { name });
-  const jar = ownJar || currentVuJar(false);
+  if (jar === null) {
+    // The VU's jar, as currentVuJar(false) finds it, without the call.
+    const generation = n.jarGeneration();
+    if (generation >= 0) {
+      if (generation !== vuJarGeneration) {
+        vuJar = null;
+        vuJarGeneration = generation;
+      }
+      jar = vuJar;
+    }
+  }
+  // (A request's own jar always has a store: no store means the VU's jar is in use.)
   const store = jar === null ? null : stores.get(jar);
   let userCookie = '';
   if (headerList !== NO_HEADERS) {
@@ -1338,9 +1358,8 @@ function plan(method, url, body, params) {
   }
   const firstCookie = userCookie === '' && requestCookies.length === 0 && store === null
     ? '' : cookieHeader(userCookie, requestCookies, store, url);
-  return [method, url, sendBody, headerList, tags, timeout, responseType, expected, hopTags, redirects,
-    requestCookies, ownJar, store, firstCookie, NO_COOKIES, undefined, undefined, undefined, undefined,
-    undefined, undefined];
+  return [method, url, sendBody, headerList, tags, timeout, responseType, expected, params, store,
+    firstCookie, NO_COOKIES, undefined];
 }
 
 // The headers of one hop: the script's (without its Cookie) and that hop's Cookie.
@@ -1353,14 +1372,14 @@ const firstArgs = (p) => [p[P_METHOD], p[P_URL], p[P_BODY], hopHeaders(p, p[P_FI
 // Where the cookies a reply sets go: the request's jar, else the VU's, made for them.
 function keep(p, url, received) {
   if (received.length === 0) return;
-  if (p[P_STORE] === null && p[P_OWN_JAR] === null) {
+  if (p[P_STORE] === null) {
     const vu = currentVuJar(true);
     p[P_STORE] = vu === null ? null : stores.get(vu);
   }
   keepCookies(p[P_STORE], url, received);
 }
 
-// The Response from the first reply.
+// The Response from the first reply (request() has this inline).
 function finish(p, raw) {
   const status = raw[0];
   // Most replies set no cookie and redirect nowhere.
@@ -1377,7 +1396,9 @@ function follow(p, raw) {
   let received = raw[9] ? setCookies(headerPairs(raw)) : NO_COOKIES;
   keep(p, current, received);
   if (REDIRECT.has(raw[0])) {
-    const redirects = p[P_REDIRECTS];
+    const params = p[P_PARAMS];
+    const redirects = params ? params.redirects : undefined;
+    const requestCookies = params ? paramsCookies(params.cookies) : NO_COOKIES;
     const limit = redirects === undefined || redirects === null ? 10 : Number(redirects);
     let hops = 0;
     let currentMethod = p[P_METHOD];
@@ -1394,9 +1415,9 @@ function follow(p, raw) {
       }
       hops++;
       // k6 drops the script's own Cookie header after the first hop.
-      const cookie = cookieHeader('', p[P_REQUEST_COOKIES], p[P_STORE], current);
-      raw = n.request(currentMethod, current, currentBody, hopHeaders(p, cookie), p[P_HOP_TAGS], p[P_TIMEOUT],
-        p[P_TYPE], p[P_EXPECTED]);
+      const cookie = cookieHeader('', requestCookies, p[P_STORE], current);
+      raw = n.request(currentMethod, current, currentBody, hopHeaders(p, cookie), params ? params.tags : undefined,
+        p[P_TIMEOUT], p[P_TYPE], p[P_EXPECTED]);
       received = raw[9] ? setCookies(headerPairs(raw)) : NO_COOKIES;
       keep(p, current, received);
     }
@@ -1429,22 +1450,27 @@ function describe(p) {
 export function request(method, url, body, params) {
   const p = plan(method, url, body, params);
   const cookie = p[P_FIRST_COOKIE];
-  return finish(p, n.request(p[P_METHOD], p[P_URL], p[P_BODY],
+  const raw = n.request(p[P_METHOD], p[P_URL], p[P_BODY],
     cookie === '' ? p[P_HEADERS] : p[P_HEADERS].concat('Cookie', cookie), p[P_TAGS], p[P_TIMEOUT],
-    p[P_TYPE], p[P_EXPECTED]));
+    p[P_TYPE], p[P_EXPECTED]);
+  const status = raw[0];
+  if (!raw[9] && (status < 301 || status > 308)) {
+    p[P_RAW] = raw;
+    return new Response(p, p[P_URL]);
+  }
+  return new Response(p, follow(p, raw));
 }
 
 function tooMany(fn, given) {
   n.warn('http.' + fn + ' only accepts a url and a params argument (2 arguments), but ' + given + ' were given');
 }
 
-// (`arguments`, not a rest parameter: a rest parameter is an array made on every call.)
-export function get(url, params) {
-  if (arguments.length > 2) tooMany('get', arguments.length);
+export function get(url, params, ...rest) {
+  if (rest.length) tooMany('get', 2 + rest.length);
   return request('GET', url, null, params);
 }
-export function head(url, params) {
-  if (arguments.length > 2) tooMany('head', arguments.length);
+export function head(url, params, ...rest) {
+  if (rest.length) tooMany('head', 2 + rest.length);
   return request('HEAD', url, null, params);
 }
 export const post = (url, body, params) => request('POST', url, body, params);

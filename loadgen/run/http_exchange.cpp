@@ -11,16 +11,30 @@
 namespace faultline::loadgen {
 
 bool resolve_target(const std::string& host, const std::string& port, HttpTarget& out) {
+  // Each thread keeps its last answer: a VU (one thread each when it runs a script) that
+  // calls one host all along takes no lock and builds no key.
+  thread_local std::string last_host, last_port;
+  thread_local HttpTarget last;
+  thread_local bool have_last = false;
+  if (have_last && host == last_host && port == last_port) {
+    out = last;
+    return true;
+  }
+  auto remember = [&](const HttpTarget& t) {
+    last_host = host;
+    last_port = port;
+    last = t;
+    have_last = true;
+    out = t;
+    return true;
+  };
   static std::mutex mutex;
   static std::map<std::string, HttpTarget> cache;
   std::string key = host + "\n" + port;
   {
     std::lock_guard lock(mutex);
     auto it = cache.find(key);
-    if (it != cache.end()) {
-      out = it->second;
-      return true;
-    }
+    if (it != cache.end()) return remember(it->second);
   }
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
@@ -37,10 +51,11 @@ bool resolve_target(const std::string& host, const std::string& port, HttpTarget
   std::memcpy(&t.address, pick->ai_addr, pick->ai_addrlen);
   t.length = pick->ai_addrlen;
   freeaddrinfo(res);
-  std::lock_guard lock(mutex);
-  cache[key] = t;
-  out = t;
-  return true;
+  {
+    std::lock_guard lock(mutex);
+    cache[key] = t;
+  }
+  return remember(t);
 }
 
 size_t HttpTagCache::Hash::operator()(const Key& k) const {
