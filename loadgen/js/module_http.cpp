@@ -104,6 +104,22 @@ struct Prepared {
   HttpExchange x;
 };
 
+// The last plain request a runtime prepared (see prepare): a script that calls the same
+// URL again takes the request's bytes, target and tags from here instead of parsing the
+// URL and writing the request again.
+struct LastRequest {
+  std::string method, url, response_type;  // ASCII; url empty: none yet
+  std::string bytes;
+  HttpRequestSpec spec;  // spec.bytes views `bytes`
+  Tags request_tags;
+};
+
+LastRequest& last_request(Runtime& rt) {
+  auto& slot = rt.module_state["k6/http"];
+  if (!slot) slot = std::make_shared<LastRequest>();
+  return *std::static_pointer_cast<LastRequest>(slot);
+}
+
 // args: method, url, body, headers, tags, timeoutMs, responseType, expected
 //   headers: [name, value, ...] (already canonical), tags: object, responseType: "text",
 //   "binary" or "none", expected: null (none), undefined (the runtime's) or [[lo, hi], ...]
@@ -111,6 +127,37 @@ struct Prepared {
 // (p.built false).
 bool prepare(JSContext* cx, Runtime& rt, const JS::HandleValueArray& args, Prepared& p) {
   auto arg = [&](size_t i) { return i < args.length() ? args[i] : JS::UndefinedHandleValue; };
+  // A plain request: a method and a URL, with no body, headers, tags, timeout or
+  // expectation of its own.
+  bool plain = arg(2).isNullOrUndefined() && arg(4).isNullOrUndefined() && !arg(5).isNumber() &&
+               arg(7).isUndefined() && arg(0).isString() && arg(1).isString() && arg(6).isString();
+  if (plain && arg(3).isObject()) {
+    JS::RootedObject list(cx, &arg(3).toObject());
+    uint32_t length = 0;
+    if (!JS::GetArrayLength(cx, list, &length)) return false;
+    plain = length == 0;
+  }
+  LastRequest& last = last_request(rt);
+  if (plain && !last.url.empty()) {
+    bool same_url = false, same_method = false, same_type = false;
+    if (!JS_StringEqualsAscii(cx, arg(1).toString(), last.url.data(), last.url.size(), &same_url) ||
+        !JS_StringEqualsAscii(cx, arg(0).toString(), last.method.data(), last.method.size(),
+                              &same_method) ||
+        !JS_StringEqualsAscii(cx, arg(6).toString(), last.response_type.data(),
+                              last.response_type.size(), &same_type)) {
+      return false;
+    }
+    if (same_url && same_method && same_type) {
+      p.response_type = last.response_type;
+      p.bytes = last.bytes;
+      p.spec = last.spec;
+      p.spec.bytes = p.bytes;
+      p.expectation = rt.expectation;
+      p.tags = rt.tags(last.request_tags);
+      p.built = true;
+      return true;
+    }
+  }
   auto method = to_utf8(cx, arg(0));
   auto url = to_utf8(cx, arg(1));
   if (!method || !url) return false;
@@ -202,6 +249,15 @@ bool prepare(JSContext* cx, Runtime& rt, const JS::HandleValueArray& args, Prepa
   }
   p.tags = rt.tags(request_tags);
   p.built = true;
+  if (plain && is_ascii(*method) && is_ascii(*url) && is_ascii(p.response_type)) {
+    last.method = *method;
+    last.url = *url;
+    last.response_type = p.response_type;
+    last.bytes = p.bytes;
+    last.spec = p.spec;
+    last.spec.bytes = last.bytes;
+    last.request_tags = std::move(request_tags);
+  }
   return true;
 }
 

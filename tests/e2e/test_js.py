@@ -250,6 +250,53 @@ export default function () {{
     check.check("expected_response" not in last, "no expected_response tag without a callback")
 
 
+def test_repeated_requests(lg, srv, check):
+    """A URL requested again is sent from what its first request prepared; whatever else
+    the sample depends on (group, VU tags, the response callback, method, response type)
+    must still be read anew."""
+    r = lg.run(f"""
+import http from 'k6/http';
+import {{ group }} from 'k6';
+import exec from 'k6/execution';
+export const options = {{ iterations: 1 }};
+export default function () {{
+  const u = '{srv.url}/echo';
+  const a = http.get(u);
+  const b = http.get(u);
+  group('g', () => {{ http.get(u); }});
+  exec.vu.tags.k = 'v';
+  http.get(u);
+  delete exec.vu.tags.k;
+  http.setResponseCallback(http.expectedStatuses(404));
+  http.get(u);
+  http.setResponseCallback(http.expectedStatuses(200));
+  const h = http.head(u);
+  const bin = http.get(u, {{ responseType: 'binary' }});
+  const again = http.get(u);
+  http.get('{srv.url}/status/201');
+  const last = http.get(u);
+  console.log('same', a.status, b.status, a.body === b.body, JSON.parse(b.body).method);
+  console.log('head', h.status, h.body === null || h.body === '', JSON.parse(again.body).method);
+  console.log('binary', bin.body instanceof ArrayBuffer, typeof again.body, last.status);
+}}
+""", json_out=True)
+    if r.code != 0:
+        return show(check, r, "repeated requests run")
+    out = {line.split(" ")[0]: line for line in r.console()}
+    check.equal(out.get("same"), "same 200 200 true GET", "a repeated GET gets the same answer")
+    check.equal(out.get("head"), "head 200 true GET", "HEAD of the same URL is a HEAD; GET after it a GET")
+    check.equal(out.get("binary"), "binary true string 200",
+                "responseType applies to one request; the next plain one is text again")
+    reqs = [p["data"]["tags"] for p in r.points if p.get("metric") == "http_reqs" and p["type"] == "Point"]
+    check.equal([t.get("method") for t in reqs], ["GET"] * 5 + ["HEAD"] + ["GET"] * 4,
+                "method tags of the repeated requests")
+    check.equal([t.get("group") for t in reqs][:4], ["", "", "::g", ""],
+                "the group tag follows where the repeated request is made")
+    check.equal([t.get("k") for t in reqs][2:5], [None, "v", None], "VU tags set and deleted between repeats")
+    failed = [p["data"]["value"] for p in r.points if p.get("metric") == "http_req_failed" and p["type"] == "Point"]
+    check.equal(failed[3:6], [0, 1, 0], "the response callback in force is the one of each repeat")
+
+
 def test_metrics(lg, srv, check):
     r = lg.run("""
 import { Counter, Gauge, Rate, Trend } from 'k6/metrics';
@@ -814,7 +861,7 @@ def main():
     lg = Loadgen(args.binary, args.backend)
     srv = HttpTestServer()
     try:
-        for test in (test_lifecycle, test_http, test_tags_and_expected, test_metrics,
+        for test in (test_lifecycle, test_http, test_tags_and_expected, test_repeated_requests, test_metrics,
                      test_checks_and_groups, test_errors, test_interrupts, test_open_env_summary,
                      test_modules_and_language, test_execution, test_big_bodies,
                      test_k6_command, test_verbose_and_jit):
