@@ -343,6 +343,9 @@ bool outcome(JSContext* cx, Runtime& rt, Prepared& p, JS::MutableHandleValue out
   // The headers as one string, "Name\nvalue\nName\nvalue" (a header cannot hold a newline):
   // one allocation, split by the JavaScript half only when a script reads them.
   std::string joined;
+  size_t size = 0;
+  for (const auto& [k, value] : x.headers) size += k.size() + value.size() + 2;
+  joined.reserve(size);
   for (const auto& [k, value] : x.headers) {
     if (!joined.empty()) joined += '\n';
     append_canonical_header(joined, k);

@@ -324,13 +324,16 @@ bool tags_from(JSContext* cx, JS::HandleValue v, Tags& out, const std::string& p
 void append_canonical_header(std::string& out, std::string_view key) {
   size_t at = out.size();
   out += key;
-  if (key.find_first_of(" :") != std::string_view::npos) return;  // not a token: as it is
+  char* begin = out.data() + at;
+  char* end = begin + key.size();
+  for (const char* c = begin; c != end; ++c) {
+    if (*c == ' ' || *c == ':') return;  // not a token: Go leaves it as it is
+  }
   bool upper = true;
-  for (size_t i = at; i < out.size(); ++i) {
-    char c = out[i];
-    if (upper && c >= 'a' && c <= 'z') out[i] = static_cast<char>(c - 32);
-    if (!upper && c >= 'A' && c <= 'Z') out[i] = static_cast<char>(c + 32);
-    upper = c == '-';
+  for (char* c = begin; c != end; ++c) {
+    if (upper && *c >= 'a' && *c <= 'z') *c = static_cast<char>(*c - 32);
+    if (!upper && *c >= 'A' && *c <= 'Z') *c = static_cast<char>(*c + 32);
+    upper = *c == '-';
   }
 }
 

@@ -147,8 +147,16 @@ class ScriptHost : public loadgen::VuHost {
       }
     };
     if (own_) {
-      for (size_t i = 0; i < concurrency; ++i)
-        asio::co_spawn(io_, lane(*clients_[i]), asio::detached);
+      if (count == 1) {
+        // One request (every http.get): no lane around it.
+        const loadgen::HttpCall& call = calls[0];
+        asio::co_spawn(io_,
+                       exchange(*clients_[0], *call.spec, call.tags, *call.expectation, *call.x),
+                       asio::detached);
+      } else {
+        for (size_t i = 0; i < concurrency; ++i)
+          asio::co_spawn(io_, lane(*clients_[i]), asio::detached);
+      }
       io_.restart();
       io_.run();
       return;
