@@ -107,17 +107,20 @@ bool define(JSContext* cx, JS::HandleObject n) {
 
 const char* kSource = R"js(
 const n = __faultline_native('k6');
-const isAsync = (fn) => fn && fn.constructor && fn.constructor.name === 'AsyncFunction';
+const AsyncFunction = (async () => {}).constructor;
+const isAsync = (fn) => fn.constructor === AsyncFunction;
 
 export function check(value, sets, tags) {
   n.requireVu('check()');
   if (sets === undefined || sets === null) n.goError('no checks provided to `check`');
   let all = true;
-  for (const name of Object.keys(sets)) {
+  const names = Object.keys(sets);
+  for (let i = 0; i < names.length; i++) {  // (not for-of: see plan() in k6/http)
+    const name = names[i];
     if (name.includes('::')) n.goError("group and check names may not contain '::'");
     let outcome = sets[name];
     if (typeof outcome === 'function') {
-      if (isAsync(outcome)) {
+      if (outcome.constructor === AsyncFunction) {
         n.goError('the built-in check() does not support async functions as arguments. Use ' +
           'the JavaScript utils library as a replacement. Refer to ' +
           'https://grafana.com/docs/k6/latest/javascript-api/jslib/utils/check/ for more info');

@@ -143,13 +143,17 @@ class Metric {
     this.#id = n.declare(name, type, isTime);
     Object.defineProperty(this, 'name', { value: name, enumerable: true });
   }
-  add(value, tags) {
-    if (arguments.length === 0) {
+  // (A rest parameter, not `arguments`, tells add() from add(undefined): SpiderMonkey's
+  // interpreter makes an arguments object on every call of a function that names it.)
+  add(...args) {
+    if (args.length === 0) {
       n.goError("no value was provided for metric '" + this.name +
         "', a number or a boolean value is expected");
     }
-    let number = Number(value);
-    if (value === null || Number.isNaN(number)) {
+    const value = args[0];
+    const tags = args[1];
+    let number = typeof value === 'number' ? value : Number(value);
+    if (value === null || number !== number) {
       n.warn("'" + shorten(String(value)) + "' is an invalid value for metric '" + this.name +
         "', a number or a boolean value is expected");
       return false;

@@ -312,11 +312,13 @@ export default function () {
   rate.add(true); rate.add(false); rate.add('0');  // "0" is truthy: counts as 1
   t.add(5); t.add(Infinity === 1 ? 0 : 15);
   console.log('invalid', c.add('abc'), c.name);
+  try { c.add(); } catch (e) { console.log('novalue', String(e)); }
+  console.log('undefined', c.add(undefined), c.add(null), t.add(NaN), c.add(true, { on: 'x' }));
 }
 """)
     if r.code != 0:
         return show(check, r, "metrics run")
-    check.equal(r.metric("my_counter")["count"], 12, "Counter sums across VUs and declarations")
+    check.equal(r.metric("my_counter")["count"], 16, "Counter sums across VUs and declarations")
     gauge = r.metric("my_gauge")
     check.equal((gauge["value"], gauge["min"], gauge["max"]), (13, 10, 13), "Gauge last/min/max")
     rate = r.metric("my_rate")
@@ -326,6 +328,11 @@ export default function () {
     check.check("is an invalid value for metric 'my_counter'" in r.stderr,
                 "an invalid value is warned")
     check.equal(r.console().count("invalid false my_counter"), 4, "add() returns false for it")
+    check.equal(r.console().count("novalue GoError: no value was provided for metric 'my_counter', "
+                                  "a number or a boolean value is expected"), 4,
+                "add() without a value is k6's error")
+    check.equal(r.console().count("undefined false false false true"), 4,
+                "undefined, null and NaN are invalid values; true adds 1")
 
     r = lg.run("""
 import { Trend } from 'k6/metrics';
@@ -367,10 +374,16 @@ export default function () {{
   }} catch (e) {{
     console.log('caught', e.message);
   }}
+  try {{ check(1, {{ 'async': async () => true }}); }} catch (e) {{ console.log('asynccheck', e.message.slice(0, 60)); }}
+  try {{ group('g', async () => {{}}); }} catch (e) {{ console.log('asyncgroup', e.message.slice(0, 56)); }}
 }}
 """, json_out=True)
     if r.code != 0:
         return show(check, r, "checks run")
+    check.equal(r.console().count("asynccheck the built-in check() does not support async functions as "
+                                  "arg"), 2, "check() refuses an async function as k6 does")
+    check.equal(r.console().count("asyncgroup group() does not support async functions as arguments, p"),
+                2, "group() refuses an async function as k6 does")
     checks = r.metric("checks")
     check.equal((checks["passes"], checks["fails"]), (4, 4),
                 "check samples: a thrown check counts failed, later ones are skipped")
