@@ -3,7 +3,9 @@
 
 1. the same keep-alive GET load as a k6 script (`http.get` in a loop), as a scenario file,
    and as wrk: requests/s and load-generator CPU microseconds per request (child rusage),
-   the script once per JIT mode (LOADGEN_JS_JIT=off|baseline|full);
+   the script once per JIT mode (LOADGEN_JS_JIT=off|baseline|full); also the scenario file
+   with one worker thread per VU, which is what a thread per JavaScript VU costs without
+   any JavaScript (the floor of the script path's model);
 2. RSS per VU at 100 and 1,000 VUs for a script shaped like the users' baseline.js
    (imports, options with scenarios, custom metrics, a config object, a class, template
    literals, groups, six requests and checks per iteration, sleep);
@@ -117,6 +119,12 @@ def main():
             _, cpu, _ = timed([LOADGEN, "run", *common, scenario])
             total, rate = requests_in(export)
             results.setdefault("loadgen scenario file", []).append((rate, cpu / total * 1e6))
+            # The same file with a worker thread per VU: the wake-up per request that a
+            # thread per JavaScript VU costs, with no JavaScript at all.
+            per_vu = ["--quiet", "--threads", "50", *common[3:]]
+            _, cpu, _ = timed([LOADGEN, "run", *per_vu, scenario])
+            total, rate = requests_in(export)
+            results.setdefault("file, a thread per VU", []).append((rate, cpu / total * 1e6))
             for jit in ("off", "baseline", "full"):
                 os.environ["LOADGEN_JS_JIT"] = jit
                 _, cpu, _ = timed([LOADGEN, "run", *common, loop])

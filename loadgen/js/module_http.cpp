@@ -261,19 +261,6 @@ bool prepare(JSContext* cx, Runtime& rt, const JS::HandleValueArray& args, Prepa
   return true;
 }
 
-// The dotted-quad text of an IPv4 address into `out` (16 bytes; inet_ntop goes through
-// sprintf, which costs more than the rest of a response's fields together).
-void ipv4_text(in_addr address, char* out) {
-  const auto* b = reinterpret_cast<const unsigned char*>(&address.s_addr);
-  for (int i = 0; i < 4; ++i) {
-    unsigned v = b[i];
-    if (v >= 100) *out++ = static_cast<char>('0' + v / 100);
-    if (v >= 10) *out++ = static_cast<char>('0' + v / 10 % 10);
-    *out++ = static_cast<char>('0' + v % 10);
-    *out++ = i < 3 ? '.' : '\0';
-  }
-}
-
 // The JavaScript half's view of one outcome:
 // [status, proto, body, headers [name, value, ...], timings [7], error, errorCode,
 //  remoteIp, remotePort, setsCookies, tlsVersion, tlsCipherSuite]
@@ -374,17 +361,8 @@ bool outcome(JSContext* cx, Runtime& rt, Prepared& p, JS::MutableHandleValue out
   }
   if (!text(5, error_text)) return false;
   v[6].setInt32(x.failure.code);
-  char ip[INET6_ADDRSTRLEN] = "";
-  uint16_t port = 0;
-  if (p.spec.target.address.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<const sockaddr_in*>(&p.spec.target.address);
-    ipv4_text(a->sin_addr, ip);
-    port = ntohs(a->sin_port);
-  } else if (p.spec.target.address.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<const sockaddr_in6*>(&p.spec.target.address);
-    inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
-    port = ntohs(a->sin6_port);
-  }
+  char ip[kAddressTextSize];
+  uint16_t port = address_text(p.spec.target, ip);
   if (!text(7, x.status == 0 ? "" : ip)) return false;
   v[8].setInt32(x.status == 0 ? 0 : port);
   // Whether the response sets cookies: most do not, and the JavaScript half then skips

@@ -134,6 +134,7 @@ export default function () {{
   const e = get.json();
   console.log('get', get.status, get.status_text, e.method, e.path, e.headers['X-Api-Key'],
               e.headers['User-Agent'], get.headers['Content-Type'], get.proto);
+  console.log('remote', get.remote_ip, get.remote_port, get.tls_version === '', get.error === '');
   const post = http.post(`${{base}}/echo`, JSON.stringify({{ a: 1 }}),
                          {{ headers: {{ 'Content-Type': 'application/json' }} }});
   console.log('post', post.json('method'), post.json('body'), post.json().headers['Content-Type']);
@@ -188,6 +189,8 @@ export default function () {{
                 "GET with a canonicalised header, status text, proto")
     check.check("X-Api-Key" in out.get("get", "") or " k1 " in out.get("get", ""),
                 "request header names are canonicalised (x-api-key -> X-Api-Key)")
+    check.equal(out.get("remote"), f"remote 127.0.0.1 {srv.port} true true",
+                "remote_ip and remote_port name the server; plain HTTP has no TLS version")
     check.equal(out.get("post"), 'post POST {"a":1} application/json', "POST with a JSON body")
     check.equal(out.get("form"), "form a=1&a=2&b=x+y application/x-www-form-urlencoded",
                 "an object body is form-encoded with sorted keys")
