@@ -1420,7 +1420,7 @@ function keep(p, url, received) {
   keepCookies(p[P_STORE], url, received);
 }
 
-// The Response from the first reply (request() has this inline).
+// The Response from the first reply.
 function finish(p, raw) {
   const status = raw[0];
   // Most replies set no cookie and redirect nowhere.
@@ -1494,12 +1494,7 @@ export function request(method, url, body, params) {
   const raw = n.request(p[P_METHOD], p[P_URL], p[P_BODY],
     cookie === '' ? p[P_HEADERS] : p[P_HEADERS].concat('Cookie', cookie), p[P_TAGS], p[P_TIMEOUT],
     p[P_TYPE], p[P_EXPECTED]);
-  const status = raw[0];
-  if (!raw[9] && (status < 301 || status > 308)) {
-    p[P_RAW] = raw;
-    return new Response(p, p[P_URL]);
-  }
-  return new Response(p, follow(p, raw));
+  return finish(p, raw);
 }
 
 function tooMany(fn, given) {
