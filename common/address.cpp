@@ -217,6 +217,29 @@ std::string format_sockaddr(const sockaddr* sa) {
   return "";
 }
 
+uint16_t ip_text(const sockaddr* sa, char (&out)[INET6_ADDRSTRLEN]) {
+  out[0] = '\0';
+  if (sa->sa_family == AF_INET) {
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(sa);
+    const auto* b = reinterpret_cast<const unsigned char*>(&sin->sin_addr.s_addr);
+    char* at = out;
+    for (int i = 0; i < 4; ++i) {
+      unsigned v = b[i];
+      if (v >= 100) *at++ = static_cast<char>('0' + v / 100);
+      if (v >= 10) *at++ = static_cast<char>('0' + v / 10 % 10);
+      *at++ = static_cast<char>('0' + v % 10);
+      *at++ = i < 3 ? '.' : '\0';
+    }
+    return ntohs(sin->sin_port);
+  }
+  if (sa->sa_family == AF_INET6) {
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    inet_ntop(AF_INET6, &sin6->sin6_addr, out, INET6_ADDRSTRLEN);
+    return ntohs(sin6->sin6_port);
+  }
+  return 0;
+}
+
 std::string local_address(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;

@@ -2,6 +2,7 @@
 // Toxiproxy reports as a proxy's listen address.
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cstdint>
@@ -44,5 +45,9 @@ int bind_listener(const ListenAddress& addr, std::string& err, int backlog = 409
 // The local address of a socket as Go prints it ("127.0.0.1:80", "[::]:80").
 std::string local_address(int fd);
 std::string format_sockaddr(const sockaddr* sa);
+// The IP address of `sa` as inet_ntop writes it, into `out` ("" for a family that is
+// neither IPv4 nor IPv6); returns the port. For per-request use: an IPv4 address is written
+// directly (inet_ntop goes through sprintf) and nothing is allocated.
+uint16_t ip_text(const sockaddr* sa, char (&out)[INET6_ADDRSTRLEN]);
 
 }  // namespace faultline

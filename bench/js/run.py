@@ -114,15 +114,14 @@ def main():
             out, cpu, _ = timed(["wrk", "-t1", "-c50", f"-d{secs}s", url])
             total = int(re.search(r"(\d+) requests in", out).group(1))
             results.setdefault("wrk", []).append((total / secs, cpu / total * 1e6))
-            common = ["--quiet", "--threads", "1", "-u", "50", "-d", f"{secs}s",
-                      "--summary-export", export]
+            load = ["--quiet", "-u", "50", "-d", f"{secs}s", "--summary-export", export]
+            common = ["--threads", "1", *load]
             _, cpu, _ = timed([LOADGEN, "run", *common, scenario])
             total, rate = requests_in(export)
             results.setdefault("loadgen scenario file", []).append((rate, cpu / total * 1e6))
             # The same file with a worker thread per VU: the wake-up per request that a
             # thread per JavaScript VU costs, with no JavaScript at all.
-            per_vu = ["--quiet", "--threads", "50", *common[3:]]
-            _, cpu, _ = timed([LOADGEN, "run", *per_vu, scenario])
+            _, cpu, _ = timed([LOADGEN, "run", "--threads", "50", *load, scenario])
             total, rate = requests_in(export)
             results.setdefault("file, a thread per VU", []).append((rate, cpu / total * 1e6))
             for jit in ("off", "baseline", "full"):

@@ -16,6 +16,7 @@
 #include <random>
 #include <string_view>
 
+#include "common/address.h"
 #include "loadgen/js/codec.h"
 #include "loadgen/js/modules.h"
 #include "loadgen/js/resolution.h"
@@ -361,8 +362,8 @@ bool outcome(JSContext* cx, Runtime& rt, Prepared& p, JS::MutableHandleValue out
   }
   if (!text(5, error_text)) return false;
   v[6].setInt32(x.failure.code);
-  char ip[kAddressTextSize];
-  uint16_t port = address_text(p.spec.target, ip);
+  char ip[INET6_ADDRSTRLEN];
+  uint16_t port = ip_text(reinterpret_cast<const sockaddr*>(&p.spec.target.address), ip);
   if (!text(7, x.status == 0 ? "" : ip)) return false;
   v[8].setInt32(x.status == 0 ? 0 : port);
   // Whether the response sets cookies: most do not, and the JavaScript half then skips
@@ -1490,11 +1491,8 @@ function describe(p) {
 
 export function request(method, url, body, params) {
   const p = plan(method, url, body, params);
-  const cookie = p[P_FIRST_COOKIE];
-  const raw = n.request(p[P_METHOD], p[P_URL], p[P_BODY],
-    cookie === '' ? p[P_HEADERS] : p[P_HEADERS].concat('Cookie', cookie), p[P_TAGS], p[P_TIMEOUT],
-    p[P_TYPE], p[P_EXPECTED]);
-  return finish(p, raw);
+  return finish(p, n.request(p[P_METHOD], p[P_URL], p[P_BODY], hopHeaders(p, p[P_FIRST_COOKIE]), p[P_TAGS],
+    p[P_TIMEOUT], p[P_TYPE], p[P_EXPECTED]));
 }
 
 function tooMany(fn, given) {

@@ -107,8 +107,8 @@ bool define(JSContext* cx, JS::HandleObject n) {
 
 const char* kSource = R"js(
 const n = __faultline_native('k6');
+// What an async function's constructor is (check() and group() refuse them).
 const AsyncFunction = (async () => {}).constructor;
-const isAsync = (fn) => fn.constructor === AsyncFunction;
 
 export function check(value, sets, tags) {
   n.requireVu('check()');
@@ -142,7 +142,7 @@ export function check(value, sets, tags) {
 export function group(name, fn) {
   n.requireVu('group()');
   if (typeof fn !== 'function') n.goError('group() requires a callback as a second argument');
-  if (isAsync(fn)) {
+  if (fn.constructor === AsyncFunction) {
     n.goError('group() does not support async functions as arguments, please see ' +
       'https://grafana.com/docs/k6/latest/javascript-api/k6/group/ for more info');
   }

@@ -90,7 +90,8 @@ class Runtime {
   // Tag set id of the VU's current tags plus `extra`, cached (the run's tag sets).
   uint32_t tags(const Tags& extra = {});
 
-  // State a module keeps per runtime (k6/ws's open sessions), by module name.
+  // State a module keeps per runtime (k6/ws's open sessions, k6/http's last plain
+  // request), by module name.
   std::map<std::string, std::shared_ptr<void>> module_state;
 
   // Timers of k6/timers and the global setTimeout family.

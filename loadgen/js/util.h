@@ -23,9 +23,9 @@ namespace faultline::loadgen::js {
 std::string utf8(JSContext* cx, JS::HandleString s);
 // String(v) as UTF-8 (runs toString); nullopt with an exception pending on failure.
 std::optional<std::string> to_utf8(JSContext* cx, JS::HandleValue v);
-// A new JS string from UTF-8 text (null on failure).
 // Whether every byte of `text` is below 0x80.
 bool is_ascii(std::string_view text);
+// A new JS string from UTF-8 text (null on failure).
 JSString* new_string(JSContext* cx, std::string_view text);
 bool set_string(JSContext* cx, JS::HandleObject obj, const char* name, std::string_view text);
 bool set_number(JSContext* cx, JS::HandleObject obj, const char* name, double v);

@@ -1,6 +1,5 @@
 #include "loadgen/run/http_exchange.h"
 
-#include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/socket.h>
 
@@ -57,31 +56,6 @@ bool resolve_target(const std::string& host, const std::string& port, HttpTarget
     cache[key] = t;
   }
   return remember(t);
-}
-
-static_assert(kAddressTextSize == INET6_ADDRSTRLEN);
-
-uint16_t address_text(const HttpTarget& target, char (&out)[kAddressTextSize]) {
-  out[0] = '\0';
-  if (target.address.ss_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&target.address);
-    const auto* b = reinterpret_cast<const unsigned char*>(&a->sin_addr.s_addr);
-    char* at = out;
-    for (int i = 0; i < 4; ++i) {
-      unsigned v = b[i];
-      if (v >= 100) *at++ = static_cast<char>('0' + v / 100);
-      if (v >= 10) *at++ = static_cast<char>('0' + v / 10 % 10);
-      *at++ = static_cast<char>('0' + v % 10);
-      *at++ = i < 3 ? '.' : '\0';
-    }
-    return ntohs(a->sin_port);
-  }
-  if (target.address.ss_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(&target.address);
-    inet_ntop(AF_INET6, &a->sin6_addr, out, kAddressTextSize);
-    return ntohs(a->sin6_port);
-  }
-  return 0;
 }
 
 size_t HttpTagCache::Hash::operator()(const Key& k) const {

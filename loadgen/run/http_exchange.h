@@ -27,12 +27,6 @@ struct HttpTarget {
 // connected); false when the name does not resolve. Thread-safe.
 bool resolve_target(const std::string& host, const std::string& port, HttpTarget& out);
 
-// The text of a target's IP address into `out` ("" for neither IPv4 nor IPv6); returns its
-// port. An IPv4 address is written directly (inet_ntop goes through sprintf, which costs
-// more than all the other fields of a script's response together).
-constexpr size_t kAddressTextSize = 46;  // INET6_ADDRSTRLEN
-uint16_t address_text(const HttpTarget& target, char (&out)[kAddressTextSize]);
-
 struct HttpRequestSpec {
   HttpTarget target;
   std::string_view bytes;  // the whole request

@@ -242,7 +242,8 @@ class Checker:
 class HttpTestServer:
     """A small HTTP/1.1 server on 127.0.0.1 for protocol behaviour nginx cannot show:
     /echo (the request as JSON), /status/N, /redirect/N (N hops to /redirect/0),
-    /delay/MS, /bytes/N, /json, /headers (repeated response headers),
+    /delay/MS, /bytes/N, /utf8 (a UTF-8 body), /notutf8 (one byte that is not UTF-8), /json,
+    /headers (repeated response headers),
     /cookies (the Cookie header it got, as JSON), /cookies/set?NAME=VALUE&... (sets each
     with Path=/), /cookies/raw?h=LINE&h=... (each LINE sent as a Set-Cookie header as it is),
     /cookies/redirect?NAME=VALUE&...&to=PATH (a 302 to PATH, default /cookies, that sets
@@ -294,6 +295,11 @@ class HttpTestServer:
                     self.reply(200, b"late")
                 elif parts[0] == "bytes":
                     self.reply(200, b"x" * int(parts[1]))
+                elif parts[0] == "utf8":
+                    self.reply(200, "ascii first, then héllo €😀".encode(),
+                               [("Content-Type", "text/plain; charset=utf-8")])
+                elif parts[0] == "notutf8":
+                    self.reply(200, b"abcdefghij\xffxyz")
                 elif parts[0] == "json":
                     self.reply(200, b'{"ok":true,"count":2,"items":[{"id":1,"name":"a"},'
                                     b'{"id":2,"name":"b"}],"nested":{"deep":{"value":42}}}',

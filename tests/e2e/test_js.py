@@ -135,6 +135,10 @@ export default function () {{
   console.log('get', get.status, get.status_text, e.method, e.path, e.headers['X-Api-Key'],
               e.headers['User-Agent'], get.headers['Content-Type'], get.proto);
   console.log('remote', get.remote_ip, get.remote_port, get.tls_version === '', get.error === '');
+  const utf = http.get(`${{base}}/utf8`);
+  const bad = http.get(`${{base}}/notutf8`);
+  console.log('text', utf.body, utf.body.length, bad.body.length,
+              bad.body.charCodeAt(10).toString(16), bad.body.slice(11));
   const post = http.post(`${{base}}/echo`, JSON.stringify({{ a: 1 }}),
                          {{ headers: {{ 'Content-Type': 'application/json' }} }});
   console.log('post', post.json('method'), post.json('body'), post.json().headers['Content-Type']);
@@ -191,6 +195,8 @@ export default function () {{
                 "request header names are canonicalised (x-api-key -> X-Api-Key)")
     check.equal(out.get("remote"), f"remote 127.0.0.1 {srv.port} true true",
                 "remote_ip and remote_port name the server; plain HTTP has no TLS version")
+    check.equal(out.get("text"), "text ascii first, then héllo €😀 27 14 fffd xyz",
+                "a UTF-8 body arrives as text; a byte that is not UTF-8 becomes U+FFFD")
     check.equal(out.get("post"), 'post POST {"a":1} application/json', "POST with a JSON body")
     check.equal(out.get("form"), "form a=1&a=2&b=x+y application/x-www-form-urlencoded",
                 "an object body is form-encoded with sorted keys")
@@ -215,7 +221,7 @@ export default function () {{
     check.equal(out.get("keyed"), "keyed 2 POST", "http.batch with an object of requests")
     check.check('level=warning msg="Request Failed"' in r.stderr, "transport errors are warned")
     reqs = r.metric("http_reqs")["count"]
-    check.equal(reqs, 29, "every request and redirect hop counts in http_reqs")
+    check.equal(reqs, 31, "every request and redirect hop counts in http_reqs")
     failed = r.metric("http_req_failed")
     check.check(failed and failed["passes"] >= 3, "404, 302 without redirects and errors fail")
 

@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -400,4 +401,26 @@ TEST_CASE("bind_listener: a wildcard port in use is named as Go names it", "[add
     CHECK(err == "listen tcp " + c.shown + ": bind: address already in use");
     if (second >= 0) ::close(second);
   }
+}
+
+TEST_CASE("ip_text writes an address as inet_ntop does", "[address]") {
+  char text[INET6_ADDRSTRLEN];
+  for (const char* ip :
+       {"0.0.0.0", "127.0.0.1", "10.20.30.40", "192.168.100.9", "255.255.255.255", "1.22.203.4"}) {
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(8080);
+    REQUIRE(inet_pton(AF_INET, ip, &sin.sin_addr) == 1);
+    CHECK(faultline::ip_text(reinterpret_cast<const sockaddr*>(&sin), text) == 8080);
+    CHECK(std::string(text) == ip);
+  }
+  sockaddr_in6 sin6{};
+  sin6.sin6_family = AF_INET6;
+  sin6.sin6_port = htons(443);
+  REQUIRE(inet_pton(AF_INET6, "fe80::1:2", &sin6.sin6_addr) == 1);
+  CHECK(faultline::ip_text(reinterpret_cast<const sockaddr*>(&sin6), text) == 443);
+  CHECK(std::string(text) == "fe80::1:2");
+  sockaddr_storage none{};
+  CHECK(faultline::ip_text(reinterpret_cast<const sockaddr*>(&none), text) == 0);
+  CHECK(std::string(text).empty());
 }

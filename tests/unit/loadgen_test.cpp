@@ -14,7 +14,6 @@
 #include "loadgen/metrics/threshold.h"
 #include "loadgen/report/csv_output.h"
 #include "loadgen/report/summary.h"
-#include "loadgen/run/http_exchange.h"
 #include "loadgen/run/http_response.h"
 
 using namespace faultline;
@@ -419,23 +418,4 @@ TEST_CASE("split cuts as Go's strings.Split", "[loadgen][text]") {
   CHECK(faultline::split("a", ',') == std::vector<std::string>{"a"});
   CHECK(faultline::split("a,,b", ',') == std::vector<std::string>{"a", "", "b"});
   CHECK(faultline::split("0,1/2,", ',') == std::vector<std::string>{"0", "1/2", ""});
-}
-
-TEST_CASE("address_text writes a target's address as inet_ntop does", "[loadgen]") {
-  for (const char* ip :
-       {"0.0.0.0", "127.0.0.1", "10.20.30.40", "192.168.100.9", "255.255.255.255", "1.22.203.4"}) {
-    faultline::loadgen::HttpTarget t;
-    REQUIRE(faultline::loadgen::resolve_target(ip, "8080", t));
-    char text[faultline::loadgen::kAddressTextSize];
-    CHECK(faultline::loadgen::address_text(t, text) == 8080);
-    CHECK(std::string(text) == ip);
-  }
-  faultline::loadgen::HttpTarget six;
-  REQUIRE(faultline::loadgen::resolve_target("::1", "443", six));
-  char text[faultline::loadgen::kAddressTextSize];
-  CHECK(faultline::loadgen::address_text(six, text) == 443);
-  CHECK(std::string(text) == "::1");
-  faultline::loadgen::HttpTarget none;
-  CHECK(faultline::loadgen::address_text(none, text) == 0);
-  CHECK(std::string(text).empty());
 }
