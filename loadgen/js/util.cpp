@@ -17,6 +17,14 @@ namespace faultline::loadgen::js {
 std::string utf8(JSContext* cx, JS::HandleString s) {
   JSLinearString* linear = JS_EnsureLinearString(cx, s);
   if (!linear) return std::string();
+  if (JS::LinearStringHasLatin1Chars(linear)) {
+    // ASCII (nearly every name, URL and header a script passes) is its own UTF-8: copied
+    // as it is, without the encoder's two passes.
+    JS::AutoCheckCannotGC nogc;
+    const char* chars = reinterpret_cast<const char*>(JS::GetLatin1LinearStringChars(nogc, linear));
+    std::string_view text(chars, JS::GetLinearStringLength(linear));
+    if (is_ascii(text)) return std::string(text);
+  }
   std::string out(JS::GetDeflatedUTF8StringLength(linear), '\0');
   JS::DeflateStringToUTF8Buffer(linear, mozilla::Span(out.data(), out.size()));
   return out;

@@ -375,6 +375,7 @@ export default function () {{
   check(res, {{ 'status is 200': (r) => r.status === 200, 'is 500': (r) => r.status === 500 }});
   const inner = group('outer', () => group('inner', () => {{
     check(1, {{ 'inside': (v) => v === 1 }}, {{ mine: 'yes' }});
+    check(1, {{ 'café': true }}, {{ mot: 'naïve' }});
     return 'value';
   }}));
   console.log('group returns', inner);
@@ -394,7 +395,7 @@ export default function () {{
     check.equal(r.console().count("asyncgroup group() does not support async functions as arguments, p"),
                 2, "group() refuses an async function as k6 does")
     checks = r.metric("checks")
-    check.equal((checks["passes"], checks["fails"]), (4, 4),
+    check.equal((checks["passes"], checks["fails"]), (6, 4),
                 "check samples: a thrown check counts failed, later ones are skipped")
     check.equal(r.console().count("group returns value"), 2, "group returns the callback's value")
     check.equal(r.console().count("caught boom"), 2, "an exception in a check propagates")
@@ -403,6 +404,9 @@ export default function () {{
               and p["data"]["tags"].get("check") == "inside"]
     check.check(inside and inside[0]["group"] == "::outer::inner" and inside[0]["mine"] == "yes",
                 "check samples carry the group path and the tags argument")
+    latin1 = [p["data"]["tags"].get("mot") for p in points if p["metric"] == "checks"
+              and p["data"]["tags"].get("check") == "café"]
+    check.equal(latin1, ["naïve", "naïve"], "a check name and tag outside ASCII arrive as UTF-8")
     durations = sorted({p["data"]["tags"]["group"] for p in points
                         if p["metric"] == "group_duration"})
     check.equal(durations, ["::outer", "::outer::inner"], "group_duration per group path")
