@@ -297,7 +297,7 @@ JSString* new_string_from_go(JSContext* cx, std::string_view bytes) {
   return JS_NewUCStringCopyN(cx, text.data(), text.size());
 }
 
-bool tags_from(JSContext* cx, JS::HandleValue v, Tags& out, const std::string& prefix) {
+bool tags_from(JSContext* cx, JS::HandleValue v, Tags& out, std::string_view prefix) {
   if (v.isNullOrUndefined()) return true;
   if (!v.isObject()) return true;
   JS::RootedObject obj(cx, &v.toObject());
@@ -311,7 +311,7 @@ bool tags_from(JSContext* cx, JS::HandleValue v, Tags& out, const std::string& p
     JS::RootedValue value(cx);
     if (!JS_GetPropertyById(cx, obj, ids[i], &value)) return false;
     if (!value.isString() && !value.isNumber() && !value.isBoolean()) {
-      return throw_go_error(cx, prefix + "invalid value for metric tag '" + *name +
+      return throw_go_error(cx, std::string(prefix) + "invalid value for metric tag '" + *name +
                                     "': only String, Boolean and Number types are accepted as "
                                     "a metric tag values");
     }

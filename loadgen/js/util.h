@@ -54,7 +54,7 @@ JSString* new_string_from_go(JSContext* cx, std::string_view bytes);
 // Appends the tags of object `v` (undefined or null: none) to `out`; a name already there
 // takes the new value. Values must be strings, numbers or booleans, else k6's error is
 // thrown (as a GoError, `prefix` before it).
-bool tags_from(JSContext* cx, JS::HandleValue v, Tags& out, const std::string& prefix);
+bool tags_from(JSContext* cx, JS::HandleValue v, Tags& out, std::string_view prefix);
 
 // Go's canonical form of a header name: "x-api-key" -> "X-Api-Key" (names that are not
 // tokens stay as they are).

@@ -241,10 +241,15 @@ export default function () {{
   http.get('{srv.url}/status/418');
   http.setResponseCallback(null);
   http.get('{srv.url}/status/500');
+  try {{ http.get('{srv.url}/json', {{ tags: {{ bad: [] }} }}); }} catch (e) {{ console.log('badtag', String(e)); }}
 }}
 """, json_out=True)
     if r.code != 0:
         return show(check, r, "tags run")
+    check.equal(r.console(), ["badtag GoError: invalid HTTP request metric tags: invalid value for metric "
+                              "tag 'bad': only String, Boolean and Number types are accepted as a "
+                              "metric tag values"], "a request tag that is not a string, number or "
+                                                    "boolean is k6's error, and nothing is sent")
     reqs = [p for p in r.points if p.get("metric") == "http_reqs" and p["type"] == "Point"]
     tagged = [p["data"]["tags"] for p in reqs if p["data"]["tags"].get("name") == "tagged"]
     check.check(tagged and tagged[0].get("team") == "a" and tagged[0].get("url") == "tagged",
@@ -323,6 +328,7 @@ export default function () {
   console.log('invalid', c.add('abc'), c.name);
   try { c.add(); } catch (e) { console.log('novalue', String(e)); }
   console.log('undefined', c.add(undefined), c.add(null), t.add(NaN), c.add(true, { on: 'x' }));
+  try { c.add(1, { bad: {} }); } catch (e) { console.log('badtag', String(e)); }
 }
 """)
     if r.code != 0:
@@ -342,6 +348,10 @@ export default function () {
                 "add() without a value is k6's error")
     check.equal(r.console().count("undefined false false false true"), 4,
                 "undefined, null and NaN are invalid values; true adds 1")
+    check.equal(r.console().count("badtag GoError: cannot add tags for the 'my_counter' custom metric: "
+                                  "invalid value for metric tag 'bad': only String, Boolean and "
+                                  "Number types are accepted as a metric tag values"), 4,
+                "a tag value that is not a string, number or boolean is k6's error")
 
     r = lg.run("""
 import { Trend } from 'k6/metrics';
