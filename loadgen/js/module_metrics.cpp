@@ -139,8 +139,8 @@ function shorten(text) {
 }
 
 // The metric's id in the run's registry, under a symbol: JSON.stringify and Object.keys
-// do not show it, and SpiderMonkey's interpreter reads it several times faster than a
-// private field.
+// do not show it, and SpiderMonkey's interpreter reads it with less work than a private
+// field (no brand check; ~170 instructions less per add()).
 const ID = Symbol('id');
 
 class Metric {
