@@ -329,6 +329,7 @@ export default function () {
   try { c.add(); } catch (e) { console.log('novalue', String(e)); }
   console.log('undefined', c.add(undefined), c.add(null), t.add(NaN), c.add(true, { on: 'x' }));
   try { c.add(1, { bad: {} }); } catch (e) { console.log('badtag', String(e)); }
+  console.log('shape', JSON.stringify(c));
 }
 """)
     if r.code != 0:
@@ -352,6 +353,8 @@ export default function () {
                                   "invalid value for metric tag 'bad': only String, Boolean and "
                                   "Number types are accepted as a metric tag values"), 4,
                 "a tag value that is not a string, number or boolean is k6's error")
+    check.equal(r.console().count('shape {"name":"my_counter"}'), 4,
+                "a metric shows its name and nothing of its registry id")
 
     r = lg.run("""
 import { Trend } from 'k6/metrics';

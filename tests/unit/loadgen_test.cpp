@@ -1,3 +1,5 @@
+#include <netinet/in.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
@@ -14,6 +16,7 @@
 #include "loadgen/metrics/threshold.h"
 #include "loadgen/report/csv_output.h"
 #include "loadgen/report/summary.h"
+#include "loadgen/run/http_exchange.h"
 #include "loadgen/run/http_response.h"
 
 using namespace faultline;
@@ -418,4 +421,26 @@ TEST_CASE("split cuts as Go's strings.Split", "[loadgen][text]") {
   CHECK(faultline::split("a", ',') == std::vector<std::string>{"a"});
   CHECK(faultline::split("a,,b", ',') == std::vector<std::string>{"a", "", "b"});
   CHECK(faultline::split("0,1/2,", ',') == std::vector<std::string>{"0", "1/2", ""});
+}
+
+TEST_CASE("resolve_target: the thread's last answer is reused only for the same host and port",
+          "[loadgen]") {
+  using faultline::loadgen::HttpTarget;
+  using faultline::loadgen::resolve_target;
+  auto port_of = [](const HttpTarget& t) {
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&t.address)->sin_port);
+  };
+  HttpTarget t;
+  // Alternating ports and names on one thread: each answer is its own.
+  for (int round = 0; round < 2; ++round) {
+    REQUIRE(resolve_target("127.0.0.1", "8080", t));
+    CHECK(port_of(t) == 8080);
+    REQUIRE(resolve_target("127.0.0.1", "8081", t));
+    CHECK(port_of(t) == 8081);
+    REQUIRE(resolve_target("localhost", "8080", t));
+    CHECK(port_of(t) == 8080);
+    REQUIRE(resolve_target("127.0.0.2", "8080", t));
+    CHECK(t.address.ss_family == AF_INET);
+    CHECK(reinterpret_cast<const sockaddr_in*>(&t.address)->sin_addr.s_addr == htonl(0x7f000002));
+  }
 }
